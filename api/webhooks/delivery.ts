@@ -1,0 +1,128 @@
+// Moves inbox rows into their workflows. New rows are delivered at once; a sweep picks up what a
+// crash, a Temporal outage or a not-yet-recorded payment left behind. Delivery is at least once:
+// the workflow ignores an event id it has already seen.
+import type { Logger } from '../../observability/logger';
+import type { PaymentsClient } from '../../client/payments';
+import type { ProviderName } from '../../workflows/payments/messages';
+import type { InboxDelivery, InboxRow, WebhookInbox } from './inbox';
+
+/** An event whose payment is not in the ledger yet is retried for this long, then parked. */
+const UNMATCHED_AFTER_MS = 10 * 60_000;
+
+export interface DeliveryObserver {
+  onDelivered?(provider: string, outcome: string, lagSeconds: number): void;
+  onFailed?(provider: string): void;
+}
+
+export function createWebhookDelivery(deps: {
+  inbox: WebhookInbox;
+  payments: Pick<PaymentsClient, 'deliverObservation'>;
+  logger: Logger;
+  sweepEveryMs: number;
+  observer?: DeliveryObserver;
+}) {
+  const { inbox, payments, logger } = deps;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+  let stopped = false;
+  const inFlight = new Set<Promise<void>>();
+
+  async function deliverRow(row: InboxRow): Promise<void> {
+    const delivery = row.delivery as InboxDelivery;
+    const provider = row.provider as ProviderName;
+    const log = logger.child({ inboxId: row.id, provider, eventId: row.eventId, eventType: row.eventType });
+    try {
+      let paymentId = row.paymentId ?? undefined;
+      if (!paymentId && row.providerReference) paymentId = await inbox.findPaymentIdByProviderReference(provider, row.providerReference);
+      if (!paymentId) {
+        const age = Date.now() - row.receivedAt.getTime();
+        if (age > UNMATCHED_AFTER_MS) {
+          await inbox.settle(row.id, 'unmatched', undefined, 'no Skerry payment for this provider reference');
+          log.warn('webhook matches no payment; parked as unmatched');
+        } else {
+          await inbox.retryLater(row.id, row.attempts, 'payment not in the ledger yet');
+        }
+        return;
+      }
+      const outcome = await payments.deliverObservation({
+        paymentId,
+        provider,
+        kind: delivery.delivery === 'hint' ? 'hint' : 'observation',
+        observation: delivery.observation,
+        hint: { eventId: row.eventId, providerEventType: row.eventType },
+        adopt:
+          delivery.adopt && row.providerReference ? { ...delivery.adopt, providerReference: row.providerReference } : undefined,
+      });
+      if (outcome === 'delivered') {
+        await inbox.settle(row.id, 'delivered', paymentId);
+      } else if (outcome === 'closed' || (await inbox.paymentExists(paymentId))) {
+        await inbox.settle(row.id, 'closed', paymentId, 'payment workflow already closed; left for reconciliation');
+      } else {
+        await inbox.retryLater(row.id, row.attempts, 'payment workflow not found yet');
+        return;
+      }
+      deps.observer?.onDelivered?.(provider, outcome, (Date.now() - row.receivedAt.getTime()) / 1000);
+    } catch (err) {
+      deps.observer?.onFailed?.(provider);
+      log.warn({ err: (err as Error).message }, 'webhook delivery failed; will retry');
+      await inbox.retryLater(row.id, row.attempts, (err as Error).message).catch((dbErr: Error) => {
+        // The claim expires on its own, so the sweep retries even when this write is lost.
+        log.error({ err: dbErr.message }, 'could not schedule webhook retry');
+      });
+    }
+  }
+
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  async function sweep(): Promise<void> {
+    for (;;) {
+      const rows = await inbox.claimDue(100);
+      if (rows.length === 0 || stopped) return;
+      await Promise.all(rows.map(deliverRow));
+      if (rows.length < 100) return;
+    }
+  }
+
+  const runSweep = () => {
+    if (sweeping || stopped) return;
+    sweeping = sweep()
+      .catch((err: Error) => logger.warn({ err: err.message }, 'webhook sweep failed'))
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+
+  return {
+    /** Delivers freshly recorded rows now, without waiting for the sweep. */
+    deliverNow(ids: number[]): void {
+      for (const id of ids) {
+        track(
+          inbox
+            .claim(id)
+            .then((row) => (row ? deliverRow(row) : undefined))
+            .catch((err: Error) => logger.warn({ err: err.message, inboxId: id }, 'immediate delivery failed; the sweep will retry')),
+        );
+      }
+    },
+    sweepNow: () => {
+      runSweep();
+      return sweeping ?? Promise.resolve();
+    },
+    start(): void {
+      stopped = false;
+      sweepTimer = setInterval(runSweep, deps.sweepEveryMs);
+      sweepTimer.unref();
+      runSweep();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (sweepTimer) clearInterval(sweepTimer);
+      await Promise.allSettled([...inFlight, sweeping]);
+    },
+  };
+}
+
+export type WebhookDelivery = ReturnType<typeof createWebhookDelivery>;

@@ -1,0 +1,258 @@
+// The typed façade backend code uses to run payments without HTTP. The API is built on it too.
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
+import type { paymentWorkflow } from '../workflows/payments/payment';
+import {
+  awaitProviderPaymentUpdate,
+  cancelUpdate,
+  captureUpdate,
+  DEFAULT_PAYMENT_TIMING,
+  paymentHintSignal,
+  paymentIdSearchAttribute,
+  paymentObservedSignal,
+  paymentProviderSearchAttribute,
+  paymentReferenceSearchAttribute,
+  paymentStateQuery,
+  paymentStatusSearchAttribute,
+  paymentWorkflowId,
+  PAYMENTS_TASK_QUEUE,
+  refundUpdate,
+  type CaptureMethod,
+  type Money,
+  type PaymentObservation,
+  type PaymentState,
+  type PaymentTiming,
+  type ProviderName,
+  type RefundRequest,
+  type StartPaymentInput,
+} from '../workflows/payments/messages';
+
+export interface CreatePaymentRequest {
+  provider: ProviderName;
+  amount: Money;
+  reference: string;
+  captureMethod?: CaptureMethod;
+  description?: string;
+  payer?: { alias?: string };
+}
+
+export class PaymentNotFoundError extends Error {
+  override readonly name = 'PaymentNotFoundError';
+  constructor(readonly paymentId: string) {
+    super(`payment ${paymentId} not found`);
+  }
+}
+
+/** The payment cannot do what was asked in its current state (HTTP 409). */
+export class PaymentConflictError extends Error {
+  override readonly name = 'PaymentConflictError';
+}
+
+export interface PaymentsClientOptions {
+  temporal: Client;
+  taskQueue?: string;
+  timing?: Partial<PaymentTiming>;
+  /** How long startPayment waits for the provider payment before answering without it. */
+  createWaitMs?: number;
+}
+
+export function paymentIdForIdempotencyKey(idempotencyKey: string): string {
+  return `pay_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
+}
+
+export function newPaymentId(): string {
+  return `pay_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+}
+
+function requestHash(request: CreatePaymentRequest): string {
+  const canonical = JSON.stringify([
+    request.provider,
+    request.amount.value,
+    request.amount.currency,
+    request.reference,
+    request.captureMethod ?? 'automatic',
+    request.description ?? null,
+    request.payer?.alias ?? null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export function paymentSummary(input: Pick<StartPaymentInput, 'provider' | 'amount' | 'reference' | 'paymentId'>): string {
+  return `${input.provider} payment ${input.amount.value} ${input.amount.currency} for ${input.reference} (${input.paymentId})`;
+}
+
+function isClosedWorkflowError(err: unknown): boolean {
+  const message = err instanceof Error ? `${err.message} ${(err as { cause?: Error }).cause?.message ?? ''}` : '';
+  return /already completed|workflow execution already|not found|has completed/i.test(message);
+}
+
+export function createPaymentsClient(options: PaymentsClientOptions) {
+  const { temporal } = options;
+  const taskQueue = options.taskQueue ?? PAYMENTS_TASK_QUEUE;
+  const timing: PaymentTiming = { ...DEFAULT_PAYMENT_TIMING, ...options.timing };
+  const createWaitMs = options.createWaitMs ?? 10_000;
+
+  const handleFor = (paymentId: string): WorkflowHandle<typeof paymentWorkflow> =>
+    temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(paymentId));
+
+  const startOptions = (input: StartPaymentInput) => ({
+    taskQueue,
+    workflowId: paymentWorkflowId(input.paymentId),
+    args: [input] as [StartPaymentInput],
+    // A closed payment keeps its id: a late webhook or a reused key must not start a second one.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: paymentIdSearchAttribute, value: input.paymentId },
+      { key: paymentProviderSearchAttribute, value: input.provider },
+      { key: paymentReferenceSearchAttribute, value: input.reference },
+      { key: paymentStatusSearchAttribute, value: 'created' },
+    ],
+    staticSummary: paymentSummary(input),
+    staticDetails:
+      `**Payment** ${input.paymentId}\n\n- provider: ${input.provider}\n- amount: ${input.amount.value} ${input.amount.currency}` +
+      `\n- reference: ${input.reference}\n- capture: ${input.captureMethod}` +
+      (input.adoptProviderReference ? `\n- adopted from provider reference ${input.adoptProviderReference}` : ''),
+  });
+
+  async function getPayment(paymentId: string): Promise<PaymentState> {
+    try {
+      return await handleFor(paymentId).query(paymentStateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new PaymentNotFoundError(paymentId);
+      throw err;
+    }
+  }
+
+  async function runUpdate<Args extends unknown[]>(
+    paymentId: string,
+    update: UpdateDefinition<PaymentState, Args>,
+    args: Args,
+    updateId?: string,
+  ): Promise<PaymentState> {
+    try {
+      // The SDK's overloads cannot follow a generic argument tuple; the definitions above type it.
+      const handle = handleFor(paymentId) as unknown as {
+        executeUpdate(def: unknown, options: { args: unknown[]; updateId?: string }): Promise<PaymentState>;
+      };
+      return await handle.executeUpdate(update, { args, updateId });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new PaymentNotFoundError(paymentId);
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause;
+        if (cause instanceof ApplicationFailure && cause.type === 'PaymentCommandRejected') throw new PaymentConflictError(cause.message);
+        const reason = cause instanceof ApplicationFailure ? cause.message : cause?.message ?? err.message;
+        throw new PaymentConflictError(reason);
+      }
+      if (isClosedWorkflowError(err)) throw new PaymentConflictError('payment is closed; it accepts no more commands');
+      throw err;
+    }
+  }
+
+  return {
+    /**
+     * Starts a payment (or returns the one already started with this idempotency key) and waits,
+     * up to createWaitMs, until the provider payment exists so the caller gets its next action.
+     */
+    async startPayment(request: CreatePaymentRequest, opts: { idempotencyKey?: string } = {}): Promise<PaymentState> {
+      const paymentId = opts.idempotencyKey ? paymentIdForIdempotencyKey(opts.idempotencyKey) : newPaymentId();
+      const hash = requestHash(request);
+      const input: StartPaymentInput = {
+        paymentId,
+        provider: request.provider,
+        amount: { value: request.amount.value, currency: request.amount.currency.toUpperCase() },
+        reference: request.reference,
+        captureMethod: request.captureMethod ?? 'automatic',
+        description: request.description,
+        payer: request.payer,
+        requestHash: hash,
+        timing,
+      };
+      let handle: WorkflowHandle<typeof paymentWorkflow>;
+      try {
+        handle = await temporal.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+          ...startOptions(input),
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        handle = handleFor(paymentId);
+      }
+
+      let state: PaymentState;
+      try {
+        state = await Promise.race([
+          handle.executeUpdate(awaitProviderPaymentUpdate),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('create-wait elapsed')), createWaitMs).unref()),
+        ]);
+      } catch {
+        // Closed already, or the provider is slow: answer with what the workflow knows now.
+        state = await handle.query(paymentStateQuery);
+      }
+      if (opts.idempotencyKey && state.requestHash && state.requestHash !== hash) {
+        throw new PaymentConflictError('Idempotency-Key was already used with different parameters');
+      }
+      return state;
+    },
+
+    getPayment,
+
+    capture: (paymentId: string, request: { amount?: number } = {}, opts: { updateId?: string } = {}) =>
+      runUpdate(paymentId, captureUpdate, [request], opts.updateId),
+
+    cancel: (paymentId: string, opts: { updateId?: string } = {}) => runUpdate(paymentId, cancelUpdate, [], opts.updateId),
+
+    refund: (paymentId: string, request: RefundRequest = {}, opts: { updateId?: string } = {}) =>
+      runUpdate(paymentId, refundUpdate, [request], opts.updateId),
+
+    /**
+     * Delivers a provider observation to its payment. When the workflow does not exist yet and the
+     * event carries enough to describe the payment, signal-with-start creates it adopting the
+     * provider's payment; a closed payment is never restarted.
+     */
+    async deliverObservation(delivery: {
+      paymentId: string;
+      provider: ProviderName;
+      kind: 'observation' | 'hint';
+      observation?: PaymentObservation;
+      hint?: { eventId: string; providerEventType: string };
+      adopt?: { amount: Money; reference: string; captureMethod: CaptureMethod; providerReference: string };
+    }): Promise<'delivered' | 'closed' | 'not_found'> {
+      const signal = delivery.kind === 'hint' ? paymentHintSignal : paymentObservedSignal;
+      const signalArgs = delivery.kind === 'hint' ? [delivery.hint!] : [delivery.observation!];
+      try {
+        if (delivery.adopt) {
+          const input: StartPaymentInput = {
+            paymentId: delivery.paymentId,
+            provider: delivery.provider,
+            amount: delivery.adopt.amount,
+            reference: delivery.adopt.reference,
+            captureMethod: delivery.adopt.captureMethod,
+            adoptProviderReference: delivery.adopt.providerReference,
+            timing,
+          };
+          await temporal.workflow.signalWithStart<typeof paymentWorkflow, [unknown]>('paymentWorkflow', {
+            ...startOptions(input),
+            signal: signal as SignalDefinition<[unknown]>,
+            signalArgs: signalArgs as [unknown],
+          });
+        } else {
+          await handleFor(delivery.paymentId).signal(signal as SignalDefinition<[unknown]>, signalArgs[0]);
+        }
+        return 'delivered';
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
+        if (err instanceof WorkflowNotFoundError) return 'not_found';
+        throw err;
+      }
+    },
+  };
+}
+
+export type PaymentsClient = ReturnType<typeof createPaymentsClient>;

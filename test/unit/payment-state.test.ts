@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { applyObservation, commandBlocker, initialPaymentState, lifecycleOf, localOutcome } from '../../workflows/payments/state';
+import type { PaymentObservation, PaymentState, PaymentStatus } from '../../workflows/payments/messages';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const start = (captureMethod: 'automatic' | 'manual' = 'automatic') =>
+  initialPaymentState({ paymentId: 'pay_test', provider: 'stripe', amount: { value: 10_000, currency: 'SEK' }, reference: 'B-1', captureMethod }, T0);
+
+let seq = 0;
+const obs = (partial: Partial<PaymentObservation>): PaymentObservation => ({
+  eventId: partial.eventId ?? `evt_${++seq}`,
+  source: 'webhook',
+  providerEventType: 'test',
+  occurredAt: T0,
+  ...partial,
+});
+
+const fold = (events: PaymentObservation[], state: PaymentState = start()) =>
+  events.reduce((current, event) => applyObservation(current, event).state, state);
+
+describe('payment state machine', () => {
+  it('follows a 3-D Secure payment to success', () => {
+    const state = fold([
+      obs({ status: 'created', providerReference: 'pi_1' }),
+      obs({ status: 'requires_action' }),
+      obs({ status: 'processing' }),
+      obs({ status: 'succeeded', amountCaptured: 10_000 }),
+    ]);
+    expect(state.status).toBe('succeeded');
+    expect(state.amountCaptured).toBe(10_000);
+    expect(state.providerReference).toBe('pi_1');
+    expect(state.events.map((event) => event.statusAfter)).toEqual(['created', 'requires_action', 'processing', 'succeeded']);
+  });
+
+  it('ignores a duplicate event id and records nothing for it', () => {
+    const event = obs({ status: 'succeeded', amountCaptured: 10_000 });
+    const once = fold([event]);
+    const result = applyObservation(once, event);
+    expect(result.applied).toBe(false);
+    expect(result.state).toBe(once);
+  });
+
+  it('never moves backwards: processing after succeeded changes nothing', () => {
+    const state = fold([obs({ status: 'succeeded', amountCaptured: 10_000 }), obs({ status: 'processing' })]);
+    expect(state.status).toBe('succeeded');
+    expect(state.events.at(-1)?.applied).toBe(false);
+  });
+
+  it('derives partial and full refunds from amounts', () => {
+    const partially = fold([obs({ status: 'succeeded', amountCaptured: 10_000 }), obs({ refund: { refundId: 're_1', amount: 4_000, status: 'succeeded' } })]);
+    expect(partially.status).toBe('partially_refunded');
+    expect(partially.amountRefunded).toBe(4_000);
+    const fully = fold([obs({ refund: { refundId: 're_2', amount: 6_000, status: 'succeeded' } })], partially);
+    expect(fully.status).toBe('refunded');
+  });
+
+  it('treats a partially captured payment as fully refunded once the captured amount is refunded', () => {
+    const state = fold([
+      obs({ status: 'requires_capture', amountAuthorized: 10_000 }),
+      obs({ status: 'succeeded', amountCaptured: 6_000 }),
+      obs({ amountRefunded: 6_000 }),
+    ]);
+    expect(state.status).toBe('refunded');
+  });
+
+  it('a refund that arrives before the success event still ends refunded', () => {
+    const state = fold([obs({ amountRefunded: 10_000, amountCaptured: 10_000 }), obs({ status: 'processing' })]);
+    expect(state.status).toBe('refunded');
+  });
+
+  it('expiry and the provider cancellation it causes end expired in either order', () => {
+    const a = fold([obs({ status: 'canceled' }), localOutcome('expired', 'exp', T0)]);
+    const b = fold([localOutcome('expired', 'exp', T0), obs({ status: 'canceled' })]);
+    expect(a.status).toBe('expired');
+    expect(b.status).toBe('expired');
+  });
+
+  it('validates commands against the current state', () => {
+    const created = start('manual');
+    expect(commandBlocker.capture(created, undefined)).toMatch(/requires_capture/);
+    const held = fold([obs({ status: 'requires_capture', amountAuthorized: 10_000 })], created);
+    expect(commandBlocker.capture(held, 12_000)).toMatch(/between 1 and 10000/);
+    expect(commandBlocker.capture(held, 5_000)).toBeUndefined();
+    expect(commandBlocker.refund(held, 1)).toMatch(/only succeeded/);
+    const paid = fold([obs({ status: 'succeeded', amountCaptured: 10_000 })]);
+    expect(commandBlocker.refund(paid, 10_001)).toMatch(/between 1 and 10000/);
+    expect(commandBlocker.refund(paid, 10_000)).toBeUndefined();
+    expect(commandBlocker.cancel(paid)).toMatch(/only created/);
+    const failed = fold([obs({ status: 'failed', failureReason: 'card_declined' })]);
+    expect(failed.failureReason).toBe('card_declined');
+    expect(commandBlocker.capture(failed, undefined)).toMatch(/failed/);
+  });
+});
+
+// A payment's real life produces a bounded set of events; webhooks may deliver them in any order
+// and any number of times. The final state must not depend on either.
+const lifecycles: PaymentObservation[][] = [
+  [obs({ status: 'created' }), obs({ status: 'requires_action' }), obs({ status: 'succeeded', amountCaptured: 10_000 })],
+  [
+    obs({ status: 'created' }),
+    obs({ status: 'processing' }),
+    obs({ status: 'succeeded', amountCaptured: 10_000 }),
+    obs({ refund: { refundId: 're_a', amount: 3_000, status: 'pending' } }),
+    obs({ refund: { refundId: 're_a', amount: 3_000, status: 'succeeded' } }),
+    obs({ amountRefunded: 3_000, amountCaptured: 10_000 }),
+    obs({ refund: { refundId: 're_b', amount: 7_000, status: 'succeeded' } }),
+  ],
+  [obs({ status: 'created' }), obs({ status: 'requires_capture', amountAuthorized: 10_000 }), obs({ status: 'succeeded', amountCaptured: 8_000 })],
+  [obs({ status: 'created' }), obs({ status: 'requires_action' }), obs({ status: 'failed', failureReason: 'declined' })],
+  [obs({ status: 'created' }), obs({ status: 'requires_capture', amountAuthorized: 10_000 }), obs({ status: 'canceled' })],
+];
+
+const RANK: Record<PaymentStatus, number> = {
+  created: 0,
+  requires_action: 1,
+  processing: 2,
+  requires_capture: 3,
+  failed: 4,
+  canceled: 5,
+  expired: 6,
+  succeeded: 7,
+  partially_refunded: 7,
+  refunded: 7,
+};
+
+describe('payment state machine properties', () => {
+  it('any order and multiplicity of a payment’s events ends in the same state and never moves backwards', () => {
+    const arbitrary = fc.constantFrom(...lifecycles).chain((events) =>
+      fc.tuple(
+        fc.constant(events),
+        fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+        fc.array(fc.nat({ max: events.length - 1 }), { maxLength: 10 }),
+      ),
+    );
+    fc.assert(
+      fc.property(arbitrary, ([inOrder, shuffled, duplicateIndexes]) => {
+        const delivered = [...shuffled];
+        for (const index of duplicateIndexes) delivered.splice(index % (delivered.length + 1), 0, shuffled[index]!);
+        const expected = fold(inOrder);
+        let state = start();
+        for (const event of delivered) {
+          const next = applyObservation(state, event).state;
+          expect(RANK[lifecycleOf(next.status)]).toBeGreaterThanOrEqual(RANK[lifecycleOf(state.status)]);
+          expect(next.amountRefunded).toBeGreaterThanOrEqual(state.amountRefunded);
+          expect(next.amountCaptured).toBeGreaterThanOrEqual(state.amountCaptured);
+          state = next;
+        }
+        expect(state.status).toBe(expected.status);
+        expect(state.amountCaptured).toBe(expected.amountCaptured);
+        expect(state.amountRefunded).toBe(expected.amountRefunded);
+        expect(state.amountAuthorized).toBe(expected.amountAuthorized);
+        expect(state.refunds).toEqual(expected.refunds);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

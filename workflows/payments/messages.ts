@@ -1,0 +1,194 @@
+// The payment workflow's public contract: imported by the workflow, the activities, the API and
+// client/. Only types and SDK definitions live here, so it is safe inside the workflow sandbox.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const PAYMENTS_TASK_QUEUE = 'skerry-payments';
+
+export const PROVIDERS = ['stripe', 'paypal', 'swish', 'mobilepay'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const PAYMENT_STATUSES = [
+  'created',
+  'requires_action',
+  'processing',
+  'requires_capture',
+  'succeeded',
+  'failed',
+  'canceled',
+  'expired',
+  'partially_refunded',
+  'refunded',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export type CaptureMethod = 'automatic' | 'manual';
+
+export interface Money {
+  /** Integer amount in the currency's minor unit (öre, cents). */
+  value: number;
+  currency: string;
+}
+
+/** What the payer (or the merchant's front end) must do next to complete the payment. */
+export type NextAction =
+  | { type: 'stripe_client_secret'; clientSecret: string }
+  | { type: 'redirect'; url: string }
+  | { type: 'swish_app'; paymentRequestToken: string; url?: string }
+  | { type: 'swish_payer_alias'; payerAlias: string };
+
+export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface RefundObservation {
+  refundId: string;
+  amount: number;
+  status: RefundStatus;
+}
+
+/**
+ * One normalized observation of a payment at its provider. Webhooks, polls and the answers to our
+ * own commands all become observations; the state machine folds them in any order.
+ */
+export interface PaymentObservation {
+  /** Dedupe key: the provider's event id, or a deterministic id for polls and commands. */
+  eventId: string;
+  source: 'webhook' | 'poll' | 'command';
+  providerEventType: string;
+  providerReference?: string;
+  /** Lifecycle status as the provider reports it; refund states are derived from amounts instead. */
+  status?: Exclude<PaymentStatus, 'partially_refunded' | 'refunded'>;
+  amountAuthorized?: number;
+  /** Cumulative amount captured so far. */
+  amountCaptured?: number;
+  /** Cumulative amount refunded so far, where the provider reports it. */
+  amountRefunded?: number;
+  refund?: RefundObservation;
+  failureReason?: string;
+  nextAction?: NextAction;
+  occurredAt: string;
+}
+
+export interface StartPaymentInput {
+  paymentId: string;
+  provider: ProviderName;
+  amount: Money;
+  reference: string;
+  captureMethod: CaptureMethod;
+  description?: string;
+  /** Provider-specific payer data (e.g. a Swish payer alias for the e-commerce flow). */
+  payer?: { alias?: string };
+  /** SHA-256 of the creating request, so a reused Idempotency-Key with other parameters is refused. */
+  requestHash?: string;
+  /** Adopt a payment that already exists at the provider instead of creating one (signal-with-start). */
+  adoptProviderReference?: string;
+  timing?: Partial<PaymentTiming>;
+}
+
+/** Durations in milliseconds; fixed at start so the workflow stays deterministic. */
+export interface PaymentTiming {
+  /** How long to wait for a webhook before asking the provider directly. */
+  confirmWindowMs: number;
+  /** A payment the payer never completes is cancelled at the provider and marked expired. */
+  expiresAfterMs: number;
+  /** How long an uncaptured authorization is held before it is released. */
+  authorizationHoldMs: number;
+  /** How long a succeeded payment stays open for refunds and late events. */
+  refundWindowMs: number;
+}
+
+export const DEFAULT_PAYMENT_TIMING: PaymentTiming = {
+  confirmWindowMs: 60_000,
+  expiresAfterMs: 30 * 60_000,
+  authorizationHoldMs: 7 * 24 * 3_600_000,
+  refundWindowMs: 180 * 24 * 3_600_000,
+};
+
+export interface PaymentEventRecord {
+  eventId: string;
+  source: PaymentObservation['source'];
+  providerEventType: string;
+  statusBefore: PaymentStatus;
+  statusAfter: PaymentStatus;
+  applied: boolean;
+  occurredAt: string;
+}
+
+export interface PaymentState {
+  paymentId: string;
+  provider: ProviderName;
+  reference: string;
+  description?: string;
+  captureMethod: CaptureMethod;
+  amount: Money;
+  status: PaymentStatus;
+  providerReference?: string;
+  nextAction?: NextAction;
+  amountAuthorized: number;
+  amountCaptured: number;
+  amountRefunded: number;
+  refunds: Record<string, RefundObservation>;
+  failureReason?: string;
+  requestHash?: string;
+  /** Set when the provider refused to create the payment; the payment is then failed. */
+  creationError?: { type: string; message: string };
+  /** Commands issued to the provider so far; numbers the idempotency keys of the next one. */
+  commandCounts: { capture: number; refund: number };
+  events: PaymentEventRecord[];
+  seenEventIds: string[];
+  /** Grows with every applied observation; the ledger never overwrites a newer revision. */
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CaptureRequest {
+  amount?: number;
+}
+export interface RefundRequest {
+  amount?: number;
+  reason?: string;
+}
+
+/** A provider observation, from the webhook inbox or the reconciler. */
+export const paymentObservedSignal = defineSignal<[PaymentObservation]>('paymentObserved');
+/** An unsigned callback (Swish): only a hint to ask the provider, never applied as such. */
+export const paymentHintSignal = defineSignal<[{ eventId: string; providerEventType: string }]>('paymentHint');
+
+export const paymentStateQuery = defineQuery<PaymentState>('paymentState');
+
+/** Resolves once the provider payment exists (or its creation failed); the API waits on it. */
+export const awaitProviderPaymentUpdate = defineUpdate<PaymentState>('awaitProviderPayment');
+export const captureUpdate = defineUpdate<PaymentState, [CaptureRequest]>('capture');
+export const cancelUpdate = defineUpdate<PaymentState, []>('cancel');
+export const refundUpdate = defineUpdate<PaymentState, [RefundRequest]>('refund');
+
+export const paymentIdSearchAttribute = defineSearchAttributeKey('PaymentId', SearchAttributeType.KEYWORD);
+export const paymentProviderSearchAttribute = defineSearchAttributeKey('PaymentProvider', SearchAttributeType.KEYWORD);
+export const paymentStatusSearchAttribute = defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD);
+export const paymentReferenceSearchAttribute = defineSearchAttributeKey('PaymentReference', SearchAttributeType.KEYWORD);
+
+/** Every custom search attribute Skerry uses, registered on the dev server at start. */
+export const SKERRY_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int' | 'Datetime' | 'Bool' | 'Double'> = {
+  PaymentId: 'Keyword',
+  PaymentProvider: 'Keyword',
+  PaymentStatus: 'Keyword',
+  PaymentReference: 'Keyword',
+};
+
+export function paymentWorkflowId(paymentId: string): string {
+  return `payment-${paymentId}`;
+}
+
+export function paymentIdFromWorkflowId(workflowId: string): string | undefined {
+  return workflowId.startsWith('payment-') ? workflowId.slice('payment-'.length) : undefined;
+}
+
+/** Idempotency keys sent to providers: stable across activity retries and worker restarts. */
+export const providerIdempotencyKey = {
+  create: (paymentId: string) => `skerry-${paymentId}-create`,
+  capture: (paymentId: string, n: number) => `skerry-${paymentId}-capture-${n}`,
+  cancel: (paymentId: string) => `skerry-${paymentId}-cancel`,
+  refund: (paymentId: string, n: number) => `skerry-${paymentId}-refund-${n}`,
+};
+
+export const FINAL_STATUSES: readonly PaymentStatus[] = ['failed', 'canceled', 'expired', 'refunded'];

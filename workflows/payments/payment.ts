@@ -1,0 +1,321 @@
+// One payment, from creation at the provider to its last refund, for every provider alike.
+// Provider differences live behind the activities; this code only sees normalized observations.
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../../activities/payments';
+import type { ProviderPaymentSnapshot } from '../../providers/types';
+import { callOptions, type ProviderCallKind } from '../shared/retry-policies';
+import {
+  awaitProviderPaymentUpdate,
+  cancelUpdate,
+  captureUpdate,
+  DEFAULT_PAYMENT_TIMING,
+  paymentHintSignal,
+  paymentObservedSignal,
+  paymentStateQuery,
+  paymentStatusSearchAttribute,
+  providerIdempotencyKey,
+  refundUpdate,
+  type PaymentEventRecord,
+  type PaymentObservation,
+  type PaymentState,
+  type StartPaymentInput,
+} from './messages';
+import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, isFinal, localOutcome } from './state';
+
+const activitiesFor = (provider: string, kind: ProviderCallKind, extra: ActivityOptions = {}) =>
+  proxyActivities<PaymentActivities>({ ...callOptions(provider, kind), ...extra });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function observationFromSnapshot(
+  snapshot: ProviderPaymentSnapshot,
+  eventId: string,
+  source: PaymentObservation['source'],
+  providerEventType: string,
+  occurredAt: string,
+): PaymentObservation {
+  return {
+    eventId,
+    source,
+    providerEventType,
+    providerReference: snapshot.providerReference,
+    status: snapshot.status,
+    amountAuthorized: snapshot.amountAuthorized,
+    amountCaptured: snapshot.amountCaptured,
+    amountRefunded: snapshot.amountRefunded,
+    nextAction: snapshot.nextAction,
+    failureReason: snapshot.failureReason,
+    occurredAt,
+  };
+}
+
+/** Serializes provider commands so two updates never race on one payment. */
+class CommandLock {
+  private held = false;
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !this.held);
+    this.held = true;
+    try {
+      return await fn();
+    } finally {
+      this.held = false;
+    }
+  }
+}
+
+function rejectCommand(reason: string | undefined): void {
+  if (reason) throw ApplicationFailure.create({ type: 'PaymentCommandRejected', message: reason, nonRetryable: true });
+}
+
+function describeFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
+}
+
+export async function paymentWorkflow(input: StartPaymentInput, carried?: PaymentState): Promise<PaymentState> {
+  const timing = { ...DEFAULT_PAYMENT_TIMING, ...input.timing };
+  const provider = input.provider;
+  const ledger = activitiesFor(provider, 'ledger');
+  const reads = activitiesFor(provider, 'read');
+  const commands = activitiesFor(provider, 'command');
+
+  let state = carried ?? initialPaymentState(input, iso(Date.now()));
+  const createdAtMs = Date.parse(state.createdAt);
+  let unrecorded: PaymentEventRecord[] = [];
+  let ledgerDirty = !carried;
+  let providerPaymentKnown = Boolean(carried?.providerReference || carried?.creationError);
+  let hintsPending = 0;
+  let lastObservationAtMs = Date.now();
+  let publishedStatus = carried?.status;
+  const lock = new CommandLock();
+
+  const observe = (observation: PaymentObservation) => {
+    const result = applyObservation(state, observation);
+    if (!result.applied) return;
+    state = result.state;
+    const record = state.events[state.events.length - 1];
+    if (record) unrecorded.push(record);
+    ledgerDirty = true;
+    lastObservationAtMs = Date.now();
+  };
+
+  const observeSnapshot = (snapshot: ProviderPaymentSnapshot, eventId: string, source: PaymentObservation['source'], type: string) =>
+    observe(observationFromSnapshot(snapshot, eventId, source, type, iso(Date.now())));
+
+  const flush = async () => {
+    if (!ledgerDirty) return;
+    const events = unrecorded;
+    unrecorded = [];
+    ledgerDirty = false;
+    await ledger.recordPaymentState({ state, events });
+    if (publishedStatus !== state.status) {
+      publishedStatus = state.status;
+      upsertSearchAttributes([{ key: paymentStatusSearchAttribute, value: state.status }]);
+      setCurrentDetails(
+        `**${state.status}** · ${state.amount.value} ${state.amount.currency} via ${provider}` +
+          ` · captured ${state.amountCaptured}, refunded ${state.amountRefunded}` +
+          (state.providerReference ? ` · ${state.providerReference}` : ''),
+      );
+    }
+  };
+
+  const pollProvider = async (reason: string) => {
+    if (!state.providerReference) return;
+    const snapshot = await reads.getProviderPayment({ provider, providerReference: state.providerReference });
+    observeSnapshot(snapshot, `poll:${reason}:${Date.now()}`, 'poll', `poll.${snapshot.providerStatus}`);
+  };
+
+  setHandler(paymentObservedSignal, (observation) => observe(observation));
+  setHandler(paymentHintSignal, () => {
+    hintsPending += 1;
+  });
+  setHandler(paymentStateQuery, () => state);
+  setHandler(awaitProviderPaymentUpdate, async () => {
+    await condition(() => providerPaymentKnown);
+    return state;
+  });
+
+  setHandler(
+    captureUpdate,
+    async ({ amount }) =>
+      lock.run(async () => {
+        rejectCommand(commandBlocker.capture(state, amount));
+        const n = state.commandCounts.capture + 1;
+        const snapshot = await commands.captureProviderPayment({
+          provider,
+          providerReference: state.providerReference!,
+          amount: amount ?? (state.amountAuthorized || state.amount.value),
+          idempotencyKey: providerIdempotencyKey.capture(state.paymentId, n),
+        });
+        state = { ...state, commandCounts: { ...state.commandCounts, capture: n } };
+        observeSnapshot(snapshot, `command:capture:${n}`, 'command', 'skerry.capture');
+        await flush();
+        return state;
+      }),
+    { validator: ({ amount }) => rejectCommand(commandBlocker.capture(state, amount)) },
+  );
+
+  setHandler(
+    cancelUpdate,
+    async () =>
+      lock.run(async () => {
+        rejectCommand(commandBlocker.cancel(state));
+        const snapshot = await commands.cancelProviderPayment({
+          provider,
+          providerReference: state.providerReference!,
+          idempotencyKey: providerIdempotencyKey.cancel(state.paymentId),
+          reason: 'requested',
+        });
+        observeSnapshot(snapshot, 'command:cancel', 'command', 'skerry.cancel');
+        await flush();
+        return state;
+      }),
+    { validator: () => rejectCommand(commandBlocker.cancel(state)) },
+  );
+
+  setHandler(
+    refundUpdate,
+    async ({ amount, reason }) =>
+      lock.run(async () => {
+        rejectCommand(commandBlocker.refund(state, amount));
+        const n = state.commandCounts.refund + 1;
+        const refundAmount = amount ?? state.amountCaptured - state.amountRefunded;
+        let refund;
+        try {
+          refund = await commands.refundProviderPayment({
+            provider,
+            providerReference: state.providerReference!,
+            amount: refundAmount,
+            currency: state.amount.currency,
+            idempotencyKey: providerIdempotencyKey.refund(state.paymentId, n),
+            reason,
+          });
+        } catch (err) {
+          // A refund that may have reached the provider keeps its key, so the next try replays it.
+          const failure = describeFailure(err);
+          if (failure.type.startsWith('ProviderError.') && !failure.type.endsWith('unavailable')) {
+            state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
+          }
+          throw err;
+        }
+        state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
+        observe({
+          eventId: `command:refund:${n}`,
+          source: 'command',
+          providerEventType: 'skerry.refund',
+          refund,
+          occurredAt: iso(Date.now()),
+        });
+        await flush();
+        return state;
+      }),
+    { validator: ({ amount }) => rejectCommand(commandBlocker.refund(state, amount)) },
+  );
+
+  if (!carried) {
+    await flush();
+    try {
+      if (input.adoptProviderReference) {
+        const snapshot = await reads.getProviderPayment({ provider, providerReference: input.adoptProviderReference });
+        observeSnapshot(snapshot, 'command:adopt', 'command', 'skerry.adopt');
+      } else {
+        const create = activitiesFor(provider, 'create', { scheduleToCloseTimeout: timing.expiresAfterMs });
+        const snapshot = await create.createProviderPayment({
+          provider,
+          request: {
+            paymentId: state.paymentId,
+            amount: state.amount,
+            reference: state.reference,
+            description: state.description,
+            captureMethod: state.captureMethod,
+            payer: input.payer,
+            idempotencyKey: providerIdempotencyKey.create(state.paymentId),
+          },
+        });
+        observeSnapshot(snapshot, 'command:create', 'command', 'skerry.create');
+      }
+    } catch (err) {
+      const failure = describeFailure(err);
+      state = { ...state, creationError: failure };
+      observe(localOutcome('failed', 'command:create-failed', iso(Date.now()), failure.message));
+    }
+    providerPaymentKnown = true;
+  }
+
+  const expiresAtMs = createdAtMs + timing.expiresAfterMs;
+  const refundWindowEndsMs = createdAtMs + timing.refundWindowMs;
+
+  while (!isFinal(state.status)) {
+    await flush();
+    const now = Date.now();
+    const status = state.status;
+    const hasPendingRefund = Object.values(state.refunds).some((refund) => refund.status === 'pending');
+    if ((status === 'succeeded' || status === 'partially_refunded') && !hasPendingRefund && now >= refundWindowEndsMs) break;
+    if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof paymentWorkflow>(input, state);
+    }
+
+    // The next moment something must happen without any event: expiry, hold release, or a poll
+    // because the expected webhook has not come.
+    let wakeAtMs: number;
+    if (isAwaitingPayer(status) || status === 'processing' || hasPendingRefund) {
+      wakeAtMs = lastObservationAtMs + timing.confirmWindowMs;
+      if (isAwaitingPayer(status)) wakeAtMs = Math.min(wakeAtMs, expiresAtMs);
+    } else if (status === 'requires_capture') {
+      wakeAtMs = createdAtMs + timing.authorizationHoldMs;
+    } else {
+      wakeAtMs = refundWindowEndsMs;
+    }
+
+    const woken = await condition(() => ledgerDirty || hintsPending > 0, Math.max(1, wakeAtMs - now));
+    if (woken && hintsPending === 0) continue;
+
+    await lock.run(async () => {
+      if (hintsPending > 0) {
+        hintsPending = 0;
+        await pollProvider('hint');
+        return;
+      }
+      const current = state.status;
+      const at = Date.now();
+      const shouldExpire =
+        (isAwaitingPayer(current) && at >= expiresAtMs) ||
+        (current === 'requires_capture' && at >= createdAtMs + timing.authorizationHoldMs);
+      if (!shouldExpire) {
+        await pollProvider('confirm-window');
+        return;
+      }
+      // Ask first: the payer may have finished just now, and then there is nothing to expire.
+      await pollProvider('before-expiry');
+      if (!(isAwaitingPayer(state.status) || state.status === 'requires_capture')) return;
+      const snapshot = await commands.cancelProviderPayment({
+        provider,
+        providerReference: state.providerReference!,
+        idempotencyKey: providerIdempotencyKey.cancel(state.paymentId),
+        reason: 'expired',
+      });
+      observeSnapshot(snapshot, 'command:expire', 'command', 'skerry.expire');
+      if (snapshot.status === 'canceled' || snapshot.status === 'expired') {
+        observe(localOutcome('expired', 'command:expired', iso(Date.now())));
+      }
+    });
+  }
+
+  await condition(allHandlersFinished);
+  await flush();
+  return state;
+}
