@@ -143,7 +143,15 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       };
       return await handle.executeUpdate(update, { args, updateId });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new PaymentNotFoundError(paymentId);
+      if (err instanceof WorkflowNotFoundError) {
+        // Updates reach only running workflows; a payment that exists but has closed is a conflict.
+        const closed = await handleFor(paymentId)
+          .describe()
+          .then(() => true)
+          .catch(() => false);
+        if (closed) throw new PaymentConflictError('payment is closed; it accepts no more commands');
+        throw new PaymentNotFoundError(paymentId);
+      }
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause;
         if (cause instanceof ApplicationFailure && cause.type === 'PaymentCommandRejected') throw new PaymentConflictError(cause.message);

@@ -281,7 +281,9 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
       wakeAtMs = refundWindowEndsMs;
     }
 
-    const woken = await condition(() => ledgerDirty || hintsPending > 0, Math.max(1, wakeAtMs - now));
+    // Watch the revision, not the dirty flag: an update handler may flush a change before we look.
+    const revisionSeen = state.revision;
+    const woken = await condition(() => state.revision !== revisionSeen || ledgerDirty || hintsPending > 0, Math.max(1, wakeAtMs - now));
     if (woken && hintsPending === 0) continue;
 
     await lock.run(async () => {

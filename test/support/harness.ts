@@ -1,0 +1,80 @@
+// Per-test-file wiring against the run's shared Temporal and Postgres. Each harness gets its own
+// task queue, so test files never pick up each other's workflows.
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createDatabase } from '../../db/client';
+import { createPaymentLedger } from '../../activities/persistence/payment-ledger';
+import type { ProviderRegistry } from '../../activities/payments';
+import { createPaymentsClient } from '../../client/payments';
+import { createWorker } from '../../worker/create-worker';
+import { createLogger } from '../../observability/logger';
+import type { PaymentTiming } from '../../workflows/payments/messages';
+
+let runtimeInstalled = false;
+/** Keeps the SDK's own logging to warnings in tests. */
+function installQuietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export interface WorkerHarnessOptions {
+  providers: ProviderRegistry;
+  timing?: Partial<PaymentTiming>;
+  taskQueue?: string;
+}
+
+export async function startWorkerHarness(options: WorkerHarnessOptions) {
+  installQuietRuntime();
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
+  const database = createDatabase(inject('databaseUrl'));
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const worker: Worker = await createWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundlePath: inject('workflowBundlePath'),
+    deps: { providers: options.providers, ledger: createPaymentLedger(database.db), logger },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const payments = createPaymentsClient({ temporal, taskQueue, timing: options.timing, createWaitMs: 10_000 });
+  return {
+    taskQueue,
+    temporal,
+    payments,
+    database,
+    logger,
+    async close() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await database.close();
+    },
+  };
+}
+
+export type WorkerHarness = Awaited<ReturnType<typeof startWorkerHarness>>;
+
+/** Polls a condition with a deadline: waiting on an observable fact, not on a guessed duration. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; everyMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 50));
+  }
+}
