@@ -1,0 +1,181 @@
+// One Stripe sandbox instance: the store, its fault settings, its idempotency keys and its webhook
+// delivery queue. HTTP lives in plugin.ts; this is what the plugin and tests hold on to.
+import Stripe from 'stripe';
+import { z } from 'zod';
+import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
+import { IdempotencyStore } from '../shared/idempotency';
+import { WebhookQueue, type WebhookQueueLogger, type WebhookQueueOptions, type WebhookQueueStats } from '../shared/webhook-queue';
+import type { Charge, PaymentIntent, Refund, StripeEvent } from './objects';
+import { StripeStore, type SandboxFlags } from './store';
+
+/** The shared fault settings plus Stripe's own. */
+export const StripeFaultSettingsSchema = FaultSettingsSchema.extend({
+  /** Share of new refunds left `pending`, settling to `succeeded` (event refund.updated) later. */
+  refundPendingRate: z.number().min(0).max(1).optional(),
+  /** How long a pending refund takes to settle (default 2 s). */
+  refundSettleMs: z.number().int().min(0).max(86_400_000).optional(),
+});
+export type StripeFaultSettings = z.infer<typeof StripeFaultSettingsSchema>;
+
+export interface StripeSandboxOptions {
+  /** Where events are POSTed; an empty string turns webhook delivery off. */
+  webhookUrl: string;
+  /** Endpoint signing secret(s) `whsec_…`; several give several `v1=` signatures (a secret roll). */
+  webhookSecret: string | readonly string[];
+  /** Accepted secret keys; when empty or omitted any `sk_test_`/`rk_test_` key is accepted. */
+  apiKeys?: readonly string[];
+  /** Initial PRNG seed for faults. */
+  seed?: number;
+  /** Clock (ms since epoch) for `created` timestamps. */
+  now?: () => number;
+  /** Delivery tuning (backoff, timeouts); defaults follow Stripe (250 ms doubling to 30 s, 3 days). */
+  webhooks?: Pick<WebhookQueueOptions, 'initialDelayMs' | 'maxDelayMs' | 'maxAgeMs' | 'attemptTimeoutMs' | 'concurrency'>;
+  logger?: WebhookQueueLogger;
+}
+
+export interface StripeSandboxState {
+  paymentIntents: (PaymentIntent & { sandbox: SandboxFlags })[];
+  charges: Charge[];
+  refunds: Refund[];
+  counts: StripeStore['counts'] & {
+    requests: number;
+    requestsByRoute: Record<string, number>;
+    faultsInjected: FaultInjector['counts'];
+    events: number;
+  };
+  webhooks: WebhookQueueStats;
+  faults: StripeFaultSettings;
+}
+
+export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
+
+export class StripeSandbox {
+  readonly store: StripeStore;
+  readonly faults: FaultInjector<StripeFaultSettings>;
+  readonly idempotency = new IdempotencyStore();
+  readonly webhooks: WebhookQueue;
+  readonly options: StripeSandboxOptions;
+  readonly apiVersion = STRIPE_API_VERSION;
+  requests = 0;
+  requestsByRoute: Record<string, number> = {};
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #secrets: readonly string[];
+
+  constructor(options: StripeSandboxOptions) {
+    this.options = options;
+    this.#secrets = typeof options.webhookSecret === 'string' ? [options.webhookSecret] : options.webhookSecret;
+    if (this.#secrets.length === 0 || this.#secrets.some((secret) => !secret)) {
+      throw new Error('Stripe sandbox: webhookSecret must be a non-empty whsec_ secret');
+    }
+    this.faults = new FaultInjector<StripeFaultSettings>({ schema: StripeFaultSettingsSchema, seed: options.seed });
+    this.webhooks = new WebhookQueue({
+      ...options.webhooks,
+      faults: this.faults,
+      logger: options.logger,
+      onDelivered: (message) => this.store.markDelivered(message.id),
+    });
+    this.store = new StripeStore({
+      apiVersion: this.apiVersion,
+      now: options.now,
+      webhooksEnabled: options.webhookUrl !== '',
+      onEvent: (event) => this.#deliver(event),
+      refundStartsPending: () => this.faults.chance(this.faults.settings.refundPendingRate),
+      onRefundPending: (refund) => this.#scheduleSettlement(refund.id),
+    });
+  }
+
+  /** Whether `apiKey` may call the API. */
+  acceptsKey(apiKey: string): boolean {
+    const keys = this.options.apiKeys ?? [];
+    if (keys.length > 0) return keys.includes(apiKey);
+    return /^(sk|rk)_test_[A-Za-z0-9_]+$/.test(apiKey);
+  }
+
+  /** The `Stripe-Signature` header for `payload`, signed now with every configured secret. */
+  signatureHeader(payload: string, timestamp = Math.floor(Date.now() / 1000)): string {
+    const [first, ...rest] = this.#secrets.map((secret) => Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp }));
+    const extra = rest.map((header) => header.split(',').filter((part) => part.startsWith('v1=')).join(','));
+    return [first, ...extra].join(',');
+  }
+
+  #deliver(event: StripeEvent): void {
+    if (this.options.webhookUrl === '') return;
+    // Stripe sends the event pretty-printed; the receiver must verify these exact bytes.
+    const body = JSON.stringify(event, null, 2);
+    this.webhooks.enqueue({
+      id: event.id,
+      url: this.options.webhookUrl,
+      body,
+      headers: (payload) => ({
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        'cache-control': 'no-cache',
+        accept: '*/*; q=0.5, application/xml',
+        'stripe-signature': this.signatureHeader(payload),
+      }),
+    });
+  }
+
+  #scheduleSettlement(refundId: string): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.store.settleRefund(refundId);
+    }, this.faults.settings.refundSettleMs ?? 2_000);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  countRequest(route: string): void {
+    this.requests += 1;
+    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
+  }
+
+  state(): StripeSandboxState {
+    return {
+      paymentIntents: [...this.store.paymentIntents.values()].map((pi) => ({
+        ...structuredClone(pi),
+        sandbox: { ...(this.store.flags.get(pi.id) ?? { abandoned: false, abandonedAt: null }) },
+      })),
+      charges: structuredClone([...this.store.charges.values()]),
+      refunds: structuredClone([...this.store.refunds.values()]),
+      counts: {
+        ...this.store.counts,
+        requests: this.requests,
+        requestsByRoute: { ...this.requestsByRoute },
+        faultsInjected: this.faults.counts,
+        events: this.store.events.size,
+      },
+      webhooks: this.webhooks.stats(),
+      faults: { ...this.faults.settings },
+    };
+  }
+
+  /** Forgets everything: objects, events, keys, queued webhooks, counters and fault settings. */
+  reset(): void {
+    this.#clearTimers();
+    this.store.reset();
+    this.idempotency.clear();
+    this.webhooks.clear();
+    this.faults.clear();
+    this.faults.resetCounts();
+    this.requests = 0;
+    this.requestsByRoute = {};
+  }
+
+  /** Releases requests held by timeout faults; call before the HTTP server closes. */
+  releaseHeldRequests(): void {
+    this.faults.close();
+  }
+
+  /** Stops background work: webhook timers and attempts, refund settlement timers. */
+  close(): void {
+    this.faults.close();
+    this.webhooks.close();
+    this.#clearTimers();
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}

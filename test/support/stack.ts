@@ -1,0 +1,84 @@
+// The production wiring (startApi, startWorker, buildSandbox) on random ports against the run's
+// shared Temporal and Postgres: end-to-end tests exercise exactly what `npm start` runs.
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../config';
+import { startApi } from '../../api/server';
+import { startWorker } from '../../worker/run';
+import { buildSandbox, sandboxHandles } from '../../sandbox/server';
+import { createLogger } from '../../observability/logger';
+import { createDatabase } from '../../db/client';
+
+export const TEST_WEBHOOK_SECRET = 'whsec_skerry_test_secret';
+
+export async function startStack(options: { env?: Record<string, string>; startWorker?: boolean } = {}) {
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const baseEnv: Record<string, string> = {
+    APP_ENV: 'development',
+    TEMPORAL_TASK_QUEUE: `e2e-${randomUUID()}`,
+    STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    PAYMENT_CONFIRM_WINDOW_MS: '2000',
+    PAYMENT_EXPIRES_AFTER_MS: '60000',
+    PAYMENT_REFUND_WINDOW_MS: '60000',
+    WEBHOOK_DELIVERY_SWEEP_MS: '200',
+    ...options.env,
+  };
+  const temporalAddress = inject('temporalAddress');
+  const databaseUrl = inject('databaseUrl');
+
+  const apiConfig = loadConfig(baseEnv);
+  const api = await startApi(apiConfig, { temporalAddress, databaseUrl, logger, port: 0 });
+  const apiUrl = api.url;
+
+  const sandbox = await buildSandbox({
+    logger: false,
+    stripe: { webhookUrl: `${apiUrl}/webhooks/stripe`, webhookSecret: TEST_WEBHOOK_SECRET, webhooks: { initialDelayMs: 50, maxDelayMs: 1_000 } },
+  });
+  const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
+
+  const config: Config = loadConfig({ ...baseEnv, SANDBOX_URL: sandboxUrl, PUBLIC_URL: apiUrl });
+  const worker =
+    options.startWorker === false
+      ? undefined
+      : await startWorker(config, { temporalAddress, databaseUrl, logger, workflowBundlePath: inject('workflowBundlePath') });
+  const database = createDatabase(databaseUrl, { max: 3 });
+
+  const http = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+  const control = async (path: string, body: unknown = {}) => {
+    const response = await fetch(`${sandboxUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+
+  return {
+    config,
+    apiUrl,
+    sandboxUrl,
+    api,
+    sandbox,
+    stripeSandbox: sandboxHandles(sandbox).stripe,
+    worker,
+    database,
+    http,
+    control,
+    async close() {
+      await worker?.shutdown();
+      await sandbox.close();
+      await api.close();
+      await database.close();
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
