@@ -1,0 +1,40 @@
+// A worker as a separate OS process (`npm run worker`'s entry point), so a test can SIGKILL it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import type { Config } from '../../config';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export function spawnWorkerProcess(config: Config, extraEnv: Record<string, string> = {}): ChildProcess & { output: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      APP_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      DATABASE_URL: inject('databaseUrl'),
+      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      SANDBOX_URL: config.sandbox.url,
+      PUBLIC_URL: config.publicUrl,
+      STRIPE_WEBHOOK_SECRET: config.stripe.webhookSecrets.join(','),
+      PAYMENT_CONFIRM_WINDOW_MS: String(config.payments.confirmWindowMs),
+      PAYMENT_EXPIRES_AFTER_MS: String(config.payments.expiresAfterMs),
+      PAYMENT_REFUND_WINDOW_MS: String(config.payments.refundWindowMs),
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { output: string[] };
+  child.output = [];
+  child.stdout?.on('data', (chunk: Buffer) => child.output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => child.output.push(chunk.toString()));
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
