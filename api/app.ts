@@ -12,7 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentsClient } from '../client/payments';
-import { PaymentConflictError, PaymentNotFoundError } from '../client/payments';
+import { PaymentConflictError, PaymentNotFoundError, PaymentProviderError } from '../client/payments';
 import type { WebhookVerifier } from '../providers/types';
 import { PAYMENT_STATUSES, PROVIDERS, type PaymentState } from '../workflows/payments/messages';
 import type { WebhookInbox } from './webhooks/inbox';
@@ -125,6 +125,7 @@ export async function buildApp(deps: AppDeps) {
     }
     if (error instanceof PaymentNotFoundError) return reply.code(404).send({ error: 'not_found', message: error.message });
     if (error instanceof PaymentConflictError) return reply.code(409).send({ error: 'conflict', message: error.message });
+    if (error instanceof PaymentProviderError) return reply.code(502).send({ error: `provider_${error.kind}`, message: error.message });
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: 'bad_request', message: (error as Error).message });
     request.log.error({ err: error }, 'request failed');
@@ -173,7 +174,7 @@ export async function buildApp(deps: AppDeps) {
         params: PaymentParams,
         headers: IdempotencyHeaders,
         body: z.object({ amount: z.number().int().positive().optional() }).default({}),
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
       },
     },
     async (request) =>
@@ -188,7 +189,7 @@ export async function buildApp(deps: AppDeps) {
         tags: ['payments'],
         params: PaymentParams,
         headers: IdempotencyHeaders,
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
       },
     },
     async (request) => paymentView(await deps.payments.cancel(request.params.id, { updateId: request.headers['idempotency-key'] })),
@@ -203,7 +204,7 @@ export async function buildApp(deps: AppDeps) {
         params: PaymentParams,
         headers: IdempotencyHeaders,
         body: z.object({ amount: z.number().int().positive().optional(), reason: z.string().max(200).optional() }).default({}),
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
       },
     },
     async (request) =>

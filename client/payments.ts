@@ -7,7 +7,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
 import type { paymentWorkflow } from '../workflows/payments/payment';
 import {
   awaitProviderPaymentUpdate,
@@ -53,6 +53,17 @@ export class PaymentNotFoundError extends Error {
 /** The payment cannot do what was asked in its current state (HTTP 409). */
 export class PaymentConflictError extends Error {
   override readonly name = 'PaymentConflictError';
+}
+
+/** The provider refused or failed the command (HTTP 502); `kind` is the ProviderError kind. */
+export class PaymentProviderError extends Error {
+  override readonly name = 'PaymentProviderError';
+  constructor(
+    message: string,
+    readonly kind: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface PaymentsClientOptions {
@@ -155,8 +166,12 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause;
         if (cause instanceof ApplicationFailure && cause.type === 'PaymentCommandRejected') throw new PaymentConflictError(cause.message);
-        const reason = cause instanceof ApplicationFailure ? cause.message : cause?.message ?? err.message;
-        throw new PaymentConflictError(reason);
+        // An activity failure wraps the provider's own error: surface that, with its type.
+        const root = cause instanceof ActivityFailure && cause.cause instanceof ApplicationFailure ? cause.cause : cause;
+        if (root instanceof ApplicationFailure && root.type?.startsWith('ProviderError.')) {
+          throw new PaymentProviderError(root.message, root.type.slice('ProviderError.'.length));
+        }
+        throw new PaymentConflictError(root?.message ?? err.message);
       }
       if (isClosedWorkflowError(err)) throw new PaymentConflictError('payment is closed; it accepts no more commands');
       throw err;

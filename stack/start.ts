@@ -13,7 +13,7 @@ import { ensureBinary } from './binaries';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { isPortFree } from './ports';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/payments/messages';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
 
 const say = (message: string) => console.log(`[skerry] ${message}`);
 

@@ -145,7 +145,7 @@ describe('Stripe payments through the API and the sandbox', () => {
     expect(forged.status).toBe(400);
     const stale = await post(sdk.webhooks.generateTestHeaderString({ payload, secret: TEST_WEBHOOK_SECRET, timestamp: Math.floor(Date.now() / 1000) - 600 }));
     expect(stale.status).toBe(400);
-    expect((await stale.json()).reason).toBe('stale');
+    expect(((await stale.json()) as { reason: string }).reason).toBe('stale');
     const rows = await stack.database.db.select().from(webhookInbox).where(eq(webhookInbox.eventId, JSON.parse(payload).id));
     expect(rows).toHaveLength(0);
   });

@@ -167,14 +167,6 @@ export const paymentProviderSearchAttribute = defineSearchAttributeKey('PaymentP
 export const paymentStatusSearchAttribute = defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD);
 export const paymentReferenceSearchAttribute = defineSearchAttributeKey('PaymentReference', SearchAttributeType.KEYWORD);
 
-/** Every custom search attribute Skerry uses, registered on the dev server at start. */
-export const SKERRY_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int' | 'Datetime' | 'Bool' | 'Double'> = {
-  PaymentId: 'Keyword',
-  PaymentProvider: 'Keyword',
-  PaymentStatus: 'Keyword',
-  PaymentReference: 'Keyword',
-};
-
 export function paymentWorkflowId(paymentId: string): string {
   return `payment-${paymentId}`;
 }

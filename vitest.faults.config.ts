@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// The fault suite (`npm run test:faults`): processes killed, servers restarted, providers failing.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    include: ['test/faults/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+  },
+});
