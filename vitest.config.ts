@@ -5,6 +5,7 @@ export default defineConfig({
     // Worker threads have crashed the Temporal native bridge; forks keep each file in its own process.
     pool: 'forks',
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     exclude: ['test/faults/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
