@@ -6,6 +6,7 @@ export default defineConfig({
     pool: 'forks',
     include: ['test/faults/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/quiet-runtime.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     fileParallelism: false,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createDatabase } from '../../db/client';
 import { createPaymentLedger } from '../../activities/persistence/payment-ledger';
 import type { ProviderRegistry } from '../../activities/payments';
@@ -12,14 +12,6 @@ import { createWorker } from '../../worker/create-worker';
 import { createLogger } from '../../observability/logger';
 import type { PaymentTiming } from '../../workflows/payments/messages';
 
-let runtimeInstalled = false;
-/** Keeps the SDK's own logging to warnings in tests. */
-function installQuietRuntime() {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-}
-
 export interface WorkerHarnessOptions {
   providers: ProviderRegistry;
   timing?: Partial<PaymentTiming>;
@@ -27,7 +19,6 @@ export interface WorkerHarnessOptions {
 }
 
 export async function startWorkerHarness(options: WorkerHarnessOptions) {
-  installQuietRuntime();
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const database = createDatabase(inject('databaseUrl'));
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -6,13 +6,15 @@ import { loadConfig, type Config } from '../../config';
 import { startApi } from '../../api/server';
 import { startWorker } from '../../worker/run';
 import { buildSandbox, sandboxHandles } from '../../sandbox/server';
-import { createLogger } from '../../observability/logger';
+import { createLogger, type Logger } from '../../observability/logger';
 import { createDatabase } from '../../db/client';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_skerry_test_secret';
 
-export async function startStack(options: { env?: Record<string, string>; startWorker?: boolean } = {}) {
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+export async function startStack(
+  options: { env?: Record<string, string>; startWorker?: boolean; temporalAddress?: string; databaseUrl?: string; logger?: Logger } = {},
+) {
+  const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const baseEnv: Record<string, string> = {
     APP_ENV: 'development',
     TEMPORAL_TASK_QUEUE: `e2e-${randomUUID()}`,
@@ -23,8 +25,8 @@ export async function startStack(options: { env?: Record<string, string>; startW
     WEBHOOK_DELIVERY_SWEEP_MS: '200',
     ...options.env,
   };
-  const temporalAddress = inject('temporalAddress');
-  const databaseUrl = inject('databaseUrl');
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
+  const databaseUrl = options.databaseUrl ?? inject('databaseUrl');
 
   const apiConfig = loadConfig(baseEnv);
   const api = await startApi(apiConfig, { temporalAddress, databaseUrl, logger, port: 0 });
@@ -70,6 +72,8 @@ export async function startStack(options: { env?: Record<string, string>; startW
     stripeSandbox: sandboxHandles(sandbox).stripe,
     worker,
     database,
+    temporalAddress,
+    databaseUrl,
     http,
     control,
     async close() {

@@ -16,6 +16,7 @@ export function spawnWorkerProcess(config: Config, extraEnv: Record<string, stri
       LOG_LEVEL: 'warn',
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       DATABASE_URL: inject('databaseUrl'),
+      // extraEnv may point at a test's own Temporal or Postgres.
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
       SANDBOX_URL: config.sandbox.url,
