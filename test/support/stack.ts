@@ -34,7 +34,7 @@ export async function startStack(
 
   const sandbox = await buildSandbox({
     logger: false,
-    stripe: { webhookUrl: `${apiUrl}/webhooks/stripe`, webhookSecret: TEST_WEBHOOK_SECRET, webhooks: { initialDelayMs: 50, maxDelayMs: 1_000 } },
+    stripe: { webhookUrl: `${apiUrl}/webhooks/stripe`, webhookSecret: TEST_WEBHOOK_SECRET, webhooks: { initialDelayMs: 50, maxDelayMs: 1_000, historySize: 20_000 } },
   });
   const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
 
