@@ -29,6 +29,8 @@ export interface ProviderPaymentSnapshot {
   amountRefunded: number;
   nextAction?: NextAction;
   failureReason?: string;
+  /** Each refund's own state, where the provider reports refunds one by one. */
+  refunds?: RefundObservation[];
 }
 
 export interface ProviderCapabilities {

@@ -1,2 +1,6 @@
 // The workflowsPath entry: every workflow type the worker registers.
 export { paymentWorkflow } from './payments/payment';
+export { listingSyncWorkflow } from './bookings/listing-sync';
+export { reservationWorkflow } from './bookings/reservation';
+export { reservationPollWorkflow } from './bookings/reservation-poll';
+export { channelResyncWorkflow } from './bookings/resync';

@@ -46,7 +46,12 @@ describe('Stripe payments through the API and the sandbox', () => {
     expect((await stack.control(`/stripe/_control/payments/${created.providerReference}/succeed`)).status).toBe(200);
     const paid = await waitForStatus(created.paymentId, 'succeeded');
     expect(paid.amountCaptured).toBe(125_000);
-    expect(paid.events.some((event: { source: string; providerEventType: string }) => event.source === 'webhook' && event.providerEventType === 'payment_intent.succeeded')).toBe(true);
+    // charge.succeeded and payment_intent.succeeded may arrive in either order; both are recorded.
+    await eventually(async () =>
+      (await statusOf(created.paymentId)).events.some(
+        (event: { source: string; providerEventType: string }) => event.source === 'webhook' && event.providerEventType === 'payment_intent.succeeded',
+      ),
+    );
 
     const [row] = await eventually(async () => {
       const rows = await stack.database.db.select().from(payments).where(eq(payments.id, created.paymentId));

@@ -63,6 +63,8 @@ export interface PaymentObservation {
   /** Cumulative amount refunded so far, where the provider reports it. */
   amountRefunded?: number;
   refund?: RefundObservation;
+  /** Several refunds at once (a poll of a provider that reports each refund). */
+  refunds?: RefundObservation[];
   failureReason?: string;
   nextAction?: NextAction;
   occurredAt: string;
@@ -155,6 +157,18 @@ export const paymentObservedSignal = defineSignal<[PaymentObservation]>('payment
 export const paymentHintSignal = defineSignal<[{ eventId: string; providerEventType: string }]>('paymentHint');
 
 export const paymentStateQuery = defineQuery<PaymentState>('paymentState');
+
+export interface PaymentStatusChange {
+  paymentId: string;
+  status: PaymentStatus;
+  providerReference?: string;
+  failureReason?: string;
+}
+/**
+ * Sent by a payment running as a child workflow (a booking's payment) to its parent on every status
+ * change, so the parent's saga can confirm or compensate. Top-level payments send nothing.
+ */
+export const paymentStatusChangedSignal = defineSignal<[PaymentStatusChange]>('paymentStatusChanged');
 
 /** Resolves once the provider payment exists (or its creation failed); the API waits on it. */
 export const awaitProviderPaymentUpdate = defineUpdate<PaymentState>('awaitProviderPayment');

@@ -6,7 +6,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -15,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../../activities/payments';
 import type { ProviderPaymentSnapshot } from '../../providers/types';
-import { callOptions, type ProviderCallKind } from '../shared/retry-policies';
+import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, type ProviderCallKind } from '../shared/retry-policies';
 import {
   awaitProviderPaymentUpdate,
   cancelUpdate,
@@ -24,6 +26,7 @@ import {
   paymentHintSignal,
   paymentObservedSignal,
   paymentStateQuery,
+  paymentStatusChangedSignal,
   paymentStatusSearchAttribute,
   providerIdempotencyKey,
   refundUpdate,
@@ -57,6 +60,7 @@ export function observationFromSnapshot(
     amountRefunded: snapshot.amountRefunded,
     nextAction: snapshot.nextAction,
     failureReason: snapshot.failureReason,
+    refunds: snapshot.refunds,
     occurredAt,
   };
 }
@@ -88,7 +92,7 @@ function describeFailure(err: unknown): { type: string; message: string } {
 export async function paymentWorkflow(input: StartPaymentInput, carried?: PaymentState): Promise<PaymentState> {
   const timing = { ...DEFAULT_PAYMENT_TIMING, ...input.timing };
   const provider = input.provider;
-  const ledger = activitiesFor(provider, 'ledger');
+  const ledger = proxyLocalActivities<PaymentActivities>(LEDGER_LOCAL_ACTIVITY_OPTIONS);
   const reads = activitiesFor(provider, 'read');
   const commands = activitiesFor(provider, 'command');
 
@@ -129,6 +133,24 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
           ` · captured ${state.amountCaptured}, refunded ${state.amountRefunded}` +
           (state.providerReference ? ` · ${state.providerReference}` : ''),
       );
+      await notifyParent();
+    }
+  };
+
+  // Only a child payment (a booking's) has a parent to tell; a closed parent is no error.
+  const notifyParent = async () => {
+    const parent = workflowInfo().parent;
+    if (!parent) return;
+    try {
+      // By workflow id alone: the parent may have continued as new since it started this payment.
+      await getExternalWorkflowHandle(parent.workflowId).signal(paymentStatusChangedSignal, {
+        paymentId: state.paymentId,
+        status: state.status,
+        providerReference: state.providerReference,
+        failureReason: state.failureReason,
+      });
+    } catch {
+      // The parent has closed; the ledger still records the payment.
     }
   };
 
@@ -148,21 +170,26 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     return state;
   });
 
+  /** Captures at the provider; the caller holds the lock and has checked the state. */
+  const capture = async (amount: number | undefined, providerEventType: string) => {
+    const n = state.commandCounts.capture + 1;
+    const snapshot = await commands.captureProviderPayment({
+      provider,
+      providerReference: state.providerReference!,
+      amount: amount ?? (state.amountAuthorized || state.amount.value),
+      idempotencyKey: providerIdempotencyKey.capture(state.paymentId, n),
+    });
+    state = { ...state, commandCounts: { ...state.commandCounts, capture: n } };
+    observeSnapshot(snapshot, `command:capture:${n}`, 'command', providerEventType);
+    await flush();
+  };
+
   setHandler(
     captureUpdate,
     async ({ amount }) =>
       lock.run(async () => {
         rejectCommand(commandBlocker.capture(state, amount));
-        const n = state.commandCounts.capture + 1;
-        const snapshot = await commands.captureProviderPayment({
-          provider,
-          providerReference: state.providerReference!,
-          amount: amount ?? (state.amountAuthorized || state.amount.value),
-          idempotencyKey: providerIdempotencyKey.capture(state.paymentId, n),
-        });
-        state = { ...state, commandCounts: { ...state.commandCounts, capture: n } };
-        observeSnapshot(snapshot, `command:capture:${n}`, 'command', 'skerry.capture');
-        await flush();
+        await capture(amount, 'skerry.capture');
         return state;
       }),
     { validator: ({ amount }) => rejectCommand(commandBlocker.capture(state, amount)) },
@@ -258,8 +285,24 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
   const expiresAtMs = createdAtMs + timing.expiresAfterMs;
   const refundWindowEndsMs = createdAtMs + timing.refundWindowMs;
 
+  // Some providers (MobilePay, PayPal with AUTHORIZE) always authorize first: an automatic payment
+  // is captured by Skerry as soon as it is authorized. A failed capture leaves the hold to expire.
+  let autoCaptureFailed = false;
+
   while (!isFinal(state.status)) {
     await flush();
+    if (state.status === 'requires_capture' && state.captureMethod === 'automatic' && !autoCaptureFailed) {
+      await lock.run(async () => {
+        if (state.status !== 'requires_capture') return;
+        try {
+          await capture(undefined, 'skerry.auto_capture');
+        } catch (err) {
+          autoCaptureFailed = true;
+          state = { ...state, failureReason: describeFailure(err).message };
+        }
+      });
+      continue;
+    }
     const now = Date.now();
     const status = state.status;
     const hasPendingRefund = Object.values(state.refunds).some((refund) => refund.status === 'pending');

@@ -92,9 +92,13 @@ export function applyObservation(state: PaymentState, observation: PaymentObserv
     lifecycle = observation.status;
   }
 
-  const refunds = observation.refund
-    ? { ...state.refunds, [observation.refund.refundId]: mergeRefund(state.refunds[observation.refund.refundId], observation.refund) }
-    : state.refunds;
+  const incomingRefunds = [...(observation.refunds ?? []), ...(observation.refund ? [observation.refund] : [])];
+  let refunds = state.refunds;
+  for (const refund of incomingRefunds) {
+    const merged = mergeRefund(refunds[refund.refundId], refund);
+    const current = refunds[refund.refundId];
+    if (!current || current.status !== merged.status || current.amount !== merged.amount) refunds = { ...refunds, [refund.refundId]: merged };
+  }
   const refundedFromRefunds = Object.values(refunds)
     .filter((refund) => refund.status === 'succeeded')
     .reduce((sum, refund) => sum + refund.amount, 0);

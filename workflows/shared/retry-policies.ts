@@ -1,6 +1,6 @@
 // One declarative table of how each kind of provider call is retried. Pure data, so workflows can
 // import it. A provider's own row overrides the default row for that kind of call.
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
 
 export type ProviderCallKind = 'create' | 'read' | 'command' | 'ledger';
 
@@ -35,6 +35,16 @@ export const DEFAULT_CALL_OPTIONS: Record<ProviderCallKind, ActivityOptions> = {
   },
   // The ledger is our own database: retry for as long as it takes; the workflow holds the truth meanwhile.
   ledger: { startToCloseTimeout: '15 seconds', retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' } },
+};
+
+/**
+ * Ledger writes run as local activities: a short write to our own database needs no round trip
+ * through the server's task queue, and a payment records its state several times.
+ */
+export const LEDGER_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
 export const PROVIDER_CALL_OPTIONS: Partial<Record<string, Partial<Record<ProviderCallKind, ActivityOptions>>>> = {};

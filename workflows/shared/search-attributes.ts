@@ -6,4 +6,7 @@ export const SKERRY_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int'
   PaymentProvider: 'Keyword',
   PaymentStatus: 'Keyword',
   PaymentReference: 'Keyword',
+  ListingId: 'Keyword',
+  Channel: 'Keyword',
+  SyncStatus: 'Keyword',
 };
