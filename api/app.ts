@@ -14,18 +14,23 @@ import { z } from 'zod';
 import type { PaymentsClient } from '../client/payments';
 import { PaymentConflictError, PaymentNotFoundError, PaymentProviderError } from '../client/payments';
 import type { WebhookVerifier } from '../providers/types';
-import { PAYMENT_STATUSES, PROVIDERS, type PaymentState } from '../workflows/payments/messages';
+import { PAYMENT_STATUSES, PROVIDERS, type PaymentState, type ProviderName } from '../workflows/payments/messages';
 import type { WebhookInbox } from './webhooks/inbox';
 import type { WebhookDelivery } from './webhooks/delivery';
 import { registerWebhookRoutes, type WebhookObserver } from './webhooks/routes';
+import { inventoryRoutes, type InventoryRoutesDeps } from './routes/inventory';
 
 export interface AppDeps {
   payments: PaymentsClient;
   inbox: WebhookInbox;
   delivery: WebhookDelivery;
   verifiers: WebhookVerifier[];
+  /** Providers this deployment offers; a payment for another one is refused with 400. */
+  enabledProviders?: readonly ProviderName[];
   logger?: Logger;
   webhookObserver?: WebhookObserver;
+  /** The channel manager's routes (inventory, calendar, bookings, channels). */
+  bookings?: InventoryRoutesDeps;
   /** Extra routes (metrics, providers) registered by main.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -154,6 +159,12 @@ export async function buildApp(deps: AppDeps) {
       },
     },
     async (request, reply) => {
+      if (deps.enabledProviders && !deps.enabledProviders.includes(request.body.provider)) {
+        return reply.code(400).send({
+          error: 'invalid_request',
+          message: `body.provider: ${request.body.provider} is not configured here (offered: ${deps.enabledProviders.join(', ') || 'none'})`,
+        });
+      }
       const state = await deps.payments.startPayment(request.body, { idempotencyKey: request.headers['idempotency-key'] });
       return reply.code(201).send(paymentView(state));
     },
@@ -216,6 +227,7 @@ export async function buildApp(deps: AppDeps) {
     { prefix: '/webhooks' },
   );
 
+  if (deps.bookings) await app.register(inventoryRoutes, deps.bookings);
   if (deps.extend) await deps.extend(app as unknown as FastifyInstance);
   return app;
 }

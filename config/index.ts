@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { ProviderName } from '../workflows/payments/messages';
 
 const durationMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
@@ -28,6 +29,7 @@ const EnvSchema = z.object({
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SANDBOX_PORT: port(4010),
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
+  SANDBOX_SWISH_PORT: port(4011),
   DATA_DIR: z.string().default('.data'),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -44,6 +46,28 @@ const EnvSchema = z.object({
   STRIPE_WEBHOOK_SECRET: secretList.pipe(z.array(z.string().startsWith('whsec_', 'each secret must start with whsec_'))),
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
 
+  PAYPAL_CLIENT_ID: optionalString,
+  PAYPAL_CLIENT_SECRET: optionalString,
+  PAYPAL_API_BASE: optionalString.pipe(z.url().optional()),
+  PAYPAL_WEBHOOK_ID: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]+$/, 'must be the webhook id shown by PayPal (letters and digits)').optional()),
+
+  MOBILEPAY_CLIENT_ID: optionalString,
+  MOBILEPAY_CLIENT_SECRET: optionalString,
+  MOBILEPAY_SUBSCRIPTION_KEY: optionalString,
+  MOBILEPAY_MSN: optionalString.pipe(z.string().regex(/^\d{4,7}$/, 'must be the 4-7 digit merchant serial number').optional()),
+  MOBILEPAY_API_BASE: optionalString.pipe(z.url().optional()),
+  MOBILEPAY_WEBHOOK_SECRET: secretList,
+  MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  MOBILEPAY_RETURN_URL: optionalString.pipe(z.url().optional()),
+
+  SWISH_API_BASE: optionalString.pipe(z.url().optional()),
+  SWISH_PAYEE_ALIAS: optionalString.pipe(z.string().regex(/^123\d{7}$/, 'must be the merchant Swish number: 10 digits starting with 123').optional()),
+  SWISH_CERT: optionalString,
+  SWISH_KEY: optionalString,
+  SWISH_CA: optionalString,
+  SWISH_CERT_PASSPHRASE: optionalString,
+  SWISH_CALLBACK_BASE_URL: optionalString.pipe(z.url().optional()),
+
   PAYMENT_CONFIRM_WINDOW_MS: durationMs(60_000),
   PAYMENT_EXPIRES_AFTER_MS: durationMs(30 * 60_000),
   PAYMENT_AUTHORIZATION_HOLD_MS: durationMs(7 * 24 * 3_600_000),
@@ -51,12 +75,42 @@ const EnvSchema = z.object({
 
   WEBHOOK_DELIVERY_SWEEP_MS: durationMs(1_000),
   API_CREATE_WAIT_MS: durationMs(10_000),
+
+  // Channel manager (Booking.com, Airbnb). Unset credentials in development = Skerry's sandboxes;
+  // outside development a channel without credentials is off.
+  TOKEN_ENCRYPTION_KEY: optionalString.pipe(
+    z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64').optional(),
+  ),
+  BOOKING_COM_USERNAME: optionalString,
+  BOOKING_COM_PASSWORD: optionalString,
+  BOOKING_COM_API_BASE: optionalString.pipe(z.url().optional()),
+  BOOKING_COM_POLL_INTERVAL_MS: durationMs(20_000),
+  AIRBNB_CLIENT_ID: optionalString,
+  AIRBNB_CLIENT_SECRET: optionalString,
+  AIRBNB_API_BASE: optionalString.pipe(z.url().optional()),
+  AIRBNB_WEBHOOK_SECRET: secretList,
+  AIRBNB_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  CHANNEL_SYNC_QUIET_MS: durationMs(2_000),
+  CHANNEL_SYNC_MAX_DELAY_MS: durationMs(15_000),
+  CHANNEL_SYNC_MAX_PUSHES_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  RESERVATION_IDLE_CLOSE_MS: durationMs(10 * 60_000),
+  CHANNEL_RESYNC_HOUR: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(3),
 });
 
 /** Development runs against the sandboxes with these well-known, non-secret test values. */
 export const SANDBOX_DEFAULTS = {
   stripeSecretKey: 'sk_test_skerry_sandbox',
   stripeWebhookSecret: 'whsec_skerry_sandbox_development',
+  paypalClientId: 'skerry-sandbox-paypal-client-id',
+  paypalClientSecret: 'skerry-sandbox-paypal-client-secret',
+  paypalWebhookId: 'SKERRYSANDBOXWEBHOOK01',
+  /** Swish's own test merchant number (Merchant Swish Simulator), the sandbox certificate's CN. */
+  swishPayeeAlias: '1234679304',
+  mobilepayClientId: 'skerry-sandbox-client-id',
+  mobilepayClientSecret: 'skerry-sandbox-client-secret',
+  mobilepaySubscriptionKey: 'skerry-sandbox-subscription-key',
+  mobilepayMsn: '123456',
+  mobilepayWebhookSecret: 'skerry-sandbox-mobilepay-webhook-secret',
 } as const;
 
 export interface Config {
@@ -65,7 +119,7 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
-  sandbox: { port: number; url: string };
+  sandbox: { port: number; url: string; swishPort: number };
   dataDir: string;
   temporal: { address?: string; namespace: string; taskQueue: string; uiPort: number; cliPath?: string };
   database: { url?: string; embeddedPort: number };
@@ -75,11 +129,137 @@ export interface Config {
     webhookSecrets: readonly string[];
     webhookToleranceSeconds: number;
     /** True when Stripe calls go to Skerry's own sandbox rather than api.stripe.com. */
+    /** Credentials are configured, or (development only) the sandbox stands in. */
+    enabled: boolean;
     sandboxed: boolean;
+  };
+  paypal: {
+    clientId: string;
+    clientSecret: string;
+    /** Skerry's sandbox, https://api-m.sandbox.paypal.com (staging, development with keys) or https://api-m.paypal.com (production). */
+    apiBase: string;
+    /** The id PayPal gave the webhook endpoint; verify-webhook-signature checks transmissions against it. */
+    webhookId: string;
+    /** True when PayPal calls go to Skerry's own sandbox. */
+    /** Credentials are configured, or (development only) the sandbox stands in. */
+    enabled: boolean;
+    sandboxed: boolean;
+  };
+  mobilepay: {
+    clientId: string;
+    clientSecret: string;
+    subscriptionKey: string;
+    merchantSerialNumber: string;
+    /** Skerry's sandbox, https://apitest.vipps.no (staging, development with real keys) or https://api.vipps.no (production). */
+    apiBase: string;
+    /** Where the payer returns from the app; `{paymentId}` and `{reference}` are filled in. */
+    returnUrl: string;
+    webhookSecrets: readonly string[];
+    webhookToleranceSeconds: number;
+    /** True when MobilePay calls go to Skerry's own sandbox. */
+    /** Credentials are configured, or (development only) the sandbox stands in. */
+    enabled: boolean;
+    sandboxed: boolean;
+  };
+  swish: {
+    /** Up to `/swish-cpcapi`: Skerry's sandbox, the simulator (MSS) or cpc.getswish.net. */
+    apiBase: string;
+    /** The merchant's Swish number. */
+    payeeAlias: string;
+    /** Merchant client certificate (with chain) and key, and an optional CA: each PEM text or a file path. */
+    cert: string;
+    key: string;
+    ca?: string;
+    passphrase?: string;
+    /** Where Swish posts callbacks. */
+    callbackUrl: string;
+    /** True when Swish calls go to Skerry's own sandbox (development without SWISH_CERT). */
+    /** Credentials are configured, or (development only) the sandbox stands in. */
+    enabled: boolean;
+    sandboxed: boolean;
+    /** Where the sandbox keeps its generated test CA and merchant certificate. */
+    sandboxCertDir: string;
   };
   payments: { confirmWindowMs: number; expiresAfterMs: number; authorizationHoldMs: number; refundWindowMs: number };
   webhooks: { deliverySweepMs: number };
   api: { createWaitMs: number };
+  channels: ChannelsConfig;
+}
+
+export interface ChannelsConfig {
+  /** AES-256-GCM key for channel OAuth tokens at rest (base64); a fixed, public key in development. */
+  tokenEncryptionKey: string;
+  bookingCom: { enabled: boolean; sandboxed: boolean; username: string; password: string; apiBase: string; pollIntervalMs: number };
+  airbnb: {
+    enabled: boolean;
+    sandboxed: boolean;
+    clientId: string;
+    clientSecret: string;
+    apiBase: string;
+    webhookSecrets: readonly string[];
+    webhookToleranceSeconds: number;
+  };
+  sync: { quietMs: number; maxDelayMs: number; maxPushesPerMinute: number };
+  reservationIdleCloseMs: number;
+  /** Hour (0-23, server time) of the nightly full resync; undefined = no schedule. */
+  resyncHour?: number;
+}
+
+/** Development-only values; outside development the real ones are required. */
+export const CHANNEL_SANDBOX_DEFAULTS = {
+  // sha256("skerry development token key"): public, so never for real tokens.
+  tokenEncryptionKey: 'ZkHKoPubu/KO7S0Io3wktyB1E3dexgkOyn7XmyAtCWE=',
+  bookingComUsername: 'skerry-machine-account',
+  bookingComPassword: 'skerry-sandbox-password',
+  airbnbClientId: 'skerry-sandbox-airbnb-client',
+  airbnbClientSecret: 'skerry-sandbox-airbnb-secret',
+  airbnbWebhookSecret: 'skerry-sandbox-airbnb-webhook-secret',
+} as const;
+
+function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string): ChannelsConfig {
+  const development = e.APP_ENV === 'development';
+  const bookingSandboxed = development && !e.BOOKING_COM_USERNAME;
+  if (e.BOOKING_COM_USERNAME && !e.BOOKING_COM_PASSWORD) {
+    throw new ConfigError('Invalid configuration:\n  BOOKING_COM_PASSWORD: required with BOOKING_COM_USERNAME');
+  }
+  const airbnbSandboxed = development && !e.AIRBNB_CLIENT_ID;
+  if (e.AIRBNB_CLIENT_ID && !e.AIRBNB_CLIENT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  AIRBNB_CLIENT_SECRET: required with AIRBNB_CLIENT_ID');
+  }
+  if (!development && e.AIRBNB_CLIENT_ID && e.AIRBNB_WEBHOOK_SECRET.length === 0) {
+    throw new ConfigError(`Invalid configuration:\n  AIRBNB_WEBHOOK_SECRET: required with AIRBNB_CLIENT_ID when APP_ENV=${e.APP_ENV}`);
+  }
+  if (!development && e.AIRBNB_CLIENT_ID && !e.TOKEN_ENCRYPTION_KEY) {
+    throw new ConfigError(`Invalid configuration:\n  TOKEN_ENCRYPTION_KEY: required to store Airbnb tokens when APP_ENV=${e.APP_ENV}`);
+  }
+  const key = e.TOKEN_ENCRYPTION_KEY
+    ? /^[0-9a-fA-F]{64}$/.test(e.TOKEN_ENCRYPTION_KEY)
+      ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'hex').toString('base64')
+      : e.TOKEN_ENCRYPTION_KEY
+    : CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey;
+  return {
+    tokenEncryptionKey: key,
+    bookingCom: {
+      enabled: Boolean(e.BOOKING_COM_USERNAME) || bookingSandboxed,
+      sandboxed: bookingSandboxed,
+      username: e.BOOKING_COM_USERNAME ?? CHANNEL_SANDBOX_DEFAULTS.bookingComUsername,
+      password: e.BOOKING_COM_PASSWORD ?? CHANNEL_SANDBOX_DEFAULTS.bookingComPassword,
+      apiBase: e.BOOKING_COM_API_BASE ?? (bookingSandboxed ? `${sandboxUrl}/booking-com` : 'https://supply-xml.booking.com'),
+      pollIntervalMs: e.BOOKING_COM_POLL_INTERVAL_MS,
+    },
+    airbnb: {
+      enabled: Boolean(e.AIRBNB_CLIENT_ID) || airbnbSandboxed,
+      sandboxed: airbnbSandboxed,
+      clientId: e.AIRBNB_CLIENT_ID ?? CHANNEL_SANDBOX_DEFAULTS.airbnbClientId,
+      clientSecret: e.AIRBNB_CLIENT_SECRET ?? CHANNEL_SANDBOX_DEFAULTS.airbnbClientSecret,
+      apiBase: e.AIRBNB_API_BASE ?? (airbnbSandboxed ? `${sandboxUrl}/airbnb` : 'https://api.airbnb.com'),
+      webhookSecrets: e.AIRBNB_WEBHOOK_SECRET.length > 0 ? e.AIRBNB_WEBHOOK_SECRET : [CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret],
+      webhookToleranceSeconds: e.AIRBNB_WEBHOOK_TOLERANCE_SECONDS,
+    },
+    sync: { quietMs: e.CHANNEL_SYNC_QUIET_MS, maxDelayMs: e.CHANNEL_SYNC_MAX_DELAY_MS, maxPushesPerMinute: e.CHANNEL_SYNC_MAX_PUSHES_PER_MINUTE },
+    reservationIdleCloseMs: e.RESERVATION_IDLE_CLOSE_MS,
+    resyncHour: e.CHANNEL_RESYNC_HOUR === 'off' ? undefined : e.CHANNEL_RESYNC_HOUR,
+  };
 }
 
 export class ConfigError extends Error {
@@ -96,21 +276,83 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = e.APP_ENV !== 'development';
   const sandboxUrl = e.SANDBOX_URL ?? `http://127.0.0.1:${e.SANDBOX_PORT}`;
 
-  const stripeSandboxed = !e.STRIPE_SECRET_KEY;
-  if (production && stripeSandboxed) {
-    throw new ConfigError(`Invalid configuration:\n  STRIPE_SECRET_KEY: required when APP_ENV=${e.APP_ENV}`);
-  }
+  // A provider without credentials is simply not offered outside development; in development its
+  // sandbox stands in.
+  const stripeSandboxed = !production && !e.STRIPE_SECRET_KEY;
   if (e.APP_ENV === 'production' && e.STRIPE_SECRET_KEY?.includes('_test_')) {
     throw new ConfigError('Invalid configuration:\n  STRIPE_SECRET_KEY: a test key cannot be used when APP_ENV=production');
   }
-  if (production && e.STRIPE_WEBHOOK_SECRET.length === 0) {
+  if (production && e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET.length === 0) {
     throw new ConfigError(`Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: required when APP_ENV=${e.APP_ENV}`);
   }
+  const paypalSandboxed = !production && !e.PAYPAL_CLIENT_ID;
+  if (e.PAYPAL_CLIENT_ID && !e.PAYPAL_CLIENT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  PAYPAL_CLIENT_SECRET: required with PAYPAL_CLIENT_ID');
+  }
+  const paypalApiBase =
+    e.PAYPAL_API_BASE ??
+    (paypalSandboxed ? `${sandboxUrl}/paypal` : e.APP_ENV === 'production' ? 'https://api-m.paypal.com' : 'https://api-m.sandbox.paypal.com');
+  if (e.APP_ENV === 'production' && new URL(paypalApiBase).hostname === 'api-m.sandbox.paypal.com') {
+    throw new ConfigError('Invalid configuration:\n  PAYPAL_API_BASE: the PayPal sandbox cannot be used when APP_ENV=production');
+  }
+  if (production && e.PAYPAL_CLIENT_ID && !e.PAYPAL_WEBHOOK_ID) {
+    throw new ConfigError(`Invalid configuration:\n  PAYPAL_WEBHOOK_ID: required when APP_ENV=${e.APP_ENV}`);
+  }
+  const mobilepaySandboxed = !production && !e.MOBILEPAY_CLIENT_ID;
+  if (e.MOBILEPAY_CLIENT_ID) {
+    for (const name of ['MOBILEPAY_CLIENT_SECRET', 'MOBILEPAY_SUBSCRIPTION_KEY', 'MOBILEPAY_MSN'] as const) {
+      if (!e[name]) throw new ConfigError(`Invalid configuration:\n  ${name}: required with MOBILEPAY_CLIENT_ID`);
+    }
+  }
+  const mobilepayApiBase =
+    e.MOBILEPAY_API_BASE ??
+    (mobilepaySandboxed ? `${sandboxUrl}/mobilepay` : e.APP_ENV === 'production' ? 'https://api.vipps.no' : 'https://apitest.vipps.no');
+  if (e.APP_ENV === 'production' && new URL(mobilepayApiBase).hostname === 'apitest.vipps.no') {
+    throw new ConfigError('Invalid configuration:\n  MOBILEPAY_API_BASE: the test environment cannot be used when APP_ENV=production');
+  }
+  if (production && e.MOBILEPAY_CLIENT_ID && e.MOBILEPAY_WEBHOOK_SECRET.length === 0) {
+    throw new ConfigError(`Invalid configuration:\n  MOBILEPAY_WEBHOOK_SECRET: required when APP_ENV=${e.APP_ENV}`);
+  }
+  if (production && e.MOBILEPAY_CLIENT_ID && !e.MOBILEPAY_RETURN_URL) {
+    throw new ConfigError(`Invalid configuration:\n  MOBILEPAY_RETURN_URL: required when APP_ENV=${e.APP_ENV}`);
+  }
+  const swishSandboxed = !production && !e.SWISH_CERT;
+  if (e.SWISH_CERT) {
+    for (const name of ['SWISH_KEY', 'SWISH_PAYEE_ALIAS'] as const) {
+      if (!e[name]) throw new ConfigError(`Invalid configuration:\n  ${name}: required with SWISH_CERT`);
+    }
+  }
+  for (const name of ['SWISH_CERT', 'SWISH_KEY', 'SWISH_CA'] as const) {
+    const value = e[name];
+    if (value && !value.includes('-----BEGIN') && !existsSync(resolve(value))) {
+      throw new ConfigError(`Invalid configuration:\n  ${name}: no file at ${value} (give a PEM file path or the PEM text)`);
+    }
+  }
+  const swishApiBase =
+    e.SWISH_API_BASE ??
+    (swishSandboxed
+      ? `https://127.0.0.1:${e.SANDBOX_SWISH_PORT}/swish-cpcapi`
+      : e.APP_ENV === 'production'
+        ? 'https://cpc.getswish.net/swish-cpcapi'
+        : 'https://mss.cpc.getswish.net/swish-cpcapi');
+  if (e.APP_ENV === 'production' && new URL(swishApiBase).hostname === 'mss.cpc.getswish.net') {
+    throw new ConfigError('Invalid configuration:\n  SWISH_API_BASE: the Merchant Swish Simulator cannot be used when APP_ENV=production');
+  }
+  const swishCallbackBase = (e.SWISH_CALLBACK_BASE_URL ?? e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
+  if (e.APP_ENV === 'production' && e.SWISH_CERT && !swishCallbackBase.startsWith('https://')) {
+    throw new ConfigError('Invalid configuration:\n  SWISH_CALLBACK_BASE_URL: Swish only calls back over https when APP_ENV=production');
+  }
+  const swishSandboxCertDir = resolve(e.DATA_DIR, 'swish-sandbox');
   if (production && !e.TEMPORAL_ADDRESS) {
     throw new ConfigError(`Invalid configuration:\n  TEMPORAL_ADDRESS: required when APP_ENV=${e.APP_ENV}`);
   }
   if (production && !e.DATABASE_URL) {
     throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: required when APP_ENV=${e.APP_ENV}`);
+  }
+  if (production && !e.STRIPE_SECRET_KEY && !e.PAYPAL_CLIENT_ID && !e.MOBILEPAY_CLIENT_ID && !e.SWISH_CERT) {
+    throw new ConfigError(
+      `Invalid configuration:\n  STRIPE_SECRET_KEY, PAYPAL_CLIENT_ID, MOBILEPAY_CLIENT_ID or SWISH_CERT: at least one payment provider is required when APP_ENV=${e.APP_ENV}`,
+    );
   }
 
   return Object.freeze({
@@ -119,7 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
-    sandbox: { port: e.SANDBOX_PORT, url: sandboxUrl },
+    sandbox: { port: e.SANDBOX_PORT, url: sandboxUrl, swishPort: e.SANDBOX_SWISH_PORT },
     dataDir: resolve(e.DATA_DIR),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -134,7 +376,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiBase: e.STRIPE_API_BASE ?? (stripeSandboxed ? `${sandboxUrl}/stripe` : undefined),
       webhookSecrets: e.STRIPE_WEBHOOK_SECRET.length > 0 ? e.STRIPE_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.stripeWebhookSecret],
       webhookToleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      enabled: Boolean(e.STRIPE_SECRET_KEY) || stripeSandboxed,
       sandboxed: stripeSandboxed,
+    },
+    paypal: {
+      clientId: e.PAYPAL_CLIENT_ID ?? SANDBOX_DEFAULTS.paypalClientId,
+      clientSecret: e.PAYPAL_CLIENT_SECRET ?? SANDBOX_DEFAULTS.paypalClientSecret,
+      apiBase: paypalApiBase,
+      webhookId: e.PAYPAL_WEBHOOK_ID ?? SANDBOX_DEFAULTS.paypalWebhookId,
+      enabled: Boolean(e.PAYPAL_CLIENT_ID) || paypalSandboxed,
+      sandboxed: paypalSandboxed,
+    },
+    mobilepay: {
+      clientId: e.MOBILEPAY_CLIENT_ID ?? SANDBOX_DEFAULTS.mobilepayClientId,
+      clientSecret: e.MOBILEPAY_CLIENT_SECRET ?? SANDBOX_DEFAULTS.mobilepayClientSecret,
+      subscriptionKey: e.MOBILEPAY_SUBSCRIPTION_KEY ?? SANDBOX_DEFAULTS.mobilepaySubscriptionKey,
+      merchantSerialNumber: e.MOBILEPAY_MSN ?? SANDBOX_DEFAULTS.mobilepayMsn,
+      apiBase: mobilepayApiBase,
+      returnUrl: e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`}/payments/{paymentId}`,
+      webhookSecrets: e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.mobilepayWebhookSecret],
+      webhookToleranceSeconds: e.MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS,
+      enabled: Boolean(e.MOBILEPAY_CLIENT_ID) || mobilepaySandboxed,
+      sandboxed: mobilepaySandboxed,
+    },
+    swish: {
+      apiBase: swishApiBase,
+      payeeAlias: e.SWISH_PAYEE_ALIAS ?? SANDBOX_DEFAULTS.swishPayeeAlias,
+      // In the sandbox: the files sandbox/swish/certs.ts writes (ca.pem, client.pem, client-key.pem).
+      cert: e.SWISH_CERT ?? resolve(swishSandboxCertDir, 'client.pem'),
+      key: e.SWISH_KEY ?? resolve(swishSandboxCertDir, 'client-key.pem'),
+      ca: e.SWISH_CA ?? (swishSandboxed ? resolve(swishSandboxCertDir, 'ca.pem') : undefined),
+      passphrase: e.SWISH_CERT_PASSPHRASE,
+      callbackUrl: `${swishCallbackBase}/webhooks/swish`,
+      enabled: Boolean(e.SWISH_CERT) || swishSandboxed,
+      sandboxed: swishSandboxed,
+      sandboxCertDir: swishSandboxCertDir,
     },
     payments: {
       confirmWindowMs: e.PAYMENT_CONFIRM_WINDOW_MS,
@@ -144,6 +420,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS },
     api: { createWaitMs: e.API_CREATE_WAIT_MS },
+    channels: channelsConfig(e, sandboxUrl),
   });
 }
 
@@ -157,4 +434,9 @@ export function loadEnvFiles(env: NodeJS.ProcessEnv = process.env, cwd = process
     const path = resolve(cwd, file);
     if (existsSync(path)) process.loadEnvFile(path);
   }
+}
+
+/** The payment providers this deployment offers: configured ones, or every sandbox in development. */
+export function enabledPaymentProviders(config: Config): ProviderName[] {
+  return (['stripe', 'paypal', 'swish', 'mobilepay'] as const).filter((name) => config[name].enabled);
 }

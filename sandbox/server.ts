@@ -4,16 +4,40 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { stripePlugin } from './stripe/plugin';
 import { StripeSandbox, type StripeSandboxOptions } from './stripe/sandbox';
+import { mobilePayPlugin } from './mobilepay/plugin';
+import { MobilePaySandbox, type MobilePaySandboxOptions } from './mobilepay/sandbox';
+import { swishControlPlugin } from './swish/plugin';
+import { SwishSandbox, type SwishSandboxOptions } from './swish/sandbox';
+import { paypalPlugin } from './paypal/plugin';
+import { PAYPAL_SANDBOX_WEBHOOK_ID, PayPalSandbox, type PayPalSandboxOptions } from './paypal/sandbox';
+import { bookingComPlugin } from './booking-com/plugin';
+import { BookingComSandbox, type BookingComSandboxOptions } from './booking-com/sandbox';
+import { CHANNEL_SANDBOX_DEFAULTS } from '../config';
 
 export interface SandboxOptions {
   /** Fastify logger setting: false (default), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   stripe: StripeSandboxOptions;
+  /** Vipps MobilePay ePayment under `/mobilepay`; omitted: defaults, no webhook until one is registered. */
+  mobilepay?: MobilePaySandboxOptions;
+  /**
+   * Swish: controls under `/swish/_control` here; its API is HTTPS with mutual TLS on a listener of
+   * its own, started with `startSwishApiServer(sandboxHandles(app).swish, …)` (sandbox/swish/server.ts).
+   */
+  swish?: SwishSandboxOptions;
+  /** PayPal (Orders v2) under `/paypal`; omitted: no webhook delivery, webhook id PAYPAL_SANDBOX_WEBHOOK_ID. */
+  paypal?: Partial<PayPalSandboxOptions>;
+  /** Booking.com (OTA XML, machine account) under `/booking-com`; omitted: the development account. */
+  bookingCom?: Partial<BookingComSandboxOptions>;
 }
 
 /** The provider sandboxes behind an app, for tests and tools that drive them directly. */
 export interface SandboxHandles {
   stripe: StripeSandbox;
+  mobilepay: MobilePaySandbox;
+  swish: SwishSandbox;
+  paypal: PayPalSandbox;
+  bookingCom: BookingComSandbox;
 }
 
 const handles = new WeakMap<FastifyInstance, SandboxHandles>();
@@ -40,17 +64,57 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
       warn: (obj, msg) => app.log.warn(obj, msg),
     },
   });
-  handles.set(app, { stripe });
+  const mobilepay = new MobilePaySandbox({
+    ...options.mobilepay,
+    logger: options.mobilepay?.logger ?? {
+      debug: (obj, msg) => app.log.debug(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  const swish = new SwishSandbox({
+    ...options.swish,
+    logger: options.swish?.logger ?? {
+      debug: (obj, msg) => app.log.debug(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  const paypal = new PayPalSandbox({
+    webhookUrl: '',
+    webhookId: PAYPAL_SANDBOX_WEBHOOK_ID,
+    ...options.paypal,
+    logger: options.paypal?.logger ?? {
+      debug: (obj, msg) => app.log.debug(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  const bookingCom = new BookingComSandbox({
+    username: CHANNEL_SANDBOX_DEFAULTS.bookingComUsername,
+    password: CHANNEL_SANDBOX_DEFAULTS.bookingComPassword,
+    ...options.bookingCom,
+  });
+  handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom });
 
   // preClose runs before the server stops accepting: release held sockets so close() can finish.
   app.addHook('preClose', async () => {
     stripe.releaseHeldRequests();
+    mobilepay.releaseHeldRequests();
+    swish.releaseHeldRequests();
+    paypal.releaseHeldRequests();
+    bookingCom.releaseHeldRequests();
   });
   app.addHook('onClose', async () => {
     stripe.close();
+    mobilepay.close();
+    await swish.close();
+    paypal.close();
+    bookingCom.close();
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
   await app.register(stripePlugin, { prefix: '/stripe', sandbox: stripe });
+  await app.register(mobilePayPlugin, { prefix: '/mobilepay', sandbox: mobilepay });
+  await app.register(swishControlPlugin, { prefix: '/swish', sandbox: swish });
+  await app.register(paypalPlugin, { prefix: '/paypal', sandbox: paypal });
+  await app.register(bookingComPlugin, { prefix: '/booking-com', sandbox: bookingCom });
   return app;
 }

@@ -8,7 +8,7 @@ import { createLogger } from '../observability/logger';
 import { migrateDatabase } from '../db/migrate';
 import { startWorker } from '../worker/run';
 import { startApi } from '../api/server';
-import { buildSandbox } from '../sandbox/server';
+import { needsSandboxes, startSandboxes } from '../sandbox/start';
 import { ensureBinary } from './binaries';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -82,14 +82,14 @@ async function main(config: Config) {
     await migrateDatabase(databaseUrl);
 
     let sandboxUrl: string | undefined;
-    if (config.stripe.sandboxed) {
-      const sandbox = await buildSandbox({
-        logger: false,
-        stripe: { webhookUrl: `${config.publicUrl}/webhooks/stripe`, webhookSecret: config.stripe.webhookSecrets[0]! },
-      });
-      await sandbox.listen({ host: '127.0.0.1', port: config.sandbox.port });
-      stops.push({ name: 'provider sandbox', stop: () => sandbox.close() });
-      sandboxUrl = config.sandbox.url;
+    let swishSandboxUrl: string | undefined;
+    if (needsSandboxes(config)) {
+      await requireFreePort(config.sandbox.port, 'the provider sandbox', 'SANDBOX_PORT');
+      if (config.swish.sandboxed) await requireFreePort(config.sandbox.swishPort, 'the Swish sandbox', 'SANDBOX_SWISH_PORT');
+      const sandboxes = await startSandboxes(config);
+      stops.push({ name: 'provider sandboxes', stop: () => sandboxes.close() });
+      sandboxUrl = sandboxes.url;
+      swishSandboxUrl = sandboxes.swishApiBase;
     }
 
     say('starting the worker…');
@@ -107,7 +107,8 @@ async function main(config: Config) {
       `  Temporal Web UI  ${temporalUi ?? '(external Temporal at ' + temporalAddress + ')'}`,
       `  Temporal gRPC    ${temporalAddress}`,
       `  PostgreSQL       ${config.database.url ? '(external DATABASE_URL)' : databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
-      sandboxUrl ? `  Sandbox          ${sandboxUrl}  (Stripe under /stripe, controls under /stripe/_control)` : '',
+      sandboxUrl ? `  Sandbox          ${sandboxUrl}  (Stripe under /stripe, MobilePay under /mobilepay, PayPal under /paypal; controls under /<provider>/_control)` : '',
+      swishSandboxUrl ? `  Swish sandbox    ${swishSandboxUrl}  (mutual TLS; certificates in ${config.swish.sandboxCertDir})` : '',
       '',
       'Press Ctrl-C to stop. Open workflows resume from .data/ on the next start.',
       '',

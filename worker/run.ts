@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { createDatabase } from '../db/client';
 import { createPaymentLedger } from '../activities/persistence/payment-ledger';
 import { createProviderRegistry } from '../providers/registry';
+import { bookingActivityDeps } from '../activities/bookings/deps';
 import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
 
@@ -29,6 +30,7 @@ export async function startWorker(
       providers: createProviderRegistry(config),
       ledger: createPaymentLedger(database.db),
       logger: options.logger.child({ component: 'activity' }),
+      bookings: bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' })),
     },
   });
   const done = worker.run().finally(async () => {

@@ -1,2 +1,3 @@
 export * from './payments';
 export * from './webhooks';
+export * from './inventory';

@@ -33,10 +33,14 @@ export function parseControlBody<T>(schema: z.ZodType<T>, request: FastifyReques
   return undefined;
 }
 
-/** JSON bodies in this context may be empty (`{}`), as control calls often are. */
-export function useLenientJsonParser(app: FastifyInstance): void {
+/**
+ * JSON bodies in this context may be empty (`{}`), as control calls often are. `onRaw` sees the text
+ * as received, for endpoints that check bytes rather than values (PayPal's webhook verification).
+ */
+export function useLenientJsonParser(app: FastifyInstance, options: { onRaw?: (request: FastifyRequest, text: string) => void } = {}): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    options.onRaw?.(request, body as string);
     const text = (body as string).trim();
     if (text === '') return done(null, {});
     try {

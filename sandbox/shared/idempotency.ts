@@ -117,6 +117,11 @@ export interface IdempotencyHookOptions {
    * Headers sent with a replay. Default: the stored headers plus `Idempotent-Replayed: true`.
    */
   replayHeaders?: (stored: StoredResponse, request: FastifyRequest) => Record<string, string>;
+  /**
+   * Body sent with a replay. Default: the stored body byte for byte (Stripe). PayPal instead answers
+   * a repeated PayPal-Request-Id with the *latest* state of the resource the first request made.
+   */
+  replayBody?: (stored: StoredResponse, request: FastifyRequest) => string;
   onMismatch: (request: FastifyRequest, reply: FastifyReply, lookup: Extract<IdempotencyLookup, { kind: 'mismatch' }>, key: string) => FastifyReply;
   onInFlight: (request: FastifyRequest, reply: FastifyReply, key: string) => FastifyReply;
   onKeyTooLong: (request: FastifyRequest, reply: FastifyReply, maxKeyLength: number) => FastifyReply;
@@ -153,7 +158,7 @@ export function installIdempotencyHooks(app: FastifyInstance, options: Idempoten
         const { response } = lookup;
         reply.headers(options.replayHeaders ? options.replayHeaders(response, request) : { ...response.headers, 'idempotent-replayed': 'true' });
         reply.code(response.statusCode);
-        return reply.send(response.body);
+        return reply.send(options.replayBody ? options.replayBody(response, request) : response.body);
       }
       case 'mismatch':
         return options.onMismatch(request, reply, lookup, key);

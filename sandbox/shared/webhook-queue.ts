@@ -24,7 +24,7 @@ export interface WebhookQueueStats {
   /** Messages not yet delivered (waiting, backing off or in flight). */
   pending: number;
   inFlight: number;
-  /** Messages dropped after the maximum age. */
+  /** Messages dropped after the maximum age (or number of attempts). */
   gaveUp: number;
 }
 
@@ -51,6 +51,8 @@ export interface WebhookQueueOptions {
   maxDelayMs?: number;
   /** Messages older than this are dropped instead of retried. */
   maxAgeMs?: number;
+  /** Attempts after which a message is dropped (PayPal: 25); unlimited by default (Stripe: age only). */
+  maxAttempts?: number;
   /** Per-attempt timeout. */
   attemptTimeoutMs?: number;
   /** Parallel attempts; 1 keeps first-in first-out order (unless reordered by a fault). */
@@ -96,6 +98,7 @@ export class WebhookQueue {
       initialDelayMs: 250,
       maxDelayMs: 30_000,
       maxAgeMs: 3 * 24 * 3_600_000,
+      maxAttempts: Number.POSITIVE_INFINITY,
       attemptTimeoutMs: 10_000,
       concurrency: 1,
       now: Date.now,
@@ -284,10 +287,10 @@ export class WebhookQueue {
       this.#options.logger?.debug({ messageId: item.message.id, attempt: item.attempt }, 'webhook delivered');
     } else {
       this.#stats.failures += 1;
-      if (now - item.firstAt >= this.#options.maxAgeMs) {
+      if (now - item.firstAt >= this.#options.maxAgeMs || item.attempt >= this.#options.maxAttempts) {
         this.#stats.gaveUp += 1;
         this.#remove(item);
-        this.#options.logger?.warn({ messageId: item.message.id, attempts: item.attempt }, 'webhook abandoned after maximum age');
+        this.#options.logger?.warn({ messageId: item.message.id, attempts: item.attempt }, 'webhook abandoned after maximum age or attempts');
       } else {
         const base = Math.min(this.#options.initialDelayMs * 2 ** (item.attempt - 1), this.#options.maxDelayMs);
         const delay = this.#expedited > 0 ? Math.min(base, 10) : Math.round(base * (0.8 + 0.2 * Math.random()));
@@ -307,3 +310,9 @@ export class WebhookQueue {
     if (index >= 0) this.#items.splice(index, 1);
   }
 }
+
+/** The delivery settings a provider sandbox exposes to its callers. */
+export type WebhookDeliveryOptions = Pick<
+  WebhookQueueOptions,
+  'initialDelayMs' | 'maxDelayMs' | 'maxAgeMs' | 'attemptTimeoutMs' | 'concurrency' | 'maxAttempts' | 'historySize'
+>;

@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { IdempotencyStore } from '../shared/idempotency';
-import { WebhookQueue, type WebhookQueueLogger, type WebhookQueueOptions, type WebhookQueueStats } from '../shared/webhook-queue';
+import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import type { Charge, PaymentIntent, Refund, StripeEvent } from './objects';
 import { StripeStore, type SandboxFlags } from './store';
 
@@ -29,7 +29,7 @@ export interface StripeSandboxOptions {
   /** Clock (ms since epoch) for `created` timestamps. */
   now?: () => number;
   /** Delivery tuning (backoff, timeouts); defaults follow Stripe (250 ms doubling to 30 s, 3 days). */
-  webhooks?: Pick<WebhookQueueOptions, 'initialDelayMs' | 'maxDelayMs' | 'maxAgeMs' | 'attemptTimeoutMs' | 'concurrency'>;
+  webhooks?: WebhookDeliveryOptions;
   logger?: WebhookQueueLogger;
 }
 

@@ -5,7 +5,11 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../config';
 import { startApi } from '../../api/server';
 import { startWorker } from '../../worker/run';
-import { buildSandbox, sandboxHandles } from '../../sandbox/server';
+import { startSandboxes } from '../../sandbox/start';
+import { freePort } from '../../stack/ports';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDatabase } from '../../db/client';
 
@@ -28,17 +32,21 @@ export async function startStack(
   const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const databaseUrl = options.databaseUrl ?? inject('databaseUrl');
 
-  const apiConfig = loadConfig(baseEnv);
-  const api = await startApi(apiConfig, { temporalAddress, databaseUrl, logger, port: 0 });
-  const apiUrl = api.url;
-
-  const sandbox = await buildSandbox({
-    logger: false,
-    stripe: { webhookUrl: `${apiUrl}/webhooks/stripe`, webhookSecret: TEST_WEBHOOK_SECRET, webhooks: { initialDelayMs: 50, maxDelayMs: 1_000, historySize: 20_000 } },
+  // Ports first: every provider client's base URL and every webhook URL derive from them.
+  const [apiPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort()];
+  const dataDir = await mkdtemp(join(tmpdir(), 'skerry-stack-'));
+  const config: Config = loadConfig({
+    ...baseEnv,
+    PORT: String(apiPort),
+    SANDBOX_PORT: String(sandboxPort),
+    SANDBOX_SWISH_PORT: String(swishPort),
+    DATA_DIR: dataDir,
   });
-  const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
-
-  const config: Config = loadConfig({ ...baseEnv, SANDBOX_URL: sandboxUrl, PUBLIC_URL: apiUrl });
+  const api = await startApi(config, { temporalAddress, databaseUrl, logger });
+  const apiUrl = api.url;
+  const sandboxes = await startSandboxes(config, { webhooks: { initialDelayMs: 50, maxDelayMs: 1_000, historySize: 20_000 } });
+  const sandbox = sandboxes.app;
+  const sandboxUrl = sandboxes.url;
   const worker =
     options.startWorker === false
       ? undefined
@@ -69,7 +77,8 @@ export async function startStack(
     sandboxUrl,
     api,
     sandbox,
-    stripeSandbox: sandboxHandles(sandbox).stripe,
+    stripeSandbox: sandboxes.handles.stripe,
+    sandboxes,
     worker,
     database,
     temporalAddress,
@@ -78,9 +87,10 @@ export async function startStack(
     control,
     async close() {
       await worker?.shutdown();
-      await sandbox.close();
+      await sandboxes.close();
       await api.close();
       await database.close();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../config';
+import { ConfigError, enabledPaymentProviders, loadConfig } from '../../config';
 
 describe('loadConfig', () => {
   it('runs development on the sandboxes with defaults', () => {
@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
   });
 
-  it('requires real services and keys outside development', () => {
+  it('requires real services outside development, and offers only the providers that have credentials', () => {
     expect(() => loadConfig({ APP_ENV: 'production' })).toThrow(ConfigError);
     const base = {
       APP_ENV: 'production',
@@ -28,10 +28,20 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u@db:5432/skerry',
       STRIPE_WEBHOOK_SECRET: 'whsec_live',
     };
+    expect(() => loadConfig(base)).toThrow(/at least one payment provider/);
     expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_abc' })).toThrow(/test key/);
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc', STRIPE_WEBHOOK_SECRET: '' })).toThrow(/STRIPE_WEBHOOK_SECRET/);
     const config = loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc' });
-    expect(config.stripe.sandboxed).toBe(false);
+    expect(config.stripe).toMatchObject({ enabled: true, sandboxed: false });
     expect(config.stripe.apiBase).toBeUndefined();
+    expect(enabledPaymentProviders(config)).toEqual(['stripe']);
+    expect(config.paypal).toMatchObject({ enabled: false, sandboxed: false });
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc', PAYPAL_CLIENT_ID: 'id' })).toThrow(/PAYPAL_CLIENT_SECRET/);
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 's' })).toThrow(/PAYPAL_WEBHOOK_ID/);
+  });
+
+  it('offers every provider through its sandbox in development', () => {
+    expect(enabledPaymentProviders(loadConfig({}))).toEqual(['stripe', 'paypal', 'swish', 'mobilepay']);
   });
 
   it('reads several webhook secrets for a rotation', () => {

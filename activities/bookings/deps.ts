@@ -1,0 +1,41 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../../observability/logger';
+import type { ChannelRegistry } from '../../providers/channels';
+import { type InventoryStore } from '../persistence/inventory';
+import type { ReservationTiming } from '../../workflows/bookings/messages';
+import type { ListingSyncTiming } from '../../workflows/bookings/messages';
+import type { Config } from '../../config';
+import type { Database } from '../../db/client';
+import { createInventoryStore } from '../persistence/inventory';
+import { createChannelRegistry } from '../../providers/channel-registry';
+import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
+
+/** What the booking activities need; injected by the worker (and by tests). */
+export interface BookingActivityDeps {
+  inventory: InventoryStore;
+  channels: ChannelRegistry;
+  logger: Logger;
+  /** The Temporal client for signal-with-start; defaults to the worker's own (activity context). */
+  temporal?: () => Client;
+  syncTiming?: Partial<ListingSyncTiming>;
+  reservationTiming?: Partial<ReservationTiming>;
+}
+
+/** The booking dependencies of a worker, from its configuration and database. */
+export function bookingActivityDeps(config: Config, db: Database, logger: Logger): BookingActivityDeps {
+  return {
+    inventory: createInventoryStore(db),
+    channels: createChannelRegistry(config, channelClientsNeedingDatabase(config, db)),
+    logger,
+    ...bookingTimings(config),
+  };
+}
+
+/** Sync and reservation timing from configuration (shared by the worker's activities and the API). */
+export function bookingTimings(config: Config): Pick<BookingActivityDeps, 'syncTiming' | 'reservationTiming'> {
+  const { sync, reservationIdleCloseMs } = config.channels;
+  return {
+    syncTiming: { quietMs: sync.quietMs, maxDelayMs: sync.maxDelayMs, rateLimit: { maxPushes: sync.maxPushesPerMinute, perMs: 60_000 } },
+    reservationTiming: { idleCloseMs: reservationIdleCloseMs },
+  };
+}

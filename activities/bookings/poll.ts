@@ -1,0 +1,49 @@
+// One pull of a channel's reservation queue: every message is recorded in Postgres first, then handed
+// to its reservation workflow. Messages the channel still holds as unacknowledged are handed over again
+// after a while (the reservation workflow recognizes them and acknowledges again).
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { signalReservationEvent } from '../../client/bookings';
+import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../workflows/bookings/messages';
+import type { BookingActivityDeps } from './deps';
+import { createChannelCallRunner } from './channel-call';
+import { temporalOf } from './reservations';
+
+/** An unacknowledged message is handed to its workflow again after this long. */
+const REDISPATCH_AFTER_MS = 2 * 60_000;
+
+export function createPollActivities(deps: () => BookingActivityDeps) {
+  return {
+    async pullChannelReservations({ channel }: { channel: ChannelName }): Promise<PullResult> {
+      const current = deps();
+      const client = current.channels.get(channel);
+      if (!client.pullReservations) {
+        throw ApplicationFailure.create({ type: 'ChannelNotConfigured', message: `${channel} has no reservation queue to pull`, nonRetryable: true });
+      }
+      const run = createChannelCallRunner(current.logger);
+      const events = await run(channel, 'pullReservations', {}, () => client.pullReservations!());
+      const { fresh, undispatched } = await current.inventory.recordChannelMessages(
+        channel,
+        events
+          .filter((event): event is ChannelReservationEvent & { ack: NonNullable<ChannelReservationEvent['ack']> } => Boolean(event.ack))
+          .map((event) => ({
+            messageId: event.ack.messageId,
+            kind: event.kind,
+            channelReservationId: event.channelReservationId,
+            reservationId: channelReservationId(channel, event.channelReservationId),
+            payload: event,
+          })),
+      );
+      const temporal = temporalOf(current);
+      const taskQueue = Context.current().info.taskQueue;
+      let dispatched = 0;
+      for (const row of undispatched) {
+        if (row.dispatchedAt && Date.now() - row.dispatchedAt.getTime() < REDISPATCH_AFTER_MS) continue;
+        await signalReservationEvent(temporal, { taskQueue, event: row.payload as ChannelReservationEvent, timing: current.reservationTiming });
+        await current.inventory.markDispatched(channel, row.messageId);
+        dispatched += 1;
+      }
+      return { received: events.length, newMessages: fresh, dispatched, unacked: await current.inventory.listUnacked(channel) };
+    },
+  };
+}

@@ -1,0 +1,199 @@
+// What the reservation workflow does outside itself: inventory transactions in Postgres, the channel
+// calls that confirm or reject a reservation, and the signals that make other channels push.
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { signalListingSync } from '../../client/bookings';
+import type { ChannelName, ChannelReservationEvent, DateRange, HoldResult, ReservationChannel } from '../../workflows/bookings/messages';
+import { CHANNEL_LABELS } from '../../workflows/bookings/messages';
+import type { Money } from '../../workflows/payments/messages';
+import type { ReservationRefusal } from '../../providers/channels';
+import type { HoldRequest } from '../persistence/inventory';
+import type { BookingActivityDeps } from './deps';
+import { createChannelCallRunner } from './channel-call';
+
+export interface LoadedReservation {
+  status: 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected';
+  unitId?: string;
+  checkIn: string;
+  checkOut: string;
+  rooms: number;
+  guestName?: string;
+  total?: Money;
+  paymentId?: string;
+  reason?: string;
+}
+
+export function temporalOf(deps: BookingActivityDeps): Client {
+  return deps.temporal ? deps.temporal() : Context.current().client;
+}
+
+export function createReservationActivities(deps: () => BookingActivityDeps) {
+  const ackMessage = async (event: ChannelReservationEvent, outcome: { ok: true; result: string } | { ok: false; error: string }) => {
+    if (event.ack) await deps().inventory.recordAckAttempt(event.channel, event.ack.messageId, outcome);
+  };
+
+  return {
+    async loadReservation({ reservationId }: { reservationId: string }): Promise<LoadedReservation | null> {
+      const row = await deps().inventory.getReservation(reservationId);
+      if (!row) return null;
+      return {
+        status: row.status,
+        unitId: row.unitId ?? undefined,
+        checkIn: row.checkIn,
+        checkOut: row.checkOut,
+        rooms: row.rooms,
+        guestName: row.guestName ?? undefined,
+        total: row.totalAmount !== null && row.currency ? { value: row.totalAmount, currency: row.currency } : undefined,
+        paymentId: row.paymentId ?? undefined,
+        reason: row.reason ?? undefined,
+      };
+    },
+
+    async holdInventory(request: HoldRequest): Promise<HoldResult> {
+      return deps().inventory.hold(request);
+    },
+
+    async releaseInventory(input: { reservationId: string; status: 'cancelled' | 'released'; reason?: string }): Promise<{ released: boolean; range?: DateRange }> {
+      const { released, range } = await deps().inventory.release(input);
+      return { released, range };
+    },
+
+    async confirmHeldReservation({ reservationId }: { reservationId: string }): Promise<boolean> {
+      return deps().inventory.confirm(reservationId);
+    },
+
+    async modifyReservationInventory(input: { reservationId: string; checkIn: string; checkOut: string; rooms: number; total?: Money }): Promise<HoldResult> {
+      const { previous: _previous, next: _next, ...result } = await deps().inventory.modify(input);
+      return result as HoldResult;
+    },
+
+    async resolveChannelUnit(input: { channel: ChannelName; externalAccountId: string; externalListingId: string }): Promise<string | null> {
+      const mapping = await deps().inventory.findMappingByExternal(input.channel, input.externalAccountId, input.externalListingId);
+      return mapping?.unitId ?? null;
+    },
+
+    /**
+     * A channel sold nights Skerry cannot give: the refusal is kept (a rejected reservation, an
+     * overbooking event when the nights were gone) and raised as an alert in the logs.
+     */
+    async recordChannelRejection(input: {
+      event: ChannelReservationEvent;
+      reservationId: string;
+      unitId?: string;
+      reason: string;
+      code: Extract<HoldResult, { ok: false }>['code'];
+      dates: string[];
+      /** A refused modification leaves the existing reservation as it is. */
+      keepReservation: boolean;
+      workflowId: string;
+    }): Promise<{ overbookingId?: number }> {
+      const { inventory, logger } = deps();
+      const { event } = input;
+      if (!input.keepReservation) {
+        await inventory.recordRejected({
+          reservationId: input.reservationId,
+          unitId: input.unitId ?? '',
+          channel: event.channel as ReservationChannel,
+          channelReservationId: event.channelReservationId,
+          checkIn: event.checkIn,
+          checkOut: event.checkOut,
+          rooms: event.rooms,
+          guestName: event.guest?.name,
+          total: event.total,
+          reason: input.reason,
+          workflowId: input.workflowId,
+        });
+      }
+      if (input.code !== 'sold_out') {
+        logger.error(
+          { alert: 'channel_reservation_refused', channel: event.channel, channelReservationId: event.channelReservationId, reason: input.reason },
+          `${CHANNEL_LABELS[event.channel]} reservation ${event.channelReservationId} refused: ${input.reason}`,
+        );
+        return {};
+      }
+      const overbooking = await inventory.recordOverbooking({
+        unitId: input.unitId,
+        channel: event.channel,
+        channelReservationId: event.channelReservationId,
+        reservationId: input.reservationId,
+        checkIn: event.checkIn,
+        checkOut: event.checkOut,
+        rooms: event.rooms,
+        reason: input.reason,
+        details: { dates: input.dates, kind: event.kind, eventId: event.eventId },
+      });
+      logger.error(
+        {
+          alert: 'overbooking',
+          overbookingId: overbooking.id,
+          unitId: input.unitId,
+          channel: event.channel,
+          channelReservationId: event.channelReservationId,
+          checkIn: event.checkIn,
+          checkOut: event.checkOut,
+          dates: input.dates,
+        },
+        `OVERBOOKING: ${CHANNEL_LABELS[event.channel]} sold ${input.unitId} for ${input.dates.join(', ')} after it was taken; the reservation is rejected on ${CHANNEL_LABELS[event.channel]}`,
+      );
+      return { overbookingId: overbooking.id };
+    },
+
+    /** Acknowledges the processed message to its channel; retried until the channel takes it. */
+    async confirmChannelReservation({ event }: { event: ChannelReservationEvent; reservationId: string }): Promise<void> {
+      const { channels, logger } = deps();
+      const run = createChannelCallRunner(logger);
+      try {
+        await run(event.channel, 'confirmReservation', { channelReservationId: event.channelReservationId }, () =>
+          channels.get(event.channel).confirmReservation(event),
+        );
+      } catch (err) {
+        await ackMessage(event, { ok: false, error: (err as Error).message });
+        throw err;
+      }
+      await ackMessage(event, { ok: true, result: 'processed' });
+    },
+
+    /** Rejects (or cancels) a reservation on its channel with the reason. */
+    async rejectChannelReservation(input: {
+      event: ChannelReservationEvent;
+      reservationId: string;
+      reason: string;
+      code: ReservationRefusal['code'];
+      overbookingId?: number;
+    }): Promise<void> {
+      const { channels, logger, inventory } = deps();
+      const run = createChannelCallRunner(logger);
+      try {
+        await run(input.event.channel, 'rejectReservation', { channelReservationId: input.event.channelReservationId }, () =>
+          channels.get(input.event.channel).rejectReservation(input.event, { reason: input.reason, code: input.code }),
+        );
+      } catch (err) {
+        await ackMessage(input.event, { ok: false, error: (err as Error).message });
+        throw err;
+      }
+      await ackMessage(input.event, { ok: true, result: `rejected: ${input.reason}` });
+      if (input.overbookingId !== undefined) await inventory.markOverbookingNotified(input.overbookingId);
+    },
+
+    /** Signals the sync of every channel the unit is mapped to (but `exceptChannel`). */
+    async notifyCalendarChanged(input: { unitId: string; ranges: DateRange[]; reason: string; exceptChannel?: ChannelName }): Promise<{ channels: ChannelName[] }> {
+      const current = deps();
+      const mappings = await current.inventory.listMappings(input.unitId);
+      const targets = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== input.exceptChannel);
+      const temporal = temporalOf(current);
+      const taskQueue = Context.current().info.taskQueue;
+      await Promise.all(
+        targets.map((channel) =>
+          signalListingSync(temporal, {
+            taskQueue,
+            unitId: input.unitId,
+            channel,
+            change: { ranges: input.ranges, reason: input.reason },
+            timing: current.syncTiming,
+          }),
+        ),
+      );
+      return { channels: targets };
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// The full resync: pages through a channel's reservations and calendars, compares them with central
+// inventory and corrects drift. Each page's cursor is checkpointed in the heartbeat details, so an
+// attempt on a restarted worker resumes at the page where the killed one stopped.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { signalListingSync, signalReservationEvent } from '../../client/bookings';
+import { mergeRanges } from '../../workflows/bookings/coalesce';
+import { addDays } from '../../workflows/bookings/dates';
+import { channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../workflows/bookings/messages';
+import type { BookingActivityDeps } from './deps';
+import { temporalOf } from './reservations';
+
+/** Whether a channel's night differs from ours in anything the channel reports. */
+export function drifted(ours: ChannelDay, theirs: Partial<ChannelDay> | undefined): boolean {
+  if (!theirs) return true;
+  if (theirs.available !== undefined && theirs.available !== ours.available) return true;
+  if (theirs.price !== undefined && ours.price !== undefined && theirs.price !== ours.price) return true;
+  if (theirs.minNights !== undefined && theirs.minNights !== ours.minNights) return true;
+  if (theirs.closedToArrival !== undefined && theirs.closedToArrival !== ours.closedToArrival) return true;
+  if (theirs.closed !== undefined && theirs.closed !== ours.closed) return true;
+  return false;
+}
+
+export function createResyncActivities(deps: () => BookingActivityDeps) {
+  const today = () => new Date().toISOString().slice(0, 10);
+
+  const saveProgress = (runId: string, channel: ChannelName, trigger: string, progress: ResyncProgress, status: 'running' | 'completed' | 'failed', error?: string) =>
+    deps().inventory.recordResyncRun({
+      id: runId,
+      channel,
+      status,
+      trigger,
+      pages: progress.pages,
+      reservationsChecked: progress.reservationsChecked,
+      reservationsCorrected: progress.reservationsCorrected,
+      calendarDaysChecked: progress.calendarDaysChecked,
+      calendarDaysCorrected: progress.calendarDaysCorrected,
+      details: { phase: progress.phase, cursor: progress.cursor, unitsDone: progress.unitsDone, error },
+      finished: status !== 'running',
+    });
+
+  return {
+    async recordResyncRun(input: { runId: string; channel: ChannelName; trigger: string; progress: ResyncProgress; status: 'running' | 'completed' | 'failed'; error?: string }) {
+      await saveProgress(input.runId, input.channel, input.trigger, input.progress, input.status, input.error);
+    },
+
+    /** Reservations: each one the channel has that central inventory lacks (or has otherwise) is replayed. */
+    async resyncReservations(input: { runId: string; channel: ChannelName; trigger: string; pageSize: number; progress: ResyncProgress }): Promise<ResyncProgress> {
+      const current = deps();
+      const context = Context.current();
+      let progress: ResyncProgress = (context.info.heartbeatDetails as ResyncProgress | undefined) ?? input.progress;
+      if (progress.phase !== 'reservations') return progress;
+      const mappings = await current.inventory.listChannelMappings(input.channel);
+      const accounts = [...new Set(mappings.map((mapping) => mapping.externalAccountId))];
+      const client = current.channels.get(input.channel);
+      const temporal = temporalOf(current);
+      const taskQueue = context.info.taskQueue;
+      if (accounts.length === 0) return { ...progress, phase: 'calendar', cursor: undefined };
+
+      for (;;) {
+        context.heartbeat(progress);
+        const page = await client.listReservations({ externalAccountIds: accounts, cursor: progress.cursor, pageSize: input.pageSize, from: addDays(today(), -1) });
+        let corrected = 0;
+        for (const theirs of page.reservations) {
+          const ours = await current.inventory.getReservation(channelReservationId(input.channel, theirs.channelReservationId));
+          const active = ours && (ours.status === 'confirmed' || ours.status === 'held');
+          let kind: 'new' | 'modified' | 'cancelled' | undefined;
+          if (theirs.kind === 'cancelled') kind = active ? 'cancelled' : undefined;
+          else if (!ours) kind = 'new';
+          else if (active && (ours.checkIn !== theirs.checkIn || ours.checkOut !== theirs.checkOut || ours.rooms !== theirs.rooms)) kind = 'modified';
+          if (!kind) continue;
+          corrected += 1;
+          await signalReservationEvent(temporal, {
+            taskQueue,
+            event: { ...theirs, kind, ack: undefined, eventId: `resync:${input.runId}:${theirs.channelReservationId}:${kind}` },
+            timing: current.reservationTiming,
+          });
+        }
+        progress = {
+          ...progress,
+          pages: progress.pages + 1,
+          reservationsChecked: progress.reservationsChecked + page.reservations.length,
+          reservationsCorrected: progress.reservationsCorrected + corrected,
+          cursor: page.nextCursor,
+        };
+        // The checkpoint: a retried attempt starts from this cursor.
+        context.heartbeat(progress);
+        await saveProgress(input.runId, input.channel, input.trigger, progress, 'running');
+        if (!page.nextCursor) return { ...progress, phase: 'calendar', cursor: undefined };
+        if (context.cancellationSignal.aborted) throw ApplicationFailure.create({ type: 'Cancelled', message: 'resync cancelled' });
+      }
+    },
+
+    /** Calendars: nights the channel shows differently are forgotten as "told" and pushed again. */
+    async resyncCalendar(input: { runId: string; channel: ChannelName; trigger: string; horizonDays: number; progress: ResyncProgress }): Promise<ResyncProgress> {
+      const current = deps();
+      const context = Context.current();
+      let progress: ResyncProgress = (context.info.heartbeatDetails as ResyncProgress | undefined) ?? input.progress;
+      if (progress.phase === 'done') return progress;
+      progress = { ...progress, phase: 'calendar' };
+      const client = current.channels.get(input.channel);
+      const temporal = temporalOf(current);
+      const range = { from: today(), to: addDays(today(), input.horizonDays - 1) };
+      for (const row of await current.inventory.listChannelMappings(input.channel)) {
+        if (progress.unitsDone.includes(row.unitId)) continue;
+        context.heartbeat(progress);
+        const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
+        const theirs = new Map((await client.readCalendar(mapping, range)).map((day) => [day.date, day]));
+        const ours = await current.inventory.desiredDays(row.unitId, [range]);
+        const drift = ours.filter((day) => drifted(day, theirs.get(day.date)));
+        if (drift.length > 0) {
+          await current.inventory.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
+          await signalListingSync(temporal, {
+            taskQueue: context.info.taskQueue,
+            unitId: row.unitId,
+            channel: input.channel,
+            change: { ranges: mergeRanges(drift.map((day) => ({ from: day.date, to: day.date }))), reason: `resync ${input.runId}: drift` },
+            timing: current.syncTiming,
+          });
+        }
+        progress = {
+          ...progress,
+          unitsDone: [...progress.unitsDone, row.unitId],
+          calendarDaysChecked: progress.calendarDaysChecked + ours.length,
+          calendarDaysCorrected: progress.calendarDaysCorrected + drift.length,
+        };
+        context.heartbeat(progress);
+        await saveProgress(input.runId, input.channel, input.trigger, progress, 'running');
+      }
+      return { ...progress, phase: 'done' };
+    },
+  };
+}

@@ -1,0 +1,337 @@
+// `npm run bench`: Skerry's figures on this machine, each next to a baseline measured in the same
+// run. Starts its own Temporal dev server (SQLite on disk), PostgreSQL (fsync on), sandbox, API and
+// a worker process. BENCH_DURATION_S shortens the timed phases for a smoke run; names on the
+// command line (B1 B3 …) pick benchmarks.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { inArray, sql } from 'drizzle-orm';
+import { loadConfig } from '../config';
+import { ensureBinary } from '../stack/binaries';
+import { startTemporalDevServer } from '../stack/temporal-dev-server';
+import { startEmbeddedPostgres } from '../stack/embedded-postgres';
+import { freePort } from '../stack/ports';
+import { migrateDatabase } from '../db/migrate';
+import { createDatabase } from '../db/client';
+import { paymentEvents, payments, webhookInbox } from '../db/schema';
+import { startApi } from '../api/server';
+import { buildSandbox } from '../sandbox/server';
+import { createLogger } from '../observability/logger';
+import { createPaymentsClient } from '../client/payments';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+import type { baselineWorkflow } from './workflows/baseline';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
+const SELECTED = new Set(process.argv.slice(2).map((name) => name.toUpperCase()));
+const wants = (name: string) => SELECTED.size === 0 || SELECTED.has(name);
+const SECRET = 'whsec_bench_secret';
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const say = (message: string) => console.log(`[bench] ${message}`);
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function forkTs(script: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(join(ROOT, script), args, {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+function signedStripeEvent(id: string, type: string, object: Record<string, unknown>, timestamp: number) {
+  const body = JSON.stringify({ id, object: 'event', type, created: timestamp, livemode: false, data: { object } });
+  const signature = createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex');
+  return { body, header: `t=${timestamp},v1=${signature}` };
+}
+
+const results: Record<string, unknown> = { machine: { cores: (await import('node:os')).cpus().length, node: process.version }, durationS: DURATION_S };
+
+const workDir = await mkdtemp(join(tmpdir(), 'skerry-bench-'));
+const stops: Array<() => Promise<unknown>> = [];
+try {
+  say('starting Temporal (SQLite on disk) and PostgreSQL (fsync on)…');
+  const cliPath = await ensureBinary('temporal', { log: say });
+  const temporal = await startTemporalDevServer({
+    cliPath,
+    port: await freePort(),
+    headless: true,
+    dbFile: join(workDir, 'temporal.db'),
+    namespace: 'default',
+    searchAttributes: SKERRY_SEARCH_ATTRIBUTES,
+    logFile: join(workDir, 'temporal.log'),
+  });
+  stops.push(() => temporal.stop());
+  const postgres = await startEmbeddedPostgres({ dataDir: join(workDir, 'pg'), port: await freePort(), persistent: true });
+  stops.push(() => postgres.stop());
+  await migrateDatabase(postgres.url);
+  const database = createDatabase(postgres.url, { max: 5 });
+  stops.push(() => database.close());
+
+  // ---------------------------------------------------------------- B1 webhook ingest
+  if (wants('B1')) {
+    const count = Math.max(50_000, DURATION_S * 8_000);
+    say(`B1: signing ${count} Stripe events…`);
+    const now = Math.floor(Date.now() / 1000);
+    const events = Array.from({ length: count }, (_, index) =>
+      signedStripeEvent(`evt_b1_${index}_${randomUUID().slice(0, 8)}`, 'payment_intent.processing', { id: `pi_b1_${index % 1000}`, object: 'payment_intent', amount: 1000, currency: 'sek', status: 'processing', amount_received: 0, amount_capturable: 0, metadata: {} }, now),
+    );
+    const run = async (mode: 'full' | 'bare') => {
+      const port = await freePort();
+      const server = await forkTs('bench/ingest-server.ts', [mode, String(port)], { DATABASE_URL: postgres.url, STRIPE_WEBHOOK_SECRET: SECRET });
+      let next = 0;
+      try {
+        const result = await autocannon({
+          url: `http://127.0.0.1:${port}/webhooks/stripe`,
+          connections: 32,
+          duration: DURATION_S,
+          requests: [
+            {
+              method: 'POST',
+              setupRequest: (request) => {
+                const event = events[next++ % events.length]!;
+                return { ...request, body: event.body, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } };
+              },
+            },
+          ],
+        });
+        return {
+          acceptedPerSecond: round(result['2xx'] / DURATION_S),
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          non2xx: result.non2xx,
+          errors: result.errors,
+          requests: result.requests.total,
+        };
+      } finally {
+        await stopChild(server);
+      }
+    };
+    say(`B1: Skerry ingress (verify + durable insert), 32 connections, ${DURATION_S} s…`);
+    const full = await run('full');
+    const [inboxRows] = await database.db.select({ n: sql<number>`count(*)::int` }).from(webhookInbox);
+    say(`B1: baseline (same server, no verification, no storage)…`);
+    const bare = await run('bare');
+    results.B1 = { skerry: { ...full, inboxRows: inboxRows?.n }, baseline: bare, ratio: round(full.acceptedPerSecond / bare.acceptedPerSecond, 3) };
+    say(`B1: ${JSON.stringify(results.B1)}`);
+  }
+
+  const needsStack = wants('B2') || wants('B3') || wants('B5');
+  if (needsStack) {
+    const bundlePath = join(workDir, 'bench-bundle.js');
+    const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)), logger: new DefaultLogger('ERROR') });
+    await writeFile(bundlePath, code);
+
+    const apiPort = await freePort();
+    const sandboxPort = await freePort();
+    const env = {
+      TEMPORAL_TASK_QUEUE: 'bench',
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
+      PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+      PAYMENT_CONFIRM_WINDOW_MS: '600000',
+      PAYMENT_EXPIRES_AFTER_MS: '3600000',
+      PAYMENT_REFUND_WINDOW_MS: '3600000',
+      WEBHOOK_DELIVERY_SWEEP_MS: '1000',
+      LOG_LEVEL: 'warn',
+    };
+    const config = loadConfig(env);
+    const logger = createLogger({ level: 'warn', name: 'bench' });
+    const sandbox = await buildSandbox({ logger: false, stripe: { webhookUrl: `${config.publicUrl}/webhooks/stripe`, webhookSecret: SECRET, webhooks: { concurrency: 16, initialDelayMs: 50, maxDelayMs: 1_000 } } });
+    await sandbox.listen({ host: '127.0.0.1', port: sandboxPort });
+    stops.push(() => sandbox.close());
+    const api = await startApi(config, { temporalAddress: temporal.address, databaseUrl: postgres.url, logger, port: apiPort });
+    stops.push(() => api.close());
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const temporalClient = new Client({ connection });
+    const workerEnv = { ...env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: postgres.url, WORKFLOW_BUNDLE_PATH: bundlePath };
+    let worker = await forkTs('bench/worker-process.ts', [], workerEnv);
+
+    // ------------------------------------------------------------ B3 end-to-end payments
+    if (wants('B3')) {
+      const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 48);
+      const started: string[] = [];
+      let completed = 0;
+      let failed = 0;
+      const closedLoop = async (deadline: number, once: () => Promise<void>) => {
+        await Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (Date.now() < deadline) {
+              try {
+                await once();
+                completed += 1;
+              } catch (err) {
+                failed += 1;
+                if (failed < 5) say(`B3 error: ${(err as Error).message}`);
+              }
+            }
+          }),
+        );
+      };
+      const waitForLedger = async (paymentId: string) => {
+        const giveUp = Date.now() + 120_000;
+        for (;;) {
+          const [row] = await database.sql`select status from payments where id = ${paymentId}`;
+          if (row?.status === 'succeeded') return;
+          if (Date.now() > giveUp) throw new Error(`payment ${paymentId} did not complete`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const onePayment = async () => {
+        const response = await fetch(`${config.publicUrl}/payments`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ provider: 'stripe', amount: { value: 10_000, currency: 'SEK' }, reference: `b3-${randomUUID()}` }),
+        });
+        const created = (await response.json()) as { paymentId: string; providerReference?: string };
+        if (response.status !== 201 || !created.providerReference) throw new Error(`create answered ${response.status}`);
+        started.push(created.paymentId);
+        const paid = await fetch(`${config.sandbox.url}/stripe/_control/payments/${created.providerReference}/succeed`, { method: 'POST' });
+        if (paid.status !== 200) throw new Error(`succeed answered ${paid.status}`);
+        await waitForLedger(created.paymentId);
+      };
+      say(`B3: end-to-end payments, ${concurrency} concurrent customers, ${DURATION_S} s…`);
+      let begin = Date.now();
+      await closedLoop(begin + DURATION_S * 1000, onePayment);
+      const skerrySeconds = (Date.now() - begin) / 1000;
+      const skerry = { completed, failed, perSecond: round(completed / skerrySeconds) };
+      // Lost: started but never succeeded in the ledger; duplicates: an event recorded twice.
+      const rows = started.length ? await database.db.select({ id: payments.id, status: payments.status }).from(payments).where(inArray(payments.id, started)) : [];
+      const lost = started.length - rows.filter((row) => row.status === 'succeeded').length;
+      const [duplicates] = await database.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from (select payment_id, event_id from ${paymentEvents} group by 1, 2 having count(*) > 1) d`,
+      );
+      const intents = sandbox.server ? undefined : undefined;
+      void intents;
+
+      completed = 0;
+      failed = 0;
+      say(`B3: baseline (two no-op activities and one signal), ${concurrency} concurrent, ${DURATION_S} s…`);
+      begin = Date.now();
+      await closedLoop(begin + DURATION_S * 1000, async () => {
+        const handle = await temporalClient.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: 'bench', workflowId: `baseline-${randomUUID()}` });
+        await handle.signal('proceed');
+        await handle.result();
+      });
+      const baselineSeconds = (Date.now() - begin) / 1000;
+      const baseline = { completed, failed, perSecond: round(completed / baselineSeconds) };
+      results.B3 = { skerry: { ...skerry, lostPayments: lost, duplicateLedgerEvents: duplicates?.n ?? 0 }, baseline, ratio: round(skerry.perSecond / baseline.perSecond, 3), concurrency };
+      say(`B3: ${JSON.stringify(results.B3)}`);
+    }
+
+    // ------------------------------------------------------------ B5 memory, B2 signal latency
+    if (wants('B5') || wants('B2')) {
+      await stopChild(worker);
+      worker = await forkTs('bench/worker-process.ts', [], workerEnv);
+      const paymentsClient = createPaymentsClient({ temporal: temporalClient, taskQueue: 'bench', timing: config.payments, createWaitMs: 30_000 });
+      // Warm up: the first workflows load the bundle into the worker's V8 isolate.
+      await Promise.all(Array.from({ length: 20 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `warm-${index}` })));
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const before = await rssMiB(worker.pid!);
+      say('B5: parking 1,000 payment workflows…');
+      const parked: Array<{ paymentId: string; providerReference: string }> = [];
+      for (let batch = 0; batch < 20; batch += 1) {
+        const states = await Promise.all(
+          Array.from({ length: 50 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `park-${batch}-${index}` })),
+        );
+        for (const state of states) parked.push({ paymentId: state.paymentId, providerReference: state.providerReference! });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const after = await rssMiB(worker.pid!);
+      results.B5 = { workerRssBeforeMiB: round(before), workerRssAfterMiB: round(after), perThousandParkedMiB: round(((after - before) * 1000) / parked.length), parked: parked.length };
+      say(`B5: ${JSON.stringify(results.B5)}`);
+
+      if (wants('B2')) {
+        const rate = 200;
+        const seconds = Math.min(DURATION_S, 30);
+        say(`B2: ${rate} signed webhooks/s over ${parked.length} waiting workflows for ${seconds} s…`);
+        const ids: string[] = [];
+        const begin = Date.now();
+        let sent = 0;
+        const inflight: Promise<unknown>[] = [];
+        while (sent < rate * seconds) {
+          const due = Math.floor(((Date.now() - begin) / 1000) * rate);
+          while (sent < due && sent < rate * seconds) {
+            const target = parked[sent % parked.length]!;
+            const id = `evt_b2_${sent}_${randomUUID().slice(0, 8)}`;
+            ids.push(id);
+            const event = signedStripeEvent(id, 'payment_intent.requires_action', {
+              id: target.providerReference,
+              object: 'payment_intent',
+              amount: 5_000,
+              currency: 'sek',
+              status: 'requires_action',
+              amount_received: 0,
+              amount_capturable: 0,
+              metadata: { skerry_payment_id: target.paymentId },
+            }, Math.floor(Date.now() / 1000));
+            inflight.push(fetch(`${config.publicUrl}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': event.header }, body: event.body }));
+            sent += 1;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await Promise.all(inflight);
+        let lags: number[] = [];
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const rows = await database.db
+            .select({ lag: sql<number>`extract(epoch from (${webhookInbox.deliveredAt} - ${webhookInbox.receivedAt})) * 1000` })
+            .from(webhookInbox)
+            .where(sql`${webhookInbox.eventId} like 'evt_b2_%' and ${webhookInbox.status} = 'delivered'`);
+          lags = rows.map((row) => Number(row.lag));
+          if (lags.length >= ids.length || Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        results.B2 = { eventsSent: ids.length, delivered: lags.length, ratePerSecond: rate, p50Ms: round(percentile(lags, 50)), p99Ms: round(percentile(lags, 99)), maxMs: round(Math.max(...lags)) };
+        say(`B2: ${JSON.stringify(results.B2)}`);
+      }
+    }
+    await stopChild(worker);
+  }
+
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const json = JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2);
+  await writeFile(new URL(`./results/bench-${stamp}.json`, import.meta.url), json);
+  await writeFile(new URL('./results/latest.json', import.meta.url), json);
+  console.log('\nbenchmark                     skerry            baseline          ratio');
+  const b1 = results.B1 as { skerry: { acceptedPerSecond: number; p50Ms: number; p99Ms: number }; baseline: { acceptedPerSecond: number }; ratio: number } | undefined;
+  if (b1) console.log(`B1 webhook ingest            ${b1.skerry.acceptedPerSecond}/s p50 ${b1.skerry.p50Ms}ms p99 ${b1.skerry.p99Ms}ms   ${b1.baseline.acceptedPerSecond}/s   ${b1.ratio}`);
+  const b3 = results.B3 as { skerry: { perSecond: number; lostPayments: number; duplicateLedgerEvents: number }; baseline: { perSecond: number }; ratio: number } | undefined;
+  if (b3) console.log(`B3 end-to-end payments       ${b3.skerry.perSecond}/s (lost ${b3.skerry.lostPayments}, dup ${b3.skerry.duplicateLedgerEvents})   ${b3.baseline.perSecond}/s   ${b3.ratio}`);
+  const b2 = results.B2 as { p50Ms: number; p99Ms: number } | undefined;
+  if (b2) console.log(`B2 webhook→signal latency    p50 ${b2.p50Ms}ms p99 ${b2.p99Ms}ms`);
+  const b5 = results.B5 as { perThousandParkedMiB: number } | undefined;
+  if (b5) console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked payments`);
+} finally {
+  for (const stop of stops.reverse()) await stop().catch((err: Error) => say(`cleanup: ${err.message}`));
+  await rm(workDir, { recursive: true, force: true });
+}
+process.exit(0);

@@ -1,0 +1,2 @@
+export { paymentWorkflow } from '../../workflows/payments/payment';
+export { baselineWorkflow } from './baseline';

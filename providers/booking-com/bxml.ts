@@ -1,0 +1,133 @@
+// Booking.com's read side, used by the full resync, in its B.XML style (lower-case elements): the
+// reservations summary of a set of hotels (paged) and the room-rate availability of one room.
+// Modelled on Booking.com's `reservationssummary` and `roomrateavailability` endpoints.
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { OtaParseError } from './ota';
+
+export interface SummaryReservation {
+  id: string;
+  hotelId: string;
+  roomId: string;
+  rateId?: string;
+  status: 'new' | 'modified' | 'cancelled';
+  checkIn: string;
+  checkOut: string;
+  rooms: number;
+  guestName?: string;
+  total?: { amount: number; currency: string };
+  lastModifiedAt: string;
+}
+
+export interface RoomRateDay {
+  date: string;
+  roomsToSell?: number;
+  price?: number;
+  currency?: string;
+  minimumStay?: number;
+  closed?: boolean;
+  closedToArrival?: boolean;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  isArray: (name) => name === 'reservation' || name === 'date',
+});
+
+type Node = Record<string, unknown>;
+const asNode = (value: unknown): Node => (value && typeof value === 'object' ? (value as Node) : {});
+const asArray = (value: unknown): Node[] => (Array.isArray(value) ? value.map(asNode) : value === undefined ? [] : [asNode(value)]);
+const attr = (node: Node, name: string) => (node[`@_${name}`] === undefined ? undefined : String(node[`@_${name}`]));
+
+function parse(xml: string, root: string): Node {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new OtaParseError(`not well-formed XML: ${valid.err.msg}`);
+  const parsed = asNode(parser.parse(xml));
+  if (!(root in parsed)) throw new OtaParseError(`expected <${root}>`);
+  return asNode(parsed[root]);
+}
+
+export function buildReservationsSummary(reservations: readonly SummaryReservation[], nextCursor?: string): string {
+  return builder.build({
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    reservations: {
+      ...(nextCursor ? { '@_next_cursor': nextCursor } : {}),
+      reservation: reservations.map((reservation) => ({
+        '@_id': reservation.id,
+        '@_hotel_id': reservation.hotelId,
+        '@_room_id': reservation.roomId,
+        ...(reservation.rateId ? { '@_rate_id': reservation.rateId } : {}),
+        '@_status': reservation.status,
+        '@_checkin': reservation.checkIn,
+        '@_checkout': reservation.checkOut,
+        '@_rooms': reservation.rooms,
+        '@_last_modified': reservation.lastModifiedAt,
+        ...(reservation.guestName ? { '@_guest_name': reservation.guestName } : {}),
+        ...(reservation.total ? { '@_total': reservation.total.amount, '@_currency': reservation.total.currency } : {}),
+      })),
+    },
+  }) as string;
+}
+
+export function parseReservationsSummary(xml: string): { reservations: SummaryReservation[]; nextCursor?: string } {
+  const root = parse(xml, 'reservations');
+  return {
+    nextCursor: attr(root, 'next_cursor'),
+    reservations: asArray(root.reservation).map((node) => ({
+      id: attr(node, 'id') ?? '',
+      hotelId: attr(node, 'hotel_id') ?? '',
+      roomId: attr(node, 'room_id') ?? '',
+      rateId: attr(node, 'rate_id'),
+      status: (attr(node, 'status') ?? 'new') as SummaryReservation['status'],
+      checkIn: attr(node, 'checkin') ?? '',
+      checkOut: attr(node, 'checkout') ?? '',
+      rooms: Number(attr(node, 'rooms') ?? 1),
+      guestName: attr(node, 'guest_name'),
+      total: attr(node, 'total') !== undefined ? { amount: Number(attr(node, 'total')), currency: attr(node, 'currency') ?? '' } : undefined,
+      lastModifiedAt: attr(node, 'last_modified') ?? '',
+    })),
+  };
+}
+
+export function buildRoomRateAvailability(hotelId: string, roomId: string, rateId: string | undefined, days: readonly RoomRateDay[]): string {
+  return builder.build({
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    roomrateavailability: {
+      '@_hotel_id': hotelId,
+      room: {
+        '@_id': roomId,
+        date: days.map((day) => ({
+          '@_value': day.date,
+          ...(day.roomsToSell !== undefined ? { roomstosell: day.roomsToSell } : {}),
+          rate: {
+            ...(rateId ? { '@_id': rateId } : {}),
+            ...(day.price !== undefined ? { price: day.price, currency: day.currency } : {}),
+            ...(day.minimumStay !== undefined ? { minimumstay: day.minimumStay } : {}),
+            ...(day.closed !== undefined ? { closed: day.closed ? 1 : 0 } : {}),
+            ...(day.closedToArrival !== undefined ? { closed_to_arrival: day.closedToArrival ? 1 : 0 } : {}),
+          },
+        })),
+      },
+    },
+  }) as string;
+}
+
+export function parseRoomRateAvailability(xml: string): RoomRateDay[] {
+  const root = parse(xml, 'roomrateavailability');
+  const num = (value: unknown) => (value === undefined || value === '' ? undefined : Number(value));
+  return asArray(asNode(root.room).date).map((node) => {
+    const rate = asNode(node.rate);
+    return {
+      date: attr(node, 'value') ?? '',
+      roomsToSell: num(node.roomstosell),
+      price: num(rate.price),
+      currency: rate.currency === undefined ? undefined : String(rate.currency),
+      minimumStay: num(rate.minimumstay),
+      closed: rate.closed === undefined ? undefined : String(rate.closed) === '1',
+      closedToArrival: rate.closed_to_arrival === undefined ? undefined : String(rate.closed_to_arrival) === '1',
+    };
+  });
+}

@@ -1,0 +1,431 @@
+// Booking.com's OTA XML messages, built and parsed with fast-xml-parser. Skerry's client and Skerry's
+// Booking.com sandbox both use this module, so the two sides speak exactly one dialect:
+//   OTA_HotelAvailNotifRQ/RS       rooms to sell, minimum stay, stop sell, closed to arrival
+//   OTA_HotelRateAmountNotifRQ/RS  nightly prices (BaseByGuestAmts, minor units with DecimalPlaces)
+//   OTA_HotelResNotifRQ/RS         new reservations (pulled) and their acknowledgement
+//   OTA_HotelResModifyNotifRQ/RS   modified and cancelled reservations and their acknowledgement
+// Element and attribute names follow the OTA 2003B schema as Booking.com documents it. Dates in
+// StatusApplicationControl are inclusive on both ends.
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+
+export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
+export const OTA_VERSION = '1.000';
+
+/** OTA error codes used here (OTA code list ERR). */
+export const OTA_ERROR = {
+  noAvailability: '322',
+  invalidHotelCode: '392',
+  invalidRoomType: '402',
+  authentication: '497',
+  systemError: '448',
+  invalidValue: '320',
+} as const;
+
+export interface OtaHeader {
+  echoToken: string;
+  timeStamp: string;
+  target?: 'Production' | 'Test';
+}
+
+export interface OtaError {
+  /** OTA error type: 1 unknown, 3 business rule, 4 authentication, 12 processing. */
+  type: string;
+  code: string;
+  text: string;
+  /** The record (a reservation id) the error is about. */
+  recordId?: string;
+}
+
+/** One AvailStatusMessage. A BookingLimit applies to the room; restrictions to its room-rate. */
+export interface AvailStatusItem {
+  start: string;
+  end: string;
+  invTypeCode: string;
+  ratePlanCode?: string;
+  bookingLimit?: number;
+  minLos?: number;
+  /** Master (stop sell) or Arrival (closed to arrival). */
+  restriction?: { status: 'Open' | 'Close'; type: 'Master' | 'Arrival' };
+}
+
+export interface RateAmountItem {
+  start: string;
+  end: string;
+  invTypeCode: string;
+  ratePlanCode: string;
+  /** Minor units; with decimalPlaces this is the OTA amount without a decimal point. */
+  amount: number;
+  currency: string;
+  decimalPlaces: number;
+}
+
+export type OtaReservationStatus = 'Book' | 'Modify' | 'Cancel';
+
+export interface OtaReservation {
+  resId: string;
+  createdAt: string;
+  lastModifiedAt: string;
+  status: OtaReservationStatus;
+  hotelCode: string;
+  roomTypeCode: string;
+  ratePlanCode?: string;
+  checkIn: string;
+  checkOut: string;
+  rooms: number;
+  guest?: { givenName?: string; surname?: string };
+  total?: { amount: number; currency: string };
+}
+
+export interface OtaAck {
+  resId: string;
+  error?: OtaError;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const ARRAYS = new Set([
+  'AvailStatusMessage',
+  'RateAmountMessage',
+  'BaseByGuestAmt',
+  'LengthOfStay',
+  'HotelReservation',
+  'HotelResModify',
+  'RoomStay',
+  'HotelReservationID',
+  'Error',
+  'Warning',
+  'ResGuest',
+]);
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  trimValues: true,
+  isArray: (name) => ARRAYS.has(name),
+});
+
+export class OtaParseError extends Error {
+  override readonly name = 'OtaParseError';
+}
+
+type Node = Record<string, unknown>;
+const asNode = (value: unknown): Node => (value && typeof value === 'object' ? (value as Node) : {});
+const asArray = (value: unknown): Node[] => (Array.isArray(value) ? value.map(asNode) : value === undefined ? [] : [asNode(value)]);
+const attr = (node: Node, name: string): string | undefined => {
+  const value = node[`@_${name}`];
+  return value === undefined ? undefined : String(value);
+};
+const required = (node: Node, name: string, where: string): string => {
+  const value = attr(node, name);
+  if (value === undefined || value === '') throw new OtaParseError(`${where}: attribute ${name} is required`);
+  return value;
+};
+
+function rootAttributes(header: OtaHeader): Node {
+  return {
+    '@_xmlns': OTA_NAMESPACE,
+    '@_EchoToken': header.echoToken,
+    '@_TimeStamp': header.timeStamp,
+    '@_Target': header.target ?? 'Production',
+    '@_Version': OTA_VERSION,
+  };
+}
+
+function document(root: string, body: Node): string {
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, [root]: body }) as string;
+}
+
+/** Parses an OTA document, checking it is well formed, has the expected root and the OTA namespace. */
+export function parseOta(xml: string, expectedRoots: readonly string[]): { root: string; node: Node; header: OtaHeader } {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new OtaParseError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  const parsed = asNode(parser.parse(xml));
+  const root = Object.keys(parsed).find((key) => key !== '?xml');
+  if (!root || !expectedRoots.includes(root)) throw new OtaParseError(`expected ${expectedRoots.join(' or ')}, got ${root ?? 'nothing'}`);
+  const node = asNode(parsed[root]);
+  if (attr(node, 'xmlns') !== OTA_NAMESPACE) throw new OtaParseError(`${root}: namespace must be ${OTA_NAMESPACE}`);
+  return {
+    root,
+    node,
+    header: { echoToken: attr(node, 'EchoToken') ?? '', timeStamp: attr(node, 'TimeStamp') ?? '', target: attr(node, 'Target') as OtaHeader['target'] },
+  };
+}
+
+// ─── Amounts ────────────────────────────────────────────────────────────────────────────────────
+
+/** The currency's minor unit digits (SEK 2, JPY 0). */
+export function decimalPlacesOf(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/** An OTA amount into minor units: `12500` with DecimalPlaces 2, or `125.00`, both give 12500. */
+export function parseOtaAmount(amount: string, decimalPlaces: string | undefined, currency: string): number {
+  const places = decimalPlaces !== undefined ? Number(decimalPlaces) : undefined;
+  if (amount.includes('.')) return Math.round(Number(amount) * 10 ** (places ?? decimalPlacesOf(currency)));
+  const value = Number(amount);
+  if (!Number.isFinite(value)) throw new OtaParseError(`invalid amount ${amount}`);
+  return places !== undefined ? value : value * 10 ** decimalPlacesOf(currency);
+}
+
+// ─── Responses ──────────────────────────────────────────────────────────────────────────────────
+
+export function buildResponse(root: string, header: OtaHeader, outcome: { errors?: OtaError[]; extra?: Node } = {}): string {
+  const body: Node = rootAttributes(header);
+  if (outcome.errors && outcome.errors.length > 0) {
+    body.Errors = {
+      Error: outcome.errors.map((error) => ({
+        '@_Type': error.type,
+        '@_Code': error.code,
+        '@_ShortText': error.text.slice(0, 64),
+        ...(error.recordId ? { '@_RecordID': error.recordId } : {}),
+        '#text': error.text,
+      })),
+    };
+  } else {
+    body.Success = '';
+  }
+  Object.assign(body, outcome.extra ?? {});
+  return document(root, body);
+}
+
+export function parseResponse(xml: string, root: string): { success: boolean; errors: OtaError[]; echoToken: string; node: Node } {
+  const { node, header } = parseOta(xml, [root]);
+  const errors = asArray(asNode(node.Errors).Error).map((error) => ({
+    type: attr(error, 'Type') ?? '1',
+    code: attr(error, 'Code') ?? '',
+    text: String(error['#text'] ?? attr(error, 'ShortText') ?? ''),
+    recordId: attr(error, 'RecordID'),
+  }));
+  return { success: node.Success !== undefined && errors.length === 0, errors, echoToken: header.echoToken, node };
+}
+
+// ─── ARI ────────────────────────────────────────────────────────────────────────────────────────
+
+export function buildAvailNotif(header: OtaHeader, hotelCode: string, items: readonly AvailStatusItem[]): string {
+  return document('OTA_HotelAvailNotifRQ', {
+    ...rootAttributes(header),
+    AvailStatusMessages: {
+      '@_HotelCode': hotelCode,
+      AvailStatusMessage: items.map((item) => ({
+        ...(item.bookingLimit !== undefined ? { '@_BookingLimit': item.bookingLimit } : {}),
+        StatusApplicationControl: {
+          '@_Start': item.start,
+          '@_End': item.end,
+          '@_InvTypeCode': item.invTypeCode,
+          ...(item.ratePlanCode ? { '@_RatePlanCode': item.ratePlanCode } : {}),
+        },
+        ...(item.minLos !== undefined
+          ? { LengthsOfStay: { LengthOfStay: [{ '@_Time': item.minLos, '@_TimeUnit': 'Day', '@_MinMaxMessageType': 'SetMinLOS' }] } }
+          : {}),
+        ...(item.restriction
+          ? {
+              RestrictionStatus: {
+                '@_Status': item.restriction.status,
+                ...(item.restriction.type === 'Arrival' ? { '@_Restriction': 'Arrival' } : {}),
+              },
+            }
+          : {}),
+      })),
+    },
+  });
+}
+
+export function parseAvailNotif(xml: string): { header: OtaHeader; hotelCode: string; items: AvailStatusItem[] } {
+  const { node, header } = parseOta(xml, ['OTA_HotelAvailNotifRQ']);
+  const messages = asNode(node.AvailStatusMessages);
+  const hotelCode = required(messages, 'HotelCode', 'AvailStatusMessages');
+  const items = asArray(messages.AvailStatusMessage).map((message, index): AvailStatusItem => {
+    const where = `AvailStatusMessage[${index}]`;
+    const control = asNode(message.StatusApplicationControl);
+    const limit = attr(message, 'BookingLimit');
+    const minLos = asArray(asNode(message.LengthsOfStay).LengthOfStay).find((los) => attr(los, 'MinMaxMessageType') === 'SetMinLOS');
+    const restriction = message.RestrictionStatus ? asNode(message.RestrictionStatus) : undefined;
+    const status = restriction ? attr(restriction, 'Status') : undefined;
+    if (restriction && status !== 'Open' && status !== 'Close') throw new OtaParseError(`${where}: RestrictionStatus Status must be Open or Close`);
+    const type = restriction ? (attr(restriction, 'Restriction') ?? 'Master') : undefined;
+    if (type !== undefined && type !== 'Master' && type !== 'Arrival') throw new OtaParseError(`${where}: Restriction ${type} is not supported`);
+    const item: AvailStatusItem = {
+      start: required(control, 'Start', `${where}/StatusApplicationControl`),
+      end: required(control, 'End', `${where}/StatusApplicationControl`),
+      invTypeCode: required(control, 'InvTypeCode', `${where}/StatusApplicationControl`),
+      ratePlanCode: attr(control, 'RatePlanCode'),
+      bookingLimit: limit !== undefined ? Number(limit) : undefined,
+      minLos: minLos ? Number(required(minLos, 'Time', `${where}/LengthOfStay`)) : undefined,
+      restriction: restriction ? { status: status as 'Open' | 'Close', type: type as 'Master' | 'Arrival' } : undefined,
+    };
+    if (item.bookingLimit !== undefined && (!Number.isInteger(item.bookingLimit) || item.bookingLimit < 0)) {
+      throw new OtaParseError(`${where}: BookingLimit must be a whole number ≥ 0`);
+    }
+    return item;
+  });
+  return { header, hotelCode, items };
+}
+
+export function buildRateAmountNotif(header: OtaHeader, hotelCode: string, items: readonly RateAmountItem[]): string {
+  return document('OTA_HotelRateAmountNotifRQ', {
+    ...rootAttributes(header),
+    RateAmountMessages: {
+      '@_HotelCode': hotelCode,
+      RateAmountMessage: items.map((item) => ({
+        StatusApplicationControl: { '@_Start': item.start, '@_End': item.end, '@_InvTypeCode': item.invTypeCode, '@_RatePlanCode': item.ratePlanCode },
+        Rates: {
+          Rate: {
+            BaseByGuestAmts: {
+              BaseByGuestAmt: [{ '@_AmountAfterTax': item.amount, '@_CurrencyCode': item.currency, '@_DecimalPlaces': item.decimalPlaces }],
+            },
+          },
+        },
+      })),
+    },
+  });
+}
+
+export function parseRateAmountNotif(xml: string): { header: OtaHeader; hotelCode: string; items: RateAmountItem[] } {
+  const { node, header } = parseOta(xml, ['OTA_HotelRateAmountNotifRQ']);
+  const messages = asNode(node.RateAmountMessages);
+  const hotelCode = required(messages, 'HotelCode', 'RateAmountMessages');
+  const items = asArray(messages.RateAmountMessage).map((message, index): RateAmountItem => {
+    const where = `RateAmountMessage[${index}]`;
+    const control = asNode(message.StatusApplicationControl);
+    const amounts = asArray(asNode(asNode(asNode(message.Rates).Rate).BaseByGuestAmts).BaseByGuestAmt);
+    const amount = amounts[0];
+    if (!amount) throw new OtaParseError(`${where}: Rates/Rate/BaseByGuestAmts/BaseByGuestAmt is required`);
+    const currency = required(amount, 'CurrencyCode', `${where}/BaseByGuestAmt`);
+    const decimalPlaces = attr(amount, 'DecimalPlaces');
+    return {
+      start: required(control, 'Start', `${where}/StatusApplicationControl`),
+      end: required(control, 'End', `${where}/StatusApplicationControl`),
+      invTypeCode: required(control, 'InvTypeCode', `${where}/StatusApplicationControl`),
+      ratePlanCode: required(control, 'RatePlanCode', `${where}/StatusApplicationControl`),
+      amount: parseOtaAmount(required(amount, 'AmountAfterTax', `${where}/BaseByGuestAmt`), decimalPlaces, currency),
+      currency,
+      decimalPlaces: decimalPlaces !== undefined ? Number(decimalPlaces) : decimalPlacesOf(currency),
+    };
+  });
+  return { header, hotelCode, items };
+}
+
+// ─── Reservations ───────────────────────────────────────────────────────────────────────────────
+
+function reservationNode(reservation: OtaReservation): Node {
+  const places = reservation.total ? decimalPlacesOf(reservation.total.currency) : 2;
+  const total = reservation.total
+    ? { '@_AmountAfterTax': reservation.total.amount, '@_CurrencyCode': reservation.total.currency, '@_DecimalPlaces': places }
+    : undefined;
+  return {
+    '@_ResStatus': reservation.status,
+    '@_CreateDateTime': reservation.createdAt,
+    '@_LastModifyDateTime': reservation.lastModifiedAt,
+    RoomStays: {
+      RoomStay: Array.from({ length: reservation.rooms }, (_, index) => ({
+        '@_IndexNumber': index + 1,
+        RoomTypes: { RoomType: { '@_RoomTypeCode': reservation.roomTypeCode } },
+        ...(reservation.ratePlanCode ? { RatePlans: { RatePlan: { '@_RatePlanCode': reservation.ratePlanCode } } } : {}),
+        TimeSpan: { '@_Start': reservation.checkIn, '@_End': reservation.checkOut },
+        BasicPropertyInfo: { '@_HotelCode': reservation.hotelCode },
+      })),
+    },
+    ...(reservation.guest
+      ? {
+          ResGuests: {
+            ResGuest: [
+              {
+                Profiles: {
+                  ProfileInfo: {
+                    Profile: { Customer: { PersonName: { GivenName: reservation.guest.givenName ?? '', Surname: reservation.guest.surname ?? '' } } },
+                  },
+                },
+              },
+            ],
+          },
+        }
+      : {}),
+    ResGlobalInfo: {
+      ...(total ? { Total: total } : {}),
+      HotelReservationIDs: { HotelReservationID: [{ '@_ResID_Value': reservation.resId, '@_ResID_Date': reservation.createdAt }] },
+    },
+  };
+}
+
+/** The queue of new (OTA_HotelResNotifRQ) or modified/cancelled (OTA_HotelResModifyNotifRQ) reservations. */
+export function buildReservationQueue(header: OtaHeader, queue: 'new' | 'modify', reservations: readonly OtaReservation[]): string {
+  if (queue === 'new') {
+    return document('OTA_HotelResNotifRQ', { ...rootAttributes(header), HotelReservations: { HotelReservation: reservations.map(reservationNode) } });
+  }
+  return document('OTA_HotelResModifyNotifRQ', { ...rootAttributes(header), HotelResModifies: { HotelResModify: reservations.map(reservationNode) } });
+}
+
+export function parseReservationQueue(xml: string): { queue: 'new' | 'modify'; reservations: OtaReservation[] } {
+  const { root, node } = parseOta(xml, ['OTA_HotelResNotifRQ', 'OTA_HotelResModifyNotifRQ']);
+  const queue = root === 'OTA_HotelResNotifRQ' ? 'new' : 'modify';
+  const list = queue === 'new' ? asArray(asNode(node.HotelReservations).HotelReservation) : asArray(asNode(node.HotelResModifies).HotelResModify);
+  const reservations = list.map((entry, index): OtaReservation => {
+    const where = `${queue === 'new' ? 'HotelReservation' : 'HotelResModify'}[${index}]`;
+    const stays = asArray(asNode(entry.RoomStays).RoomStay);
+    const first = stays[0];
+    const global = asNode(entry.ResGlobalInfo);
+    const id = asArray(asNode(global.HotelReservationIDs).HotelReservationID)[0];
+    if (!id) throw new OtaParseError(`${where}: ResGlobalInfo/HotelReservationIDs/HotelReservationID is required`);
+    const resId = required(id, 'ResID_Value', `${where}/HotelReservationID`);
+    const status = (attr(entry, 'ResStatus') ?? (queue === 'new' ? 'Book' : 'Modify')) as OtaReservationStatus;
+    if (!first) {
+      if (status !== 'Cancel') throw new OtaParseError(`${where}: RoomStays/RoomStay is required`);
+    }
+    const span = asNode(first?.TimeSpan);
+    const totalNode = global.Total ? asNode(global.Total) : undefined;
+    const person = asNode(asNode(asNode(asNode(asNode(asNode(asArray(asNode(entry.ResGuests).ResGuest)[0]).Profiles).ProfileInfo).Profile).Customer).PersonName);
+    const currency = totalNode ? required(totalNode, 'CurrencyCode', `${where}/Total`) : undefined;
+    return {
+      resId,
+      createdAt: attr(entry, 'CreateDateTime') ?? attr(id, 'ResID_Date') ?? '',
+      lastModifiedAt: attr(entry, 'LastModifyDateTime') ?? attr(entry, 'CreateDateTime') ?? '',
+      status,
+      hotelCode: first ? required(asNode(first.BasicPropertyInfo), 'HotelCode', `${where}/RoomStay/BasicPropertyInfo`) : '',
+      roomTypeCode: first ? required(asNode(asNode(first.RoomTypes).RoomType), 'RoomTypeCode', `${where}/RoomStay/RoomType`) : '',
+      ratePlanCode: first ? attr(asNode(asNode(first.RatePlans).RatePlan), 'RatePlanCode') : undefined,
+      checkIn: first ? required(span, 'Start', `${where}/RoomStay/TimeSpan`) : '',
+      checkOut: first ? required(span, 'End', `${where}/RoomStay/TimeSpan`) : '',
+      rooms: Math.max(1, stays.length),
+      guest: person.GivenName !== undefined || person.Surname !== undefined ? { givenName: String(person.GivenName ?? ''), surname: String(person.Surname ?? '') } : undefined,
+      total:
+        totalNode && currency
+          ? { amount: parseOtaAmount(required(totalNode, 'AmountAfterTax', `${where}/Total`), attr(totalNode, 'DecimalPlaces'), currency), currency }
+          : undefined,
+    };
+  });
+  return { queue, reservations };
+}
+
+/** The acknowledgement of a queue: Success with the processed ids, or Errors naming each refused id. */
+export function buildReservationAck(header: OtaHeader, queue: 'new' | 'modify', acks: readonly OtaAck[]): string {
+  const root = queue === 'new' ? 'OTA_HotelResNotifRS' : 'OTA_HotelResModifyNotifRS';
+  const listName = queue === 'new' ? 'HotelReservations' : 'HotelResModifies';
+  const itemName = queue === 'new' ? 'HotelReservation' : 'HotelResModify';
+  const errors = acks.filter((ack) => ack.error).map((ack) => ({ ...ack.error!, recordId: ack.resId }));
+  const processed = acks.filter((ack) => !ack.error);
+  return buildResponse(root, header, {
+    errors,
+    extra:
+      processed.length > 0
+        ? { [listName]: { [itemName]: processed.map((ack) => ({ ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: [{ '@_ResID_Value': ack.resId }] } } })) } }
+        : undefined,
+  });
+}
+
+export function parseReservationAck(xml: string): { queue: 'new' | 'modify'; acks: OtaAck[] } {
+  const { root, node } = parseOta(xml, ['OTA_HotelResNotifRS', 'OTA_HotelResModifyNotifRS']);
+  const queue = root === 'OTA_HotelResNotifRS' ? 'new' : 'modify';
+  const list = queue === 'new' ? asArray(asNode(node.HotelReservations).HotelReservation) : asArray(asNode(node.HotelResModifies).HotelResModify);
+  const processed = list.flatMap((entry) =>
+    asArray(asNode(asNode(entry.ResGlobalInfo).HotelReservationIDs).HotelReservationID).map((id) => ({ resId: required(id, 'ResID_Value', 'HotelReservationID') })),
+  );
+  const refused = asArray(asNode(node.Errors).Error).map((error) => ({
+    resId: attr(error, 'RecordID') ?? '',
+    error: { type: attr(error, 'Type') ?? '1', code: attr(error, 'Code') ?? '', text: String(error['#text'] ?? attr(error, 'ShortText') ?? '') },
+  }));
+  return { queue, acks: [...processed, ...refused] };
+}

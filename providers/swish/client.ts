@@ -1,0 +1,453 @@
+// Swish for merchants over HTTPS with mutual TLS (the bank-issued merchant certificate), with undici.
+// There is no Node SDK. The same code talks to cpc.getswish.net, to the Merchant Swish Simulator and
+// to Skerry's sandbox; only the base URL and the certificates differ.
+//
+// Idempotency: Swish names every payment request and refund by an instruction UUID that the
+// merchant chooses in the URL of a PUT. It is derived from the idempotency key, so a retried create
+// addresses the same resource; Swish refuses a second PUT on a used UUID (RP09; RP06 for an
+// e-commerce payer who already has an active request) and the client then reads what the first
+// PUT made.
+//
+// Refunds: Swish has no endpoint listing the refunds of a payment. A refund's UUID is derived from
+// the payment's id and Skerry's refund ordinal (`…-refund-<n>`), so `getPayment` finds every
+// refund again by reading refund 1, 2, … until a few in a row do not exist (any process, after any
+// restart). The refunds this process made are also remembered, for keys without an ordinal and for
+// ordinals beyond a run of refused refunds.
+import { readFile } from 'node:fs/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { classifyTransportError, parseRetryAfter, ProviderError } from '../errors';
+import type { CreateProviderPaymentRequest, PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import type { NextAction, RefundObservation } from '../../workflows/payments/messages';
+import {
+  formatAmount,
+  failureReasonOf,
+  instructionUuid,
+  kindOfSwishError,
+  parseAmount,
+  parseSwishErrors,
+  paymentStatusOf,
+  refundInstructionUuid,
+  refundObservationOf,
+  refundOrdinal,
+  SWISH_CURRENCY,
+  swishAppUrl,
+  toPayeePaymentReference,
+  toPayerAlias,
+  toSwishMessage,
+  type SwishPaymentRequest,
+  type SwishRefund,
+} from './protocol';
+
+/** PEM text, or the path of a PEM file (told apart by `-----BEGIN`). */
+export type PemSource = string | Buffer;
+
+export interface SwishClientOptions {
+  /** Up to and including `/swish-cpcapi`, e.g. https://cpc.getswish.net/swish-cpcapi. */
+  apiBase: string;
+  /** The merchant's Swish number (payee alias), the one in the client certificate. */
+  payeeAlias: string;
+  /** Merchant client certificate (with its chain) and private key. */
+  cert: PemSource;
+  key: PemSource;
+  /** Trusted CA for Swish's server certificate; unset = Node's trust store (real Swish). */
+  ca?: PemSource;
+  passphrase?: string;
+  /** Where Swish POSTs callbacks, e.g. https://api.example.com/webhooks/swish. */
+  callbackUrl: string;
+  /** Where the Swish app returns the payer after an m-commerce payment (app switch). */
+  appReturnUrl?: string;
+  /** Per-request timeout (headers and body). */
+  timeoutMs?: number;
+  /** How long refundPayment waits for a refund to settle before answering `pending`. */
+  refundSettleWaitMs?: number;
+  refundPollIntervalMs?: number;
+  /** Consecutive missing refund ordinals after which getPayment stops looking for more refunds. */
+  refundProbeMisses?: number;
+}
+
+/** getPayment's answer, with each refund Swish knows of (the workflow reads the cumulative amount). */
+export interface SwishPaymentSnapshot extends ProviderPaymentSnapshot {
+  refunds: RefundObservation[];
+}
+
+export interface SwishClient extends PaymentProviderClient {
+  getPayment(providerReference: string): Promise<SwishPaymentSnapshot>;
+  /** Closes the TLS connections. */
+  close(): Promise<void>;
+}
+
+interface SwishResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|ERR_OSSL_)|CERT|SELF_SIGNED|_SIGNATURE$|^HOSTNAME_MISMATCH$/;
+
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/**
+ * A failure below HTTP. A refused or unverifiable certificate is configuration, not a passing fault:
+ * it is `authentication` (not retried), everything else the shared transport classification.
+ */
+export function classifySwishTransportError(operation: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const tlsCode = errorCodes(err).find((code) => TLS_CODE.test(code));
+  if (tlsCode) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new ProviderError('swish', operation, 'authentication', `TLS handshake with Swish failed (${tlsCode}): ${message}`, { code: tlsCode, cause: err });
+  }
+  return classifyTransportError('swish', operation, err);
+}
+
+function header(headers: SwishResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function errorFromResponse(operation: string, response: SwishResponse): ProviderError {
+  const entries = parseSwishErrors(response.text);
+  const codes = entries.map((entry) => entry.errorCode);
+  const kind = kindOfSwishError(response.status, codes);
+  const described = entries.map((entry) => [entry.errorCode, entry.errorMessage, entry.additionalInformation].filter(Boolean).join(' ')).join('; ');
+  const message = described || `HTTP ${response.status}${response.text ? `: ${response.text.slice(0, 300)}` : ''}`;
+  return new ProviderError('swish', operation, kind, message, {
+    httpStatus: response.status,
+    code: codes[0],
+    retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
+  });
+}
+
+async function readPem(source: PemSource, what: string, operation: string): Promise<Buffer> {
+  if (Buffer.isBuffer(source)) return source;
+  if (source.includes('-----BEGIN')) return Buffer.from(source.replace(/\\n/g, '\n'));
+  try {
+    return await readFile(source);
+  } catch (err) {
+    throw new ProviderError('swish', operation, 'authentication', `cannot read the Swish ${what} at ${source}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Swish snapshot from a payment request and the refunds found for it. */
+export function snapshotFromPaymentRequest(
+  paymentRequest: SwishPaymentRequest,
+  refunds: RefundObservation[] = [],
+  nextActionWhileCreated?: NextAction,
+): SwishPaymentSnapshot {
+  const status = paymentStatusOf(paymentRequest);
+  const amount = parseAmount(paymentRequest.amount);
+  return {
+    providerReference: paymentRequest.id,
+    status,
+    providerStatus: String(paymentRequest.status),
+    amountCaptured: status === 'succeeded' && !Number.isNaN(amount) ? amount : 0,
+    amountRefunded: refunds.filter((refund) => refund.status === 'succeeded').reduce((sum, refund) => sum + refund.amount, 0),
+    nextAction: status === 'created' ? nextActionWhileCreated : undefined,
+    failureReason: failureReasonOf(paymentRequest),
+    refunds,
+  };
+}
+
+export function createSwishClient(options: SwishClientOptions): SwishClient {
+  const apiBase = options.apiBase.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const settleWaitMs = options.refundSettleWaitMs ?? 8_000;
+  const pollIntervalMs = options.refundPollIntervalMs ?? 250;
+  const probeMisses = options.refundProbeMisses ?? 3;
+
+  let agent: Agent | undefined;
+  let agentLoading: Promise<Agent> | undefined;
+  /** m-commerce tokens by payment request id: Swish sends the token only with the 201 of the create. */
+  const tokens = new Map<string, string>();
+  /** Refunds this process made, by payment request (the ones derivation cannot find again). */
+  const extraRefunds = new Map<string, Set<string>>();
+
+  const remember = <K, V>(map: Map<K, V>, key: K, value: V) => {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > 10_000) map.delete(map.keys().next().value as K);
+  };
+
+  /** The TLS material is read at the first call, so a process can start before the files exist. */
+  const dispatcher = (operation: string): Promise<Agent> => {
+    if (agent) return Promise.resolve(agent);
+    agentLoading ??= (async () => {
+      const [cert, key, ca] = await Promise.all([
+        readPem(options.cert, 'client certificate (SWISH_CERT)', operation),
+        readPem(options.key, 'client key (SWISH_KEY)', operation),
+        options.ca ? readPem(options.ca, 'CA certificate (SWISH_CA)', operation) : Promise.resolve(undefined),
+      ]);
+      agent = new Agent({
+        connect: { cert, key, ca, passphrase: options.passphrase, timeout: Math.min(timeoutMs, 10_000) },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        keepAliveTimeout: 10_000,
+      });
+      return agent;
+    })().finally(() => {
+      agentLoading = undefined;
+    });
+    return agentLoading;
+  };
+
+  const send = async (
+    operation: string,
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: { json: unknown; contentType?: string },
+  ): Promise<SwishResponse> => {
+    const through = await dispatcher(operation);
+    try {
+      const response = await request(`${apiBase}${path}`, {
+        method,
+        dispatcher: through,
+        headers: {
+          accept: 'application/json',
+          ...(body ? { 'content-type': body.contentType ?? 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body.json) : undefined,
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, text };
+    } catch (err) {
+      throw classifySwishTransportError(operation, err);
+    }
+  };
+
+  const parseJson = <T>(operation: string, response: SwishResponse): T => {
+    try {
+      return JSON.parse(response.text) as T;
+    } catch (err) {
+      throw new ProviderError('swish', operation, 'unavailable', `Swish answered ${response.status} with a body that is not JSON`, {
+        httpStatus: response.status,
+        cause: err,
+      });
+    }
+  };
+
+  const retrievePaymentRequest = async (operation: string, id: string): Promise<SwishPaymentRequest | undefined> => {
+    const response = await send(operation, 'GET', `/api/v1/paymentrequests/${encodeURIComponent(id)}`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw errorFromResponse(operation, response);
+    return parseJson<SwishPaymentRequest>(operation, response);
+  };
+
+  const retrieveRefund = async (operation: string, id: string): Promise<SwishRefund | undefined> => {
+    const response = await send(operation, 'GET', `/api/v1/refunds/${encodeURIComponent(id)}`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw errorFromResponse(operation, response);
+    return parseJson<SwishRefund>(operation, response);
+  };
+
+  const requirePaymentRequest = async (operation: string, id: string): Promise<SwishPaymentRequest> => {
+    const found = await retrievePaymentRequest(operation, id);
+    if (!found) throw new ProviderError('swish', operation, 'not_found', `no Swish payment request ${id}`, { httpStatus: 404 });
+    return found;
+  };
+
+  const callbackUrlFor = (paymentRequestId: string, refundId?: string): string => {
+    const url = new URL(options.callbackUrl);
+    url.searchParams.set('payment', paymentRequestId);
+    if (refundId) url.searchParams.set('refund', refundId);
+    return url.toString();
+  };
+
+  const nextActionFor = (paymentRequest: SwishPaymentRequest): NextAction | undefined => {
+    const token = tokens.get(paymentRequest.id);
+    if (token) return { type: 'swish_app', paymentRequestToken: token, url: swishAppUrl(token, options.appReturnUrl) };
+    if (paymentRequest.payerAlias) return { type: 'swish_payer_alias', payerAlias: paymentRequest.payerAlias };
+    return undefined;
+  };
+
+  /** Every refund of a paid payment: derived ids 1, 2, … until `probeMisses` in a row are missing. */
+  const refundsOf = async (operation: string, paymentRequest: SwishPaymentRequest): Promise<RefundObservation[]> => {
+    if (paymentRequest.status !== 'PAID' || !paymentRequest.paymentReference) return [];
+    const found: SwishRefund[] = [];
+    const extra = new Set(extraRefunds.get(paymentRequest.id) ?? []);
+    let misses = 0;
+    for (let n = 1; misses < probeMisses && n <= 10_000; n++) {
+      const id = refundInstructionUuid(paymentRequest.id, n);
+      const refund = await retrieveRefund(operation, id);
+      if (!refund) {
+        misses += 1;
+        continue;
+      }
+      misses = 0;
+      extra.delete(id);
+      found.push(refund);
+    }
+    for (const id of extra) {
+      const refund = await retrieveRefund(operation, id);
+      if (refund) found.push(refund);
+    }
+    return found.filter((refund) => refund.originalPaymentReference === paymentRequest.paymentReference).map(refundObservationOf);
+  };
+
+  const snapshot = async (operation: string, paymentRequest: SwishPaymentRequest): Promise<SwishPaymentSnapshot> =>
+    snapshotFromPaymentRequest(paymentRequest, await refundsOf(operation, paymentRequest), nextActionFor(paymentRequest));
+
+  /** The payment request an earlier PUT with this UUID made, when it is the one we asked for. */
+  const adoptExisting = async (operation: string, id: string, body: Record<string, unknown>, refusal: ProviderError) => {
+    const existing = await retrievePaymentRequest(operation, id);
+    if (!existing) throw refusal;
+    const sameAmount = parseAmount(existing.amount) === parseAmount(body.amount);
+    const samePayee = !existing.payeeAlias || existing.payeeAlias === body.payeeAlias;
+    if (!sameAmount || !samePayee) {
+      throw new ProviderError('swish', operation, 'conflict', `instruction UUID ${id} is already used by a different Swish payment request`, {
+        httpStatus: refusal.details.httpStatus,
+        code: refusal.details.code,
+      });
+    }
+    return existing;
+  };
+
+  const waitForRefund = async (operation: string, refund: SwishRefund): Promise<SwishRefund> => {
+    let current = refund;
+    const deadline = Date.now() + settleWaitMs;
+    while ((current.status !== 'PAID' && current.status !== 'ERROR') && Date.now() < deadline) {
+      await delay(Math.min(pollIntervalMs, Math.max(0, deadline - Date.now())));
+      current = (await retrieveRefund(operation, refund.id)) ?? current;
+    }
+    return current;
+  };
+
+  return {
+    name: 'swish',
+    capabilities: { manualCapture: false, partialCapture: false, partialRefund: true, cancel: true },
+
+    async createPayment(request: CreateProviderPaymentRequest) {
+      const operation = 'create_payment_request';
+      if (request.amount.currency.toUpperCase() !== SWISH_CURRENCY) {
+        throw new ProviderError('swish', operation, 'validation', `Swish only takes ${SWISH_CURRENCY}, not ${request.amount.currency}`, { code: 'AM03' });
+      }
+      if (request.captureMethod === 'manual') {
+        throw new ProviderError('swish', operation, 'unsupported', 'Swish has no manual capture: a payment is settled when the payer approves it');
+      }
+      const id = instructionUuid(request.idempotencyKey);
+      const payerAlias = request.payer?.alias ? toPayerAlias(request.payer.alias) : undefined;
+      const body: Record<string, unknown> = {
+        payeePaymentReference: toPayeePaymentReference(request.reference),
+        callbackUrl: callbackUrlFor(id),
+        payeeAlias: options.payeeAlias,
+        currency: SWISH_CURRENCY,
+        amount: formatAmount(request.amount.value),
+        message: toSwishMessage(request.description ?? request.reference),
+        ...(payerAlias ? { payerAlias } : {}),
+      };
+      const response = await send(operation, 'PUT', `/api/v2/paymentrequests/${id}`, { json: body });
+      if (response.status === 201) {
+        const token = header(response.headers, 'paymentrequesttoken');
+        if (token) remember(tokens, id, token);
+        return snapshotFromPaymentRequest(
+          { id, status: 'CREATED', amount: body.amount as string, currency: SWISH_CURRENCY, payerAlias },
+          [],
+          token
+            ? { type: 'swish_app', paymentRequestToken: token, url: swishAppUrl(token, options.appReturnUrl) }
+            : payerAlias
+              ? { type: 'swish_payer_alias', payerAlias }
+              : undefined,
+        );
+      }
+      const refusal = errorFromResponse(operation, response);
+      // A used UUID means an earlier attempt of this very request got through: read what it made.
+      if (refusal.details.code === 'RP09' || refusal.details.code === 'RP06') {
+        const existing = await adoptExisting(operation, id, body, refusal);
+        return snapshot(operation, existing);
+      }
+      throw refusal;
+    },
+
+    async getPayment(providerReference) {
+      const operation = 'retrieve_payment_request';
+      return snapshot(operation, await requirePaymentRequest(operation, providerReference));
+    },
+
+    async capturePayment() {
+      throw new ProviderError('swish', 'capture', 'unsupported', 'Swish has no capture: a payment is settled when the payer approves it');
+    },
+
+    async cancelPayment({ providerReference }) {
+      const operation = 'cancel_payment_request';
+      const response = await send(operation, 'PATCH', `/api/v1/paymentrequests/${encodeURIComponent(providerReference)}`, {
+        json: [{ op: 'replace', path: '/status', value: 'cancelled' }],
+        contentType: 'application/json-patch+json',
+      });
+      if (response.status === 200 && response.text.trim()) return snapshot(operation, parseJson<SwishPaymentRequest>(operation, response));
+      if (response.status >= 200 && response.status < 300) return snapshot(operation, await requirePaymentRequest(operation, providerReference));
+      const refusal = errorFromResponse(operation, response);
+      if (refusal.kind !== 'conflict' && refusal.kind !== 'validation') throw refusal;
+      // Swish refuses to cancel a request that is no longer CREATED: its current state is the answer.
+      const current = await requirePaymentRequest(operation, providerReference);
+      if (current.status === 'CREATED') throw refusal;
+      return snapshot(operation, current);
+    },
+
+    async refundPayment({ providerReference, amount, currency, idempotencyKey, reason }) {
+      const operation = 'create_refund';
+      if (currency.toUpperCase() !== SWISH_CURRENCY) {
+        throw new ProviderError('swish', operation, 'validation', `Swish only refunds ${SWISH_CURRENCY}, not ${currency}`, { code: 'AM03' });
+      }
+      const payment = await requirePaymentRequest(operation, providerReference);
+      if (payment.status !== 'PAID' || !payment.paymentReference) {
+        throw new ProviderError('swish', operation, 'conflict', `Swish payment request ${providerReference} is ${payment.status}; only a PAID payment can be refunded`);
+      }
+      const ordinal = refundOrdinal(idempotencyKey);
+      const refundId = ordinal ? refundInstructionUuid(providerReference, ordinal) : instructionUuid(idempotencyKey);
+      // Remembered even when derivable: a run of refused refunds leaves gaps in the ordinals.
+      const known = extraRefunds.get(providerReference) ?? new Set<string>();
+      known.add(refundId);
+      remember(extraRefunds, providerReference, known);
+      const body = {
+        originalPaymentReference: payment.paymentReference,
+        ...(payment.payeePaymentReference ? { payerPaymentReference: payment.payeePaymentReference } : {}),
+        callbackUrl: callbackUrlFor(providerReference, refundId),
+        payerAlias: options.payeeAlias,
+        amount: formatAmount(amount),
+        currency: SWISH_CURRENCY,
+        message: toSwishMessage(reason) ?? 'Refund',
+      };
+      const response = await send(operation, 'PUT', `/api/v2/refunds/${refundId}`, { json: body });
+      let refund: SwishRefund | undefined;
+      if (response.status === 201) {
+        refund = (await retrieveRefund(operation, refundId)) ?? {
+          id: refundId,
+          originalPaymentReference: payment.paymentReference,
+          amount: body.amount,
+          currency: SWISH_CURRENCY,
+          status: 'CREATED',
+        };
+      } else {
+        const refusal = errorFromResponse(operation, response);
+        if (refusal.details.code !== 'RP09') throw refusal;
+        refund = await retrieveRefund(operation, refundId);
+        if (!refund) throw refusal;
+        if (refund.originalPaymentReference !== payment.paymentReference || parseAmount(refund.amount) !== amount) {
+          throw new ProviderError('swish', operation, 'conflict', `refund instruction UUID ${refundId} is already used by a different refund`, {
+            httpStatus: refusal.details.httpStatus,
+            code: 'RP09',
+          });
+        }
+      }
+      return refundObservationOf(await waitForRefund(operation, refund));
+    },
+
+    async close() {
+      const current = agent;
+      agent = undefined;
+      await current?.close();
+    },
+  };
+}

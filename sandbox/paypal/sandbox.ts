@@ -1,0 +1,301 @@
+// One PayPal sandbox instance: the store, OAuth client credentials and access tokens, fault settings,
+// PayPal-Request-Id keys, the webhook delivery queue and the signing key behind PAYPAL-TRANSMISSION-SIG.
+// HTTP lives in plugin.ts; this is what the plugin and tests hold on to.
+import { createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
+import { IdempotencyStore } from '../shared/idempotency';
+import { randomToken } from '../shared/ids';
+import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import type { StoredAuthorization, StoredCapture, StoredOrder, StoredRefund, WebhookEvent } from './objects';
+import { PayPalStore } from './store';
+
+/** The shared fault settings plus PayPal's own. */
+export const PayPalFaultSettingsSchema = FaultSettingsSchema.extend({
+  /** Share of new refunds left PENDING, completed (PAYMENT.CAPTURE.REFUNDED) later. */
+  refundPendingRate: z.number().min(0).max(1).optional(),
+  /** How long a pending refund takes to complete (default 2 s). */
+  refundSettleMs: z.number().int().min(0).max(86_400_000).optional(),
+});
+export type PayPalFaultSettings = z.infer<typeof PayPalFaultSettingsSchema>;
+
+export interface PayPalClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface PayPalSandboxOptions {
+  /** Where events are POSTed; an empty string turns webhook delivery off. */
+  webhookUrl: string;
+  /** The id of that webhook endpoint, as PayPal's dashboard shows it; signed into every transmission. */
+  webhookId: string;
+  /** Accepted REST app credentials; when empty or omitted any non-empty client id and secret work. */
+  clients?: readonly PayPalClientCredentials[];
+  /** Lifetime of access tokens (`expires_in`); PayPal issues about 9 hours. */
+  tokenTtlSeconds?: number;
+  /** The API base clients use, for links; by default learned from the Host of each request. */
+  baseUrl?: string;
+  seed?: number;
+  /** Clock (ms since epoch) for timestamps and token expiry. */
+  now?: () => number;
+  /** Delivery tuning; defaults follow PayPal (up to 25 attempts over 3 days), with short backoffs. */
+  webhooks?: WebhookDeliveryOptions;
+  logger?: WebhookQueueLogger;
+}
+
+interface AccessToken {
+  clientId: string;
+  expiresAt: number;
+}
+
+interface Transmission {
+  eventId: string;
+  time: string;
+  signature: string;
+  webhookId: string;
+  certUrl: string;
+  authAlgo: string;
+}
+
+export interface VerifyRequest {
+  auth_algo: string;
+  cert_url: string;
+  transmission_id: string;
+  transmission_sig: string;
+  transmission_time: string;
+  webhook_id: string;
+  webhook_event: unknown;
+}
+
+export interface PayPalSandboxState {
+  orders: (Record<string, unknown> & { sandbox: StoredOrder['flags'] })[];
+  captures: StoredCapture[];
+  authorizations: StoredAuthorization[];
+  refunds: StoredRefund[];
+  counts: PayPalStore['counts'] & {
+    requests: number;
+    requestsByRoute: Record<string, number>;
+    tokensIssued: number;
+    faultsInjected: FaultInjector['counts'];
+    events: number;
+  };
+  webhooks: WebhookQueueStats;
+  faults: PayPalFaultSettings;
+}
+
+export const PAYPAL_AUTH_ALGO = 'SHA256withRSA';
+/** The webhook id the sandbox signs with when none is configured. */
+export const PAYPAL_SANDBOX_WEBHOOK_ID = '8PT597110X687430LKGECATA';
+const MAX_TRANSMISSIONS = 20_000;
+
+export class PayPalSandbox {
+  readonly store: PayPalStore;
+  readonly faults: FaultInjector<PayPalFaultSettings>;
+  readonly idempotency = new IdempotencyStore({ ttlMs: 6 * 3_600_000 });
+  readonly webhooks: WebhookQueue;
+  readonly options: PayPalSandboxOptions;
+  readonly certId = `CERT-360caa42-fca2a594-${randomToken(8, '0123456789abcdef')}`;
+  readonly appId = `APP-${randomToken(17, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')}`;
+  requests = 0;
+  requestsByRoute: Record<string, number> = {};
+  tokensIssued = 0;
+  #baseUrl: string;
+  readonly #tokens = new Map<string, AccessToken>();
+  readonly #transmissions = new Map<string, Transmission>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #privateKey: KeyObject;
+  readonly #publicKey: KeyObject;
+  readonly #now: () => number;
+
+  constructor(options: PayPalSandboxOptions) {
+    if (!options.webhookId) throw new Error('PayPal sandbox: webhookId is required');
+    this.options = options;
+    this.#now = options.now ?? Date.now;
+    this.#baseUrl = options.baseUrl?.replace(/\/+$/, '') ?? 'http://127.0.0.1/paypal';
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.#privateKey = privateKey;
+    this.#publicKey = publicKey;
+    this.faults = new FaultInjector<PayPalFaultSettings>({ schema: PayPalFaultSettingsSchema, seed: options.seed });
+    this.webhooks = new WebhookQueue({
+      initialDelayMs: 250,
+      maxDelayMs: 30_000,
+      maxAgeMs: 3 * 24 * 3_600_000,
+      maxAttempts: 25,
+      ...options.webhooks,
+      faults: this.faults,
+      logger: options.logger,
+    });
+    this.store = new PayPalStore({
+      baseUrl: () => this.#baseUrl,
+      now: this.#now,
+      onEvent: (event) => this.#deliver(event),
+      refundStartsPending: () => this.faults.chance(this.faults.settings.refundPendingRate),
+      onRefundPending: (refund) => this.#scheduleSettlement(refund.id),
+    });
+  }
+
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  /** Links follow the base the client called, unless one was fixed in the options. */
+  learnBaseUrl(url: string): void {
+    if (!this.options.baseUrl) this.#baseUrl = url.replace(/\/+$/, '');
+  }
+
+  // ─── OAuth ───────────────────────────────────────────────────────────────────────────────
+
+  acceptsClient(clientId: string, clientSecret: string): boolean {
+    const clients = this.options.clients ?? [];
+    if (clients.length > 0) return clients.some((client) => client.clientId === clientId && client.clientSecret === clientSecret);
+    return clientId.length > 0 && clientSecret.length > 0;
+  }
+
+  issueToken(clientId: string): { access_token: string; expires_in: number } {
+    const ttl = this.options.tokenTtlSeconds ?? 32_400;
+    const token = `A21AA${randomToken(92, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')}`;
+    this.#tokens.set(token, { clientId, expiresAt: this.#now() + ttl * 1000 });
+    this.tokensIssued += 1;
+    return { access_token: token, expires_in: ttl };
+  }
+
+  /** The client a bearer token belongs to, or why it is refused. */
+  checkToken(token: string): { clientId: string } | { refused: 'unknown' | 'expired' } {
+    const entry = this.#tokens.get(token);
+    if (!entry) return { refused: 'unknown' };
+    if (this.#now() >= entry.expiresAt) return { refused: 'expired' };
+    return { clientId: entry.clientId };
+  }
+
+  // ─── Webhooks: transmission signatures and their verification ───────────────────────────
+
+  get publicKeyPem(): string {
+    return createPublicKey(this.#publicKey).export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  certUrl(): string {
+    return `${this.#baseUrl}/v1/notifications/certs/${this.certId}`;
+  }
+
+  /** The PAYPAL-* headers of one delivery attempt: a new transmission, signed as PayPal signs it. */
+  transmissionHeaders(event: WebhookEvent, body: string): Record<string, string> {
+    const transmissionId = randomUUID();
+    const time = new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const crc = crc32(body);
+    const signature = sign('sha256', Buffer.from(`${transmissionId}|${time}|${this.options.webhookId}|${crc}`), this.#privateKey).toString('base64');
+    const certUrl = this.certUrl();
+    this.#transmissions.set(transmissionId, { eventId: event.id, time, signature, webhookId: this.options.webhookId, certUrl, authAlgo: PAYPAL_AUTH_ALGO });
+    if (this.#transmissions.size > MAX_TRANSMISSIONS) this.#transmissions.delete(this.#transmissions.keys().next().value!);
+    return {
+      'content-type': 'application/json',
+      'user-agent': 'PayPal/AUHD-214.0-58713487',
+      'correlation-id': randomToken(13, '0123456789abcdef'),
+      'paypal-transmission-id': transmissionId,
+      'paypal-transmission-time': time,
+      'paypal-transmission-sig': signature,
+      'paypal-cert-url': certUrl,
+      'paypal-auth-algo': PAYPAL_AUTH_ALGO,
+    };
+  }
+
+  /**
+   * POST /v1/notifications/verify-webhook-signature: SUCCESS only for a transmission this sandbox
+   * sent, to the configured webhook id, with its headers unchanged and the very bytes of the event it
+   * carried (`rawEvent`, the `webhook_event` text as posted): the signature covers their CRC32, so a
+   * modified or re-serialized event fails, as it does at PayPal.
+   */
+  verifyTransmission(request: VerifyRequest, rawEvent: string | undefined): 'SUCCESS' | 'FAILURE' {
+    const sent = this.#transmissions.get(request.transmission_id);
+    if (!sent || !this.store.events.has(sent.eventId)) return 'FAILURE';
+    if (request.webhook_id !== this.options.webhookId || request.webhook_id !== sent.webhookId) return 'FAILURE';
+    if (request.auth_algo !== sent.authAlgo || request.cert_url !== sent.certUrl || request.transmission_time !== sent.time) return 'FAILURE';
+    const crc = crc32(rawEvent ?? JSON.stringify(request.webhook_event));
+    const message = Buffer.from(`${request.transmission_id}|${request.transmission_time}|${request.webhook_id}|${crc}`);
+    try {
+      return verify('sha256', message, this.#publicKey, Buffer.from(request.transmission_sig, 'base64')) ? 'SUCCESS' : 'FAILURE';
+    } catch {
+      return 'FAILURE';
+    }
+  }
+
+  #deliver(event: WebhookEvent): void {
+    if (this.options.webhookUrl === '') return;
+    this.webhooks.enqueue({
+      id: event.id,
+      url: this.options.webhookUrl,
+      body: JSON.stringify(event),
+      headers: (body) => this.transmissionHeaders(event, body),
+    });
+  }
+
+  #scheduleSettlement(refundId: string): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.store.settleRefund(refundId);
+    }, this.faults.settings.refundSettleMs ?? 2_000);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  // ─── Bookkeeping ─────────────────────────────────────────────────────────────────────────
+
+  countRequest(route: string): void {
+    this.requests += 1;
+    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
+  }
+
+  state(): PayPalSandboxState {
+    return {
+      orders: [...this.store.orders.values()].map((order) => ({
+        ...this.store.renderOrder(order, 'representation'),
+        sandbox: { ...order.flags },
+      })),
+      captures: structuredClone([...this.store.captures.values()]),
+      authorizations: structuredClone([...this.store.authorizations.values()]),
+      refunds: structuredClone([...this.store.refunds.values()]),
+      counts: {
+        ...this.store.counts,
+        requests: this.requests,
+        requestsByRoute: { ...this.requestsByRoute },
+        tokensIssued: this.tokensIssued,
+        faultsInjected: this.faults.counts,
+        events: this.store.events.size,
+      },
+      webhooks: this.webhooks.stats(),
+      faults: { ...this.faults.settings },
+    };
+  }
+
+  /** Forgets everything: resources, events, tokens, keys, queued webhooks, counters and faults. */
+  reset(): void {
+    this.#clearTimers();
+    this.store.reset();
+    this.idempotency.clear();
+    this.webhooks.clear();
+    this.faults.clear();
+    this.faults.resetCounts();
+    this.#tokens.clear();
+    this.#transmissions.clear();
+    this.requests = 0;
+    this.requestsByRoute = {};
+    this.tokensIssued = 0;
+  }
+
+  /** Releases requests held by timeout faults; call before the HTTP server closes. */
+  releaseHeldRequests(): void {
+    this.faults.close();
+  }
+
+  /** Stops background work: webhook timers and attempts, refund settlement timers. */
+  close(): void {
+    this.faults.close();
+    this.webhooks.close();
+    this.#clearTimers();
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}

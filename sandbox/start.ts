@@ -1,0 +1,60 @@
+// Starts the provider sandboxes a configuration needs, wired to that configuration's webhook URLs,
+// secrets and credentials: one place for `npm start`, `npm run sandbox`, the tests and the bench.
+import type { FastifyServerOptions } from 'fastify';
+import type { Config } from '../config';
+import { buildSandbox, sandboxHandles } from './server';
+import { startSwishApiServer } from './swish/server';
+import type { WebhookDeliveryOptions } from './shared/webhook-queue';
+
+export interface RunningSandboxes {
+  app: Awaited<ReturnType<typeof buildSandbox>>;
+  url: string;
+  /** The Swish API's HTTPS (mutual TLS) base, when Swish is sandboxed. */
+  swishApiBase?: string;
+  handles: ReturnType<typeof sandboxHandles>;
+  close(): Promise<void>;
+}
+
+export function needsSandboxes(config: Config): boolean {
+  return config.stripe.sandboxed || config.paypal.sandboxed || config.swish.sandboxed || config.mobilepay.sandboxed;
+}
+
+export async function startSandboxes(
+  config: Config,
+  options: { logger?: FastifyServerOptions['logger']; webhooks?: WebhookDeliveryOptions } = {},
+): Promise<RunningSandboxes> {
+  const webhookUrl = (provider: string, sandboxed: boolean) => (sandboxed ? `${config.publicUrl}/webhooks/${provider}` : '');
+  const app = await buildSandbox({
+    logger: options.logger ?? false,
+    stripe: { webhookUrl: webhookUrl('stripe', config.stripe.sandboxed), webhookSecret: config.stripe.webhookSecrets[0]!, webhooks: options.webhooks },
+    paypal: {
+      webhookUrl: webhookUrl('paypal', config.paypal.sandboxed),
+      webhookId: config.paypal.webhookId,
+      clients: [{ clientId: config.paypal.clientId, clientSecret: config.paypal.clientSecret }],
+      webhooks: options.webhooks,
+    },
+    mobilepay: {
+      webhookUrl: webhookUrl('mobilepay', config.mobilepay.sandboxed),
+      webhookSecret: config.mobilepay.webhookSecrets[0]!,
+      credentials: [
+        {
+          clientId: config.mobilepay.clientId,
+          clientSecret: config.mobilepay.clientSecret,
+          subscriptionKey: config.mobilepay.subscriptionKey,
+          merchantSerialNumber: config.mobilepay.merchantSerialNumber,
+        },
+      ],
+      webhooks: options.webhooks,
+    },
+    swish: { webhooks: options.webhooks },
+  });
+  await app.listen({ host: '127.0.0.1', port: config.sandbox.port });
+  let swishApiBase: string | undefined;
+  if (config.swish.sandboxed) {
+    // Swish is HTTPS with mutual TLS on a listener of its own; the generated test CA and merchant
+    // certificate are the files config.swish points the client at.
+    const swish = await startSwishApiServer(sandboxHandles(app).swish, { port: config.sandbox.swishPort, certDir: config.swish.sandboxCertDir });
+    swishApiBase = swish.apiBase;
+  }
+  return { app, url: config.sandbox.url, swishApiBase, handles: sandboxHandles(app), close: () => app.close() };
+}

@@ -1,0 +1,210 @@
+// One Swish sandbox instance: the store, its timers (payment requests expire after ~3 minutes,
+// refunds step CREATED → VALIDATED → DEBITED → PAID), its fault settings and its callback queue.
+// The API is served over HTTPS with mutual TLS (server.ts); the control routes live on the main
+// sandbox app under `/swish/_control`. Both hold on to this object.
+import { z } from 'zod';
+import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
+import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import { DEFAULT_SANDBOX_PAYEE_ALIAS } from './certs';
+import { SwishStore, type PaymentRequest, type PaymentRequestRecord, type Refund, type RefundRecord } from './store';
+
+/** The shared fault settings plus Swish's own. */
+export const SwishFaultSettingsSchema = FaultSettingsSchema.extend({
+  /** Share of new refunds that end in ERROR (RF07, transaction declined) instead of PAID. */
+  refundFailureRate: z.number().min(0).max(1).optional(),
+  /** Refunds stay where they are until `/_control/refunds/:id/settle|fail`. */
+  holdRefunds: z.boolean().optional(),
+});
+export type SwishFaultSettings = z.infer<typeof SwishFaultSettingsSchema>;
+
+export interface SwishSandboxOptions {
+  /** The merchant's Swish number: the common name of the client certificate the sandbox issues. */
+  payeeAlias?: string;
+  /** A CREATED payment request ends in ERROR TM01 after this long (Swish: about 3 minutes). */
+  expiryMs?: number;
+  /** Time between two refund states (CREATED → VALIDATED → DEBITED → PAID). */
+  refundStepMs?: number;
+  /** How long before a request created with an error code as message ends in that error (MSS: ~4 s). */
+  simulatedOutcomeMs?: number;
+  /** Refuse callback URLs that are not https (RP03), as real Swish does. Off for local development. */
+  requireHttpsCallbacks?: boolean;
+  seed?: number;
+  now?: () => number;
+  /** Callback delivery; defaults follow Swish (5 s doubling to 60 s, about 8 minutes in all). */
+  webhooks?: WebhookDeliveryOptions;
+  logger?: WebhookQueueLogger;
+}
+
+export interface SwishSandboxState {
+  paymentRequests: (PaymentRequest & { sandbox: { paymentRequestToken: string | null; callbackIdentifier: string | null } })[];
+  refunds: Refund[];
+  counts: SwishStore['counts'] & {
+    requests: number;
+    requestsByRoute: Record<string, number>;
+    faultsInjected: FaultInjector['counts'];
+    callbacks: number;
+  };
+  webhooks: WebhookQueueStats;
+  faults: SwishFaultSettings;
+  api?: { url: string; apiBase: string };
+}
+
+export const SWISH_DEFAULT_EXPIRY_MS = 180_000;
+
+/** Something the sandbox closes with itself (its HTTPS API server). */
+interface Closable {
+  close(): Promise<void>;
+}
+
+export class SwishSandbox {
+  readonly store: SwishStore;
+  readonly faults: FaultInjector<SwishFaultSettings>;
+  readonly webhooks: WebhookQueue;
+  readonly payeeAlias: string;
+  readonly expiryMs: number;
+  readonly refundStepMs: number;
+  readonly simulatedOutcomeMs: number;
+  requests = 0;
+  requestsByRoute: Record<string, number> = {};
+  callbacks = 0;
+  /** Where the HTTPS API listens, once started (server.ts). */
+  api: { url: string; apiBase: string; caPath?: string; clientCertPath?: string; clientKeyPath?: string } | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #attached = new Set<Closable>();
+
+  constructor(options: SwishSandboxOptions = {}) {
+    this.payeeAlias = options.payeeAlias ?? DEFAULT_SANDBOX_PAYEE_ALIAS;
+    this.expiryMs = options.expiryMs ?? SWISH_DEFAULT_EXPIRY_MS;
+    this.refundStepMs = options.refundStepMs ?? 500;
+    this.simulatedOutcomeMs = options.simulatedOutcomeMs ?? 1_000;
+    this.faults = new FaultInjector<SwishFaultSettings>({ schema: SwishFaultSettingsSchema, seed: options.seed });
+    this.webhooks = new WebhookQueue({
+      initialDelayMs: 5_000,
+      maxDelayMs: 60_000,
+      maxAgeMs: 8 * 60_000,
+      ...options.webhooks,
+      faults: this.faults,
+      logger: options.logger,
+    });
+    this.store = new SwishStore({
+      now: options.now,
+      requireHttpsCallbacks: options.requireHttpsCallbacks,
+      onChange: (change) => this.#callback(change.record),
+    });
+  }
+
+  /** Creates a payment request and arms its timers (expiry, simulated outcome). */
+  createPaymentRequest(id: string, body: unknown, merchantAlias: string): PaymentRequestRecord {
+    const record = this.store.createPaymentRequest(id, body, merchantAlias);
+    this.#after(this.expiryMs, () => this.store.expire(id));
+    if (record.simulatedError) this.#after(this.simulatedOutcomeMs, () => this.store.settleSimulated(id));
+    return record;
+  }
+
+  /** Creates a refund and starts moving it through its states. */
+  createRefund(id: string, body: unknown, merchantAlias: string): RefundRecord {
+    const forceError = this.faults.chance(this.faults.settings.refundFailureRate) ? 'RF07' : undefined;
+    const record = this.store.createRefund(id, body, merchantAlias, { forceError });
+    this.#scheduleRefundStep(id);
+    return record;
+  }
+
+  #scheduleRefundStep(id: string): void {
+    this.#after(this.refundStepMs, () => {
+      if (this.faults.settings.holdRefunds) return;
+      if (this.store.advanceRefund(id)) this.#scheduleRefundStep(id);
+    });
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  /** Swish POSTs the object to its callbackUrl on every final status (and refunds when debited). */
+  #callback(record: PaymentRequestRecord | RefundRecord): void {
+    const { object } = record;
+    if (object.status === 'CREATED' || object.status === 'VALIDATED') return;
+    this.callbacks += 1;
+    this.webhooks.enqueue({
+      id: `${object.id}:${object.status}`,
+      url: object.callbackUrl,
+      body: JSON.stringify(object),
+      headers: () => ({
+        'content-type': 'application/json',
+        'user-agent': 'Swish-Callback/1.0 (Skerry sandbox)',
+        ...(record.callbackIdentifier ? { callbackidentifier: record.callbackIdentifier } : {}),
+      }),
+    });
+  }
+
+  countRequest(route: string): void {
+    this.requests += 1;
+    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
+  }
+
+  /** Ties `closable` (an API server) to this sandbox's lifetime. */
+  attach(closable: Closable): void {
+    this.#attached.add(closable);
+  }
+
+  detach(closable: Closable): void {
+    this.#attached.delete(closable);
+  }
+
+  state(): SwishSandboxState {
+    return {
+      paymentRequests: [...this.store.paymentRequests.values()].map((record) => ({
+        ...structuredClone(record.object),
+        sandbox: { paymentRequestToken: record.token, callbackIdentifier: record.callbackIdentifier },
+      })),
+      refunds: [...this.store.refunds.values()].map((record) => structuredClone(record.object)),
+      counts: {
+        ...this.store.counts,
+        requests: this.requests,
+        requestsByRoute: { ...this.requestsByRoute },
+        faultsInjected: this.faults.counts,
+        callbacks: this.callbacks,
+      },
+      webhooks: this.webhooks.stats(),
+      faults: { ...this.faults.settings },
+      ...(this.api ? { api: { url: this.api.url, apiBase: this.api.apiBase } } : {}),
+    };
+  }
+
+  /** Forgets everything: objects, timers, queued callbacks, counters and fault settings. */
+  reset(): void {
+    this.#clearTimers();
+    this.store.reset();
+    this.webhooks.clear();
+    this.faults.clear();
+    this.faults.resetCounts();
+    this.requests = 0;
+    this.requestsByRoute = {};
+    this.callbacks = 0;
+  }
+
+  /** Releases requests held by timeout faults; call before the HTTP servers close. */
+  releaseHeldRequests(): void {
+    this.faults.close();
+  }
+
+  /** Stops background work (timers, callbacks) and closes attached API servers. */
+  async close(): Promise<void> {
+    this.faults.close();
+    this.webhooks.close();
+    this.#clearTimers();
+    const attached = [...this.#attached];
+    this.#attached.clear();
+    await Promise.allSettled(attached.map((closable) => closable.close()));
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}
