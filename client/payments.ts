@@ -23,6 +23,7 @@ import {
   paymentStatusSearchAttribute,
   paymentWorkflowId,
   PAYMENTS_TASK_QUEUE,
+  PROVIDER_CAPABILITIES,
   refundUpdate,
   type CaptureMethod,
   type Money,
@@ -184,6 +185,9 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
      * up to createWaitMs, until the provider payment exists so the caller gets its next action.
      */
     async startPayment(request: CreatePaymentRequest, opts: { idempotencyKey?: string } = {}): Promise<PaymentState> {
+      if (request.captureMethod === 'manual' && !PROVIDER_CAPABILITIES[request.provider].manualCapture) {
+        throw new PaymentConflictError(`${request.provider} does not support manual capture`);
+      }
       const paymentId = opts.idempotencyKey ? paymentIdForIdempotencyKey(opts.idempotencyKey) : newPaymentId();
       const hash = requestHash(request);
       const input: StartPaymentInput = {

@@ -5,6 +5,7 @@ import type {
   Money,
   NextAction,
   PaymentObservation,
+  ProviderCapabilities,
   ProviderName,
   RefundObservation,
 } from '../workflows/payments/messages';
@@ -31,13 +32,6 @@ export interface ProviderPaymentSnapshot {
   failureReason?: string;
   /** Each refund's own state, where the provider reports refunds one by one. */
   refunds?: RefundObservation[];
-}
-
-export interface ProviderCapabilities {
-  manualCapture: boolean;
-  partialCapture: boolean;
-  partialRefund: boolean;
-  cancel: boolean;
 }
 
 export interface PaymentProviderClient {

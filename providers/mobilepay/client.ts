@@ -2,6 +2,7 @@
 // the official SDK's (`@vippsmobilepay/sdk` types); the HTTP calls are made here with undici, because
 // the SDK cannot do what a durable payment needs (see the note on `createMobilePayApi`). The same
 // code talks to api.vipps.no, apitest.vipps.no and Skerry's sandbox; only the base URL differs.
+import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import { createHash } from 'node:crypto';
 import { request as undiciRequest } from 'undici';
 import type {
@@ -419,7 +420,7 @@ export function createMobilePayClient(options: MobilePayClientOptions): PaymentP
 
   return {
     name: 'mobilepay',
-    capabilities: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+    capabilities: PROVIDER_CAPABILITIES.mobilepay,
 
     async createPayment(request) {
       const reference = referenceForPayment(request.paymentId);

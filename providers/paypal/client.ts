@@ -7,6 +7,7 @@
 // idempotently (PayPal-Request-Id derived from the order id), and reports the result. So a
 // CAPTURE order goes created → succeeded, an AUTHORIZE order created → requires_capture, and the
 // capture update then captures the authorization.
+import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import {
   CheckoutPaymentIntent,
   PaypalExperienceUserAction,
@@ -151,7 +152,7 @@ export function createPayPalClient(options: PayPalClientOptions): PaymentProvide
 
   return {
     name: 'paypal',
-    capabilities: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+    capabilities: PROVIDER_CAPABILITIES.paypal,
 
     createPayment: (request) =>
       run('create_order', async () => {

@@ -1,5 +1,6 @@
 // Stripe through its official SDK. The same code talks to api.stripe.com, to stripe-mock and to
 // Skerry's sandbox; only the base URL differs.
+import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import Stripe from 'stripe';
 import { classifyTransportError, kindFromHttpStatus, parseRetryAfter, ProviderError, type ProviderErrorKind } from '../errors';
 import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
@@ -137,7 +138,7 @@ export function createStripeClient(options: StripeClientOptions): PaymentProvide
 
   return {
     name: 'stripe',
-    capabilities: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+    capabilities: PROVIDER_CAPABILITIES.stripe,
 
     createPayment: (request) =>
       call('create_payment_intent', async () => {

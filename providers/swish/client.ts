@@ -13,6 +13,7 @@
 // refund again by reading refund 1, 2, … until a few in a row do not exist (any process, after any
 // restart). The refunds this process made are also remembered, for keys without an ordinal and for
 // ordinals beyond a run of refused refunds.
+import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { classifyTransportError, parseRetryAfter, ProviderError } from '../errors';
@@ -326,7 +327,7 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
 
   return {
     name: 'swish',
-    capabilities: { manualCapture: false, partialCapture: false, partialRefund: true, cancel: true },
+    capabilities: PROVIDER_CAPABILITIES.swish,
 
     async createPayment(request: CreateProviderPaymentRequest) {
       const operation = 'create_payment_request';

@@ -24,6 +24,22 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export type CaptureMethod = 'automatic' | 'manual';
 
+export interface ProviderCapabilities {
+  manualCapture: boolean;
+  partialCapture: boolean;
+  partialRefund: boolean;
+  cancel: boolean;
+}
+
+/** What each provider can do; the API and the command validators answer 409 for the rest. */
+export const PROVIDER_CAPABILITIES: Record<ProviderName, ProviderCapabilities> = {
+  stripe: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+  paypal: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+  // Swish pays at once: no authorization to hold or capture.
+  swish: { manualCapture: false, partialCapture: false, partialRefund: true, cancel: true },
+  mobilepay: { manualCapture: true, partialCapture: true, partialRefund: true, cancel: true },
+};
+
 export interface Money {
   /** Integer amount in the currency's minor unit (öre, cents). */
   value: number;

@@ -1,6 +1,7 @@
 // The payment state machine: a pure fold of provider observations. Webhooks arrive at least once
 // and in any order, so the fold is built to be order-independent: lifecycle status only moves up a
 // fixed ranking, amounts only grow, and refunds merge per refund id. Same events, same final state.
+import { PROVIDER_CAPABILITIES } from './messages';
 import type {
   PaymentEventRecord,
   PaymentObservation,
@@ -168,9 +169,13 @@ export const commandBlocker = {
     if (state.status !== 'requires_capture') return `payment is ${state.status}; only a payment in requires_capture can be captured`;
     const authorized = state.amountAuthorized || state.amount.value;
     if (amount !== undefined && (amount <= 0 || amount > authorized)) return `capture amount must be between 1 and ${authorized}`;
+    if (amount !== undefined && amount < authorized && !PROVIDER_CAPABILITIES[state.provider].partialCapture) {
+      return `${state.provider} does not support partial capture`;
+    }
     return undefined;
   },
   cancel(state: PaymentState): string | undefined {
+    if (!PROVIDER_CAPABILITIES[state.provider].cancel) return `${state.provider} does not support cancelling a payment`;
     if (!['created', 'requires_action', 'requires_capture'].includes(state.status)) {
       return `payment is ${state.status}; only created, requires_action or requires_capture payments can be canceled`;
     }
@@ -183,6 +188,9 @@ export const commandBlocker = {
     const available = refundableAmount(state);
     if (available <= 0) return 'nothing left to refund';
     if (amount !== undefined && (amount <= 0 || amount > available)) return `refund amount must be between 1 and ${available} (captured minus refunded)`;
+    if (amount !== undefined && amount < available && !PROVIDER_CAPABILITIES[state.provider].partialRefund) {
+      return `${state.provider} does not support partial refunds`;
+    }
     return undefined;
   },
 };
