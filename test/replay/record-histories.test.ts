@@ -3,7 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkerHarness, type WorkerHarness } from '../support/harness';
+import { eventually, startWorkerHarness, type WorkerHarness } from '../support/harness';
+import { startStack } from '../support/stack';
 import { createScriptedProvider } from '../support/scripted-provider';
 import { paymentWorkflowId } from '../../workflows/payments/messages';
 
@@ -79,5 +80,32 @@ describe.runIf(process.env.RECORD_HISTORIES)('record replay histories', () => {
   it('expiry of an abandoned payment', async () => {
     const started = await h.payments.startPayment({ provider: 'stripe', amount: { value: 500, currency: 'SEK' }, reference: 'REPLAY-3' });
     await save('stripe-expired', started.paymentId);
+  });
+});
+
+describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths through the sandboxes', () => {
+  it.each(['stripe', 'paypal', 'swish', 'mobilepay'])('%s: paid, then refunded in full', async (provider) => {
+    const stack = await startStack();
+    try {
+      const created = await stack.http('POST', '/payments', {
+        provider,
+        amount: { value: 20_000, currency: provider === 'swish' ? 'SEK' : 'EUR' },
+        reference: `replay-${provider}`,
+      });
+      await stack.control(`/${provider}/_control/payments/${encodeURIComponent(created.body.providerReference)}/succeed`);
+      await eventually(async () => (await stack.http('GET', `/payments/${created.body.paymentId}`)).body.status === 'succeeded', { timeoutMs: 30_000 });
+      await stack.http('POST', `/payments/${created.body.paymentId}/refunds`, {});
+      const { Client, Connection } = await import('@temporalio/client');
+      const connection = await Connection.connect({ address: stack.temporalAddress });
+      try {
+        const handle = new Client({ connection }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
+        expect((await handle.result()).status).toBe('refunded');
+        await writeFile(new URL(`${provider}-sandbox-happy-path.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await stack.close();
+    }
   });
 });
