@@ -4,7 +4,7 @@
 import type { Logger } from '../../observability/logger';
 import type { PaymentsClient } from '../../client/payments';
 import type { ProviderName } from '../../workflows/payments/messages';
-import type { InboxDelivery, InboxRow, WebhookInbox } from './inbox';
+import type { DeliverableRow, InboxDelivery, WebhookInbox } from './inbox';
 
 /** An event whose payment is not in the ledger yet is retried for this long, then parked. */
 const UNMATCHED_AFTER_MS = 10 * 60_000;
@@ -27,7 +27,7 @@ export function createWebhookDelivery(deps: {
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
 
-  async function deliverRow(row: InboxRow): Promise<void> {
+  async function deliverRow(row: DeliverableRow): Promise<void> {
     const delivery = row.delivery as InboxDelivery;
     const provider = row.provider as ProviderName;
     const log = logger.child({ inboxId: row.id, provider, eventId: row.eventId, eventType: row.eventType });
@@ -96,15 +96,10 @@ export function createWebhookDelivery(deps: {
   };
 
   return {
-    /** Delivers freshly recorded rows now, without waiting for the sweep. */
-    deliverNow(ids: number[]): void {
-      for (const id of ids) {
-        track(
-          inbox
-            .claim(id)
-            .then((row) => (row ? deliverRow(row) : undefined))
-            .catch((err: Error) => logger.warn({ err: err.message, inboxId: id }, 'immediate delivery failed; the sweep will retry')),
-        );
+    /** Delivers freshly recorded rows now (the inbox claimed them on insert), without waiting for the sweep. */
+    deliverNow(rows: DeliverableRow[]): void {
+      for (const row of rows) {
+        track(deliverRow(row).catch((err: Error) => logger.warn({ err: err.message, inboxId: row.id }, 'immediate delivery failed; the sweep will retry')));
       }
     },
     sweepNow: () => {

@@ -1,11 +1,15 @@
 // The durable webhook inbox: rows are written before the provider gets its 2xx and leave
 // `pending` only once the event reached its workflow (or can never be routed).
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { payments, webhookInbox, type WebhookInboxStatus } from '../../db/schema';
 import type { VerifiedWebhookEvent } from '../../providers/types';
+import { createBatcher } from '../../db/batch';
 
 export type InboxRow = typeof webhookInbox.$inferSelect;
+/** What delivery needs of a row: everything but the provider's raw payload. */
+export type DeliverableRow = Omit<InboxRow, 'payload'>;
+const { payload: _payload, ...deliverableColumns } = getTableColumns(webhookInbox);
 
 export interface InboxDelivery {
   delivery: VerifiedWebhookEvent['delivery'];
@@ -16,15 +20,60 @@ export interface InboxDelivery {
 /** A row claimed by one deliverer is invisible to others for this long (crash recovery). */
 const CLAIM_SECONDS = 30;
 
+type NewInboxRow = typeof webhookInbox.$inferInsert;
+
 export function createWebhookInbox(db: Database) {
+  // Concurrent webhooks share one INSERT (group commit); the row comes back already claimed by
+  // this process, so its immediate delivery needs no second round trip.
+  const insert = createBatcher<NewInboxRow, { row: DeliverableRow; inserted: boolean }>(async (rows) => {
+    const key = (row: Pick<NewInboxRow, 'provider' | 'eventId'>) => `${row.provider}\u0000${row.eventId}`;
+    const unique = new Map<string, NewInboxRow & { duplicates: number }>();
+    for (const row of rows) {
+      const seen = unique.get(key(row));
+      if (seen) seen.duplicates += 1;
+      else unique.set(key(row), { ...row, duplicates: 0 });
+    }
+    const written = await db
+      .insert(webhookInbox)
+      .values([...unique.values()])
+      .onConflictDoUpdate({
+        target: [webhookInbox.provider, webhookInbox.eventId],
+        set: { duplicates: sql`${webhookInbox.duplicates} + excluded.duplicates + 1` },
+      })
+      .returning({ ...deliverableColumns, inserted: sql<boolean>`(xmax = 0)` });
+    const byKey = new Map(written.map(({ inserted, ...row }) => [key(row), { row, inserted }]));
+    const firstSeen = new Set<string>();
+    return rows.map((row) => {
+      const entry = byKey.get(key(row))!;
+      // Within one batch only the first copy of an event counts as new.
+      const inserted = entry.inserted && !firstSeen.has(key(row));
+      firstSeen.add(key(row));
+      return { row: entry.row, inserted };
+    });
+  });
+
+  const settleBatch = createBatcher<{ id: number; status: string; paymentId?: string; note?: string }, void>(async (items) => {
+    const values = sql.join(
+      items.map((item) => sql`(${item.id}::bigint, ${item.status}::text, ${item.paymentId ?? null}::text, ${item.note ?? null}::text)`),
+      sql`, `,
+    );
+    await db.execute(sql`
+      update ${webhookInbox} as w
+         set status = v.status, delivered_at = now(), locked_until = null, last_error = v.note,
+             payment_id = coalesce(v.payment_id, w.payment_id)
+        from (values ${values}) as v(id, status, payment_id, note)
+       where w.id = v.id`);
+    return items.map(() => undefined);
+  });
+
   return {
-    /** Records events; returns the ids of rows new to the inbox (duplicates are counted, not re-added). */
-    async record(events: VerifiedWebhookEvent[]): Promise<{ inserted: number[]; duplicates: number }> {
+    /** Records events durably; returns the rows new to the inbox (claimed for delivery) and the duplicate count. */
+    async record(events: VerifiedWebhookEvent[]): Promise<{ inserted: DeliverableRow[]; duplicates: number }> {
       if (events.length === 0) return { inserted: [], duplicates: 0 };
-      const rows = await db
-        .insert(webhookInbox)
-        .values(
-          events.map((event) => ({
+      const results = await Promise.all(
+        events.map((event) => {
+          const deliverable = event.delivery !== 'none';
+          return insert({
             provider: event.provider,
             eventId: event.eventId,
             eventType: event.eventType,
@@ -32,16 +81,15 @@ export function createWebhookInbox(db: Database) {
             providerReference: event.providerReference ?? null,
             delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt } satisfies InboxDelivery,
             payload: event.payload as object,
-            status: (event.delivery === 'none' ? 'ignored' : 'pending') as WebhookInboxStatus,
-          })),
-        )
-        .onConflictDoUpdate({
-          target: [webhookInbox.provider, webhookInbox.eventId],
-          set: { duplicates: sql`${webhookInbox.duplicates} + 1` },
-        })
-        .returning({ id: webhookInbox.id, status: webhookInbox.status, inserted: sql<boolean>`(xmax = 0)` });
-      const inserted = rows.filter((row) => row.inserted && row.status === 'pending').map((row) => row.id);
-      return { inserted, duplicates: rows.filter((row) => !row.inserted).length };
+            status: deliverable ? 'pending' : 'ignored',
+            ...(deliverable ? { lockedUntil: sql`now() + make_interval(secs => ${CLAIM_SECONDS})`, attempts: 1 } : {}),
+          } as NewInboxRow);
+        }),
+      );
+      return {
+        inserted: results.filter((result) => result.inserted && result.row.status === 'pending').map((result) => result.row),
+        duplicates: results.filter((result) => !result.inserted).length,
+      };
     },
 
     async claim(id: number): Promise<InboxRow | undefined> {
@@ -85,10 +133,7 @@ export function createWebhookInbox(db: Database) {
     },
 
     async settle(id: number, status: Exclude<WebhookInboxStatus, 'pending'>, paymentId?: string, note?: string): Promise<void> {
-      await db
-        .update(webhookInbox)
-        .set({ status, deliveredAt: sql`now()`, lockedUntil: null, lastError: note ?? null, ...(paymentId ? { paymentId } : {}) })
-        .where(eq(webhookInbox.id, id));
+      await settleBatch({ id, status, paymentId, note });
     },
 
     async retryLater(id: number, attempts: number, error: string): Promise<void> {
