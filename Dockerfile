@@ -14,9 +14,14 @@ RUN npm ci --omit=dev --no-audit \
  && npm cache clean --force
 
 COPY . .
-# Source stays root-owned (read-only for the app); only the data dir is writable.
-RUN mkdir -p /app/.data && chown node:node /app/.data
+# The workflow bundle is built once here, so every worker replica of this image starts fast and runs
+# byte-identical workflow code (docs/operations.md). Source stays root-owned (read-only for the
+# app); only the data dir is writable.
+RUN npm run build:workflows \
+ && mkdir -p /app/.data && chown node:node /app/.data
+ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 
 USER node
-EXPOSE 3000
+# API; the worker's metrics (Skerry's and the Temporal SDK's)
+EXPOSE 3000 9464 9465
 CMD ["npm", "run", "api"]

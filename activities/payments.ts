@@ -3,6 +3,8 @@ import type { PaymentEventRecord, PaymentState, ProviderName } from '../workflow
 import type { PaymentLedger } from './persistence/payment-ledger';
 import type { Logger } from '../observability/logger';
 import { createProviderCallRunner, type ProviderCallObserver } from './provider-call';
+import type { ProviderResilience } from '../providers/resilience';
+import { withBodyLogging } from './provider-body-log';
 
 export interface ProviderRegistry {
   get(provider: ProviderName): PaymentProviderClient;
@@ -13,24 +15,35 @@ export interface PaymentActivityDeps {
   ledger: PaymentLedger;
   logger: Logger;
   observer?: ProviderCallObserver;
+  /** Circuit breakers (and the rest of providers/resilience); absent: calls run unguarded. */
+  resilience?: Pick<ProviderResilience, 'guard'>;
 }
 
-export function createPaymentActivities({ providers, ledger, logger, observer }: PaymentActivityDeps) {
-  const run = createProviderCallRunner(logger, observer);
+export function createPaymentActivities({ providers, ledger, logger, observer, resilience }: PaymentActivityDeps) {
+  // The breaker's health check is the provider client's own cheap read.
+  const guard = resilience && {
+    guard: <T>(provider: string, operation: string, fn: () => Promise<T>) => {
+      const client = providers.get(provider as ProviderName);
+      return resilience.guard(provider, operation, fn, client.healthCheck ? () => client.healthCheck!() : undefined);
+    },
+  };
+  const runner = createProviderCallRunner(logger, observer, guard);
+  const run = <T>(provider: ProviderName, operation: string, correlation: Record<string, unknown>, request: unknown, fn: () => Promise<T>) =>
+    runner(provider, operation, correlation, withBodyLogging(logger, provider, operation, correlation, request, fn));
   return {
     async createProviderPayment({ provider, request }: { provider: ProviderName; request: CreateProviderPaymentRequest }) {
-      return run(provider, 'createPayment', { paymentId: request.paymentId }, () => providers.get(provider).createPayment(request));
+      return run(provider, 'createPayment', { paymentId: request.paymentId }, request, () => providers.get(provider).createPayment(request));
     },
     async getProviderPayment({ provider, providerReference }: { provider: ProviderName; providerReference: string }) {
-      return run(provider, 'getPayment', { providerReference }, () => providers.get(provider).getPayment(providerReference));
+      return run(provider, 'getPayment', { providerReference }, { providerReference }, () => providers.get(provider).getPayment(providerReference));
     },
     async captureProviderPayment(input: { provider: ProviderName; providerReference: string; amount: number; idempotencyKey: string }) {
       const { provider, ...request } = input;
-      return run(provider, 'capturePayment', { providerReference: request.providerReference }, () => providers.get(provider).capturePayment(request));
+      return run(provider, 'capturePayment', { providerReference: request.providerReference }, request, () => providers.get(provider).capturePayment(request));
     },
     async cancelProviderPayment(input: { provider: ProviderName; providerReference: string; idempotencyKey: string; reason: 'requested' | 'expired' }) {
       const { provider, ...request } = input;
-      return run(provider, 'cancelPayment', { providerReference: request.providerReference }, () => providers.get(provider).cancelPayment(request));
+      return run(provider, 'cancelPayment', { providerReference: request.providerReference }, request, () => providers.get(provider).cancelPayment(request));
     },
     async refundProviderPayment(input: {
       provider: ProviderName;
@@ -41,7 +54,7 @@ export function createPaymentActivities({ providers, ledger, logger, observer }:
       reason?: string;
     }) {
       const { provider, ...request } = input;
-      return run(provider, 'refundPayment', { providerReference: request.providerReference }, () => providers.get(provider).refundPayment(request));
+      return run(provider, 'refundPayment', { providerReference: request.providerReference }, request, () => providers.get(provider).refundPayment(request));
     },
     async recordPaymentState({ state, events }: { state: PaymentState; events: PaymentEventRecord[] }) {
       await ledger.record(state, events);

@@ -19,6 +19,11 @@ import type { WebhookInbox } from './webhooks/inbox';
 import type { WebhookDelivery } from './webhooks/delivery';
 import { registerWebhookRoutes, type WebhookObserver } from './webhooks/routes';
 import { inventoryRoutes, type InventoryRoutesDeps } from './routes/inventory';
+import { providersRoutes, type ProvidersRoutesDeps } from './routes/providers';
+import { reconciliationRoutes, type ReconciliationRoutesDeps } from './routes/reconciliation';
+import { operationsRoutes } from './routes/operations';
+import { installRequestLogging } from './request-log';
+import { getProcessMetrics, type Metrics } from '../observability/metrics';
 
 export interface AppDeps {
   payments: PaymentsClient;
@@ -29,8 +34,16 @@ export interface AppDeps {
   enabledProviders?: readonly ProviderName[];
   logger?: Logger;
   webhookObserver?: WebhookObserver;
+  /** The registry GET /metrics serves; defaults to the process's. */
+  metrics?: Metrics;
   /** The channel manager's routes (inventory, calendar, bookings, channels). */
   bookings?: InventoryRoutesDeps;
+  /** Transaction reconciliation: start runs, follow them, read their reports. */
+  reconciliation?: ReconciliationRoutesDeps;
+  /** GET /providers: circuit breakers, quotas, rate limits, OAuth token health. */
+  providers?: ProvidersRoutesDeps;
+  /** Drops cached provider reads of a payment a verified webhook reports a change of. */
+  invalidateProviderReads?: (provider: string, providerReference: string) => Promise<void>;
   /** Extra routes (metrics, providers) registered by main.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -115,6 +128,7 @@ export async function buildApp(deps: AppDeps) {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  installRequestLogging(app as unknown as FastifyInstance);
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
@@ -223,11 +237,20 @@ export async function buildApp(deps: AppDeps) {
   );
 
   await app.register(
-    async (scope) => registerWebhookRoutes(scope as unknown as FastifyInstance, { inbox: deps.inbox, delivery: deps.delivery, verifiers: deps.verifiers, observer: deps.webhookObserver }),
+    async (scope) => registerWebhookRoutes(scope as unknown as FastifyInstance, {
+        inbox: deps.inbox,
+        delivery: deps.delivery,
+        verifiers: deps.verifiers,
+        observer: deps.webhookObserver,
+        invalidate: deps.invalidateProviderReads,
+      }),
     { prefix: '/webhooks' },
   );
 
+  await app.register(operationsRoutes, { inbox: deps.inbox, delivery: deps.delivery, metrics: deps.metrics ?? getProcessMetrics() });
   if (deps.bookings) await app.register(inventoryRoutes, deps.bookings);
+  if (deps.providers) await app.register(providersRoutes, deps.providers);
+  if (deps.reconciliation) await app.register(reconciliationRoutes, deps.reconciliation);
   if (deps.extend) await deps.extend(app as unknown as FastifyInstance);
   return app;
 }

@@ -4,13 +4,13 @@
 // command line (B1 B3 …) pick benchmarks.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../worker/bundle';
 import { inArray, sql } from 'drizzle-orm';
 import { loadConfig } from '../config';
 import { ensureBinary } from '../stack/binaries';
@@ -26,6 +26,7 @@ import { createLogger } from '../observability/logger';
 import { createPaymentsClient } from '../client/payments';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
 import type { baselineWorkflow } from './workflows/baseline';
+import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
 const SELECTED = new Set(process.argv.slice(2).map((name) => name.toUpperCase()));
@@ -43,7 +44,7 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 
 function forkTs(script: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
   const child = fork(join(ROOT, script), args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', '--expose-gc'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -60,9 +61,19 @@ async function stopChild(child: ChildProcess) {
   await exited;
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+/** The worker's memory after a full collection: resident set and V8 heap, in MiB. */
+async function workerMemory(worker: ChildProcess): Promise<{ rss: number; heapUsed: number }> {
+  const answer = new Promise<NodeJS.MemoryUsage>((resolve) => {
+    const onMessage = (message: { memory?: NodeJS.MemoryUsage }) => {
+      if (!message.memory) return;
+      worker.off('message', onMessage);
+      resolve(message.memory);
+    };
+    worker.on('message', onMessage);
+  });
+  worker.send('memory');
+  const memory = await answer;
+  return { rss: memory.rss / 2 ** 20, heapUsed: memory.heapUsed / 2 ** 20 };
 }
 
 function signedStripeEvent(id: string, type: string, object: Record<string, unknown>, timestamp: number) {
@@ -142,11 +153,13 @@ try {
     say(`B1: ${JSON.stringify(results.B1)}`);
   }
 
+  // ---------------------------------------------------------------- B4 reconciliation (bench/reconciliation.ts)
+  if (wants('B4')) results.B4 = await benchReconciliation({ temporalAddress: temporal.address, databaseUrl: postgres.url, database: database.db, workDir, say });
+
   const needsStack = wants('B2') || wants('B3') || wants('B5');
   if (needsStack) {
-    const bundlePath = join(workDir, 'bench-bundle.js');
-    const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)), logger: new DefaultLogger('ERROR') });
-    await writeFile(bundlePath, code);
+    // The prebuilt production bundle, as a production worker would load it.
+    const bundlePath = await buildWorkflowBundle(join(workDir, 'workflow-bundle.js'));
 
     const apiPort = await freePort();
     const sandboxPort = await freePort();
@@ -236,7 +249,7 @@ try {
       say(`B3: baseline (two no-op activities and one signal), ${concurrency} concurrent, ${DURATION_S} s…`);
       begin = Date.now();
       await closedLoop(begin + DURATION_S * 1000, async () => {
-        const handle = await temporalClient.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: 'bench', workflowId: `baseline-${randomUUID()}` });
+        const handle = await temporalClient.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: 'bench-baseline', workflowId: `baseline-${randomUUID()}` });
         await handle.signal('proceed');
         await handle.result();
       });
@@ -254,7 +267,7 @@ try {
       // Warm up: the first workflows load the bundle into the worker's V8 isolate.
       await Promise.all(Array.from({ length: 20 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `warm-${index}` })));
       await new Promise((resolve) => setTimeout(resolve, 3_000));
-      const before = await rssMiB(worker.pid!);
+      const before = await workerMemory(worker);
       say('B5: parking 1,000 payment workflows…');
       const parked: Array<{ paymentId: string; providerReference: string }> = [];
       for (let batch = 0; batch < 20; batch += 1) {
@@ -264,8 +277,14 @@ try {
         for (const state of states) parked.push({ paymentId: state.paymentId, providerReference: state.providerReference! });
       }
       await new Promise((resolve) => setTimeout(resolve, 3_000));
-      const after = await rssMiB(worker.pid!);
-      results.B5 = { workerRssBeforeMiB: round(before), workerRssAfterMiB: round(after), perThousandParkedMiB: round(((after - before) * 1000) / parked.length), parked: parked.length };
+      const after = await workerMemory(worker);
+      results.B5 = {
+        parked: parked.length,
+        workerRssBeforeMiB: round(before.rss),
+        workerRssAfterMiB: round(after.rss),
+        perThousandParkedMiB: round(((after.rss - before.rss) * 1000) / parked.length),
+        heapPerThousandParkedMiB: round(((after.heapUsed - before.heapUsed) * 1000) / parked.length),
+      };
       say(`B5: ${JSON.stringify(results.B5)}`);
 
       if (wants('B2')) {
@@ -330,6 +349,8 @@ try {
   if (b2) console.log(`B2 webhook→signal latency    p50 ${b2.p50Ms}ms p99 ${b2.p99Ms}ms`);
   const b5 = results.B5 as { perThousandParkedMiB: number } | undefined;
   if (b5) console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked payments`);
+  const b4 = results.B4 as ReconciliationBenchResult | undefined;
+  if (b4) console.log(`B4 reconciliation            ${b4.skerry.rowsPerSecond} rows/s (${b4.rows} rows, ${b4.skerry.pages} pages)   ${b4.baseline.rowsPerSecond} rows/s   ${b4.ratio}`);
 } finally {
   for (const stop of stops.reverse()) await stop().catch((err: Error) => say(`cleanup: ${err.message}`));
   await rm(workDir, { recursive: true, force: true });

@@ -408,7 +408,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
       await temporal.workflow.start<typeof channelResyncWorkflow>('channelResyncWorkflow', {
         taskQueue,
         workflowId,
-        args: [{ channel, horizonDays: input.horizonDays ?? 365, trigger: input.trigger ?? 'manual', pageSize: input.pageSize }],
+        args: [{ channel, horizonDays: input.horizonDays ?? 365, trigger: input.trigger ?? 'manual', pageSize: input.pageSize, accounts: input.accounts }],
         typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
         staticSummary: `Full resync of ${channel}`,
       });

@@ -2,7 +2,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ProviderName } from '../workflows/payments/messages';
+import { RESILIENCE_ENV, ResilienceConfigError, resilienceConfig, type PreviousWebhookSecrets, type ResilienceConfig } from './resilience';
 
 const durationMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
@@ -33,10 +36,20 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().default('.data'),
 
   TEMPORAL_ADDRESS: optionalString,
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_NAMESPACE: optionalString,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('skerry-payments'),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
+  // Temporal Cloud or a secured cluster, read through @temporalio/envconfig (see temporalConnection).
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false', '1', '0']).optional()),
+  TEMPORAL_CONFIG_FILE: optionalString,
+  TEMPORAL_PROFILE: optionalString,
+
+  // Worker metrics: Skerry's own registry, and the Temporal SDK's (Core) exporter. `off` disables.
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  WORKER_METRICS_PORT: z.union([z.literal('off'), port(9464)]).default(9464),
+  WORKER_TEMPORAL_METRICS_PORT: z.union([z.literal('off'), port(9465)]).default(9465),
 
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   EMBEDDED_PG_PORT: port(54329),
@@ -67,6 +80,7 @@ const EnvSchema = z.object({
   SWISH_CA: optionalString,
   SWISH_CERT_PASSPHRASE: optionalString,
   SWISH_CALLBACK_BASE_URL: optionalString.pipe(z.url().optional()),
+  SWISH_SETTLEMENT_REPORT_URL: optionalString.pipe(z.url().optional()),
 
   PAYMENT_CONFIRM_WINDOW_MS: durationMs(60_000),
   PAYMENT_EXPIRES_AFTER_MS: durationMs(30 * 60_000),
@@ -95,6 +109,11 @@ const EnvSchema = z.object({
   CHANNEL_SYNC_MAX_PUSHES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   RESERVATION_IDLE_CLOSE_MS: durationMs(10 * 60_000),
   CHANNEL_RESYNC_HOUR: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(3),
+  // Transaction reconciliation: the nightly run's hour (UTC, 0-23) for the previous day, or `off`.
+  RECONCILIATION_SCHEDULE_HOUR: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(4),
+
+  // Rate limits, circuit breakers, OAuth, response cache, webhook secret rotation (config/resilience.ts).
+  ...RESILIENCE_ENV,
 });
 
 /** Development runs against the sandboxes with these well-known, non-secret test values. */
@@ -121,12 +140,23 @@ export interface Config {
   publicUrl: string;
   sandbox: { port: number; url: string; swishPort: number };
   dataDir: string;
-  temporal: { address?: string; namespace: string; taskQueue: string; uiPort: number; cliPath?: string };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    uiPort: number;
+    cliPath?: string;
+    /** API key, TLS and gRPC metadata from @temporalio/envconfig; spread into every connection's options. */
+    connection: TemporalConnectionOptions;
+  };
+  metrics: { workerHost: string; workerPort?: number; workerTemporalPort?: number };
   database: { url?: string; embeddedPort: number };
   stripe: {
     secretKey: string;
     apiBase?: string;
     webhookSecrets: readonly string[];
+    /** The secret being rotated out, accepted alongside until its overlap ends. */
+    previousWebhookSecrets?: PreviousWebhookSecrets;
     webhookToleranceSeconds: number;
     /** True when Stripe calls go to Skerry's own sandbox rather than api.stripe.com. */
     /** Credentials are configured, or (development only) the sandbox stands in. */
@@ -155,6 +185,8 @@ export interface Config {
     /** Where the payer returns from the app; `{paymentId}` and `{reference}` are filled in. */
     returnUrl: string;
     webhookSecrets: readonly string[];
+    /** The secret being rotated out, accepted alongside until its overlap ends. */
+    previousWebhookSecrets?: PreviousWebhookSecrets;
     webhookToleranceSeconds: number;
     /** True when MobilePay calls go to Skerry's own sandbox. */
     /** Credentials are configured, or (development only) the sandbox stands in. */
@@ -179,11 +211,19 @@ export interface Config {
     sandboxed: boolean;
     /** Where the sandbox keeps its generated test CA and merchant certificate. */
     sandboxCertDir: string;
+    /** The bank's Swish settlement report (Swish itself lists no transactions); unset: not reconciled. */
+    settlementReportUrl?: string;
+  };
+  reconciliation: {
+    /** Hour (0-23, UTC) of the nightly reconciliation of the previous day; undefined = no schedule. */
+    scheduleHour?: number;
   };
   payments: { confirmWindowMs: number; expiresAfterMs: number; authorizationHoldMs: number; refundWindowMs: number };
   webhooks: { deliverySweepMs: number };
   api: { createWaitMs: number };
   channels: ChannelsConfig;
+  /** Rate limits, circuit breakers, OAuth token refresh, the response cache. */
+  resilience: ResilienceConfig;
 }
 
 export interface ChannelsConfig {
@@ -260,6 +300,61 @@ function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string): Chann
     reservationIdleCloseMs: e.RESERVATION_IDLE_CLOSE_MS,
     resyncHour: e.CHANNEL_RESYNC_HOUR === 'off' ? undefined : e.CHANNEL_RESYNC_HOUR,
   };
+}
+
+export interface TemporalConnectionOptions {
+  apiKey?: string;
+  tls?: boolean | TLSConfig;
+  metadata?: Record<string, string>;
+}
+
+const TEMPORAL_TLS_VARIABLES = /^TEMPORAL_(TLS|TLS_.+|GRPC_META_.+|API_KEY|CONFIG_FILE|PROFILE)$/;
+
+/**
+ * Where Temporal is and how to authenticate. Plain TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE are enough
+ * for the dev server or an unsecured cluster. As soon as an API key, TLS settings, gRPC metadata or
+ * a temporal.toml profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) is given, the connection is built
+ * by @temporalio/envconfig, the same rules the Temporal CLI follows: a profile from the file, then
+ * TEMPORAL_* variables over it; an API key turns TLS on.
+ */
+function temporalConnection(e: z.infer<typeof EnvSchema>, env: NodeJS.ProcessEnv): {
+  address?: string;
+  namespace: string;
+  connection: TemporalConnectionOptions;
+} {
+  const given = Object.entries(env).filter(([name, value]) => TEMPORAL_TLS_VARIABLES.test(name) && value !== undefined && value.trim() !== '');
+  if (given.length === 0) return { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE ?? 'default', connection: {} };
+  const useFile = Boolean(e.TEMPORAL_CONFIG_FILE || e.TEMPORAL_PROFILE);
+  // Only non-empty TEMPORAL_* variables (an empty line copied from .env.example means unset).
+  const overrideEnvVars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '' && (name.startsWith('TEMPORAL_') || name === 'HOME' || name === 'XDG_CONFIG_HOME')) {
+      overrideEnvVars[name] = value.trim();
+    }
+  }
+  let loaded;
+  try {
+    loaded = loadClientConnectConfig({ profile: e.TEMPORAL_PROFILE, disableFile: !useFile, overrideEnvVars });
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${useFile ? 'TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE' : 'TEMPORAL_TLS_*'}: ${(err as Error).message}`,
+    );
+  }
+  const { address, apiKey, tls, metadata } = loaded.connectionOptions;
+  const connection: TemporalConnectionOptions = {};
+  if (typeof apiKey === 'string') connection.apiKey = apiKey;
+  if (typeof tls === 'boolean') connection.tls = tls;
+  else if (tls) {
+    // envconfig reads files into Uint8Arrays; the connection options are typed (and bridged) as Buffers.
+    const buffer = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
+    connection.tls = {
+      serverNameOverride: tls.serverNameOverride,
+      serverRootCACertificate: buffer(tls.serverRootCACertificate),
+      clientCertPair: tls.clientCertPair ? { crt: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) } : undefined,
+    };
+  }
+  if (metadata && Object.keys(metadata).length > 0) connection.metadata = metadata as Record<string, string>;
+  return { address: address || undefined, namespace: loaded.namespace || 'default', connection };
 }
 
 export class ConfigError extends Error {
@@ -343,8 +438,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  SWISH_CALLBACK_BASE_URL: Swish only calls back over https when APP_ENV=production');
   }
   const swishSandboxCertDir = resolve(e.DATA_DIR, 'swish-sandbox');
-  if (production && !e.TEMPORAL_ADDRESS) {
-    throw new ConfigError(`Invalid configuration:\n  TEMPORAL_ADDRESS: required when APP_ENV=${e.APP_ENV}`);
+  const temporal = temporalConnection(e, env);
+  if (production && !temporal.address) {
+    throw new ConfigError(`Invalid configuration:\n  TEMPORAL_ADDRESS: required when APP_ENV=${e.APP_ENV} (or a temporal.toml profile with an address)`);
   }
   if (production && !e.DATABASE_URL) {
     throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: required when APP_ENV=${e.APP_ENV}`);
@@ -355,6 +451,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  let resilience;
+  try {
+    resilience = resilienceConfig(e, { stripeLive: Boolean(e.STRIPE_SECRET_KEY?.includes('_live_')) });
+  } catch (err) {
+    if (err instanceof ResilienceConfigError) throw new ConfigError(`Invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+  const stripeApiBase = e.STRIPE_API_BASE ?? (stripeSandboxed ? `${sandboxUrl}/stripe` : undefined);
+  // Calls go to Skerry's own sandbox (which then also sends the webhooks) without keys in
+  // development, or when the API base points at it.
+  const atSandbox = (base: string | undefined) => base !== undefined && base.startsWith(`${sandboxUrl}/`);
+
   return Object.freeze({
     appEnv: e.APP_ENV,
     logLevel: e.LOG_LEVEL,
@@ -364,20 +472,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: { port: e.SANDBOX_PORT, url: sandboxUrl, swishPort: e.SANDBOX_SWISH_PORT },
     dataDir: resolve(e.DATA_DIR),
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: temporal.address,
+      namespace: temporal.namespace,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
+      connection: temporal.connection,
+    },
+    metrics: {
+      workerHost: e.WORKER_METRICS_HOST,
+      workerPort: e.WORKER_METRICS_PORT === 'off' ? undefined : e.WORKER_METRICS_PORT,
+      workerTemporalPort: e.WORKER_TEMPORAL_METRICS_PORT === 'off' ? undefined : e.WORKER_TEMPORAL_METRICS_PORT,
     },
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY ?? SANDBOX_DEFAULTS.stripeSecretKey,
-      apiBase: e.STRIPE_API_BASE ?? (stripeSandboxed ? `${sandboxUrl}/stripe` : undefined),
+      apiBase: stripeApiBase,
       webhookSecrets: e.STRIPE_WEBHOOK_SECRET.length > 0 ? e.STRIPE_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.stripeWebhookSecret],
+      previousWebhookSecrets: resilience.stripePreviousWebhookSecrets,
       webhookToleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
       enabled: Boolean(e.STRIPE_SECRET_KEY) || stripeSandboxed,
-      sandboxed: stripeSandboxed,
+      sandboxed: stripeSandboxed || atSandbox(stripeApiBase),
     },
     paypal: {
       clientId: e.PAYPAL_CLIENT_ID ?? SANDBOX_DEFAULTS.paypalClientId,
@@ -385,7 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiBase: paypalApiBase,
       webhookId: e.PAYPAL_WEBHOOK_ID ?? SANDBOX_DEFAULTS.paypalWebhookId,
       enabled: Boolean(e.PAYPAL_CLIENT_ID) || paypalSandboxed,
-      sandboxed: paypalSandboxed,
+      sandboxed: paypalSandboxed || atSandbox(paypalApiBase),
     },
     mobilepay: {
       clientId: e.MOBILEPAY_CLIENT_ID ?? SANDBOX_DEFAULTS.mobilepayClientId,
@@ -395,9 +510,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiBase: mobilepayApiBase,
       returnUrl: e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`}/payments/{paymentId}`,
       webhookSecrets: e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.mobilepayWebhookSecret],
+      previousWebhookSecrets: resilience.mobilepayPreviousWebhookSecrets,
       webhookToleranceSeconds: e.MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS,
       enabled: Boolean(e.MOBILEPAY_CLIENT_ID) || mobilepaySandboxed,
-      sandboxed: mobilepaySandboxed,
+      sandboxed: mobilepaySandboxed || atSandbox(mobilepayApiBase),
     },
     swish: {
       apiBase: swishApiBase,
@@ -411,6 +527,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: Boolean(e.SWISH_CERT) || swishSandboxed,
       sandboxed: swishSandboxed,
       sandboxCertDir: swishSandboxCertDir,
+      settlementReportUrl: e.SWISH_SETTLEMENT_REPORT_URL ?? (swishSandboxed ? `${sandboxUrl}/swish/bank` : undefined),
     },
     payments: {
       confirmWindowMs: e.PAYMENT_CONFIRM_WINDOW_MS,
@@ -421,6 +538,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS },
     api: { createWaitMs: e.API_CREATE_WAIT_MS },
     channels: channelsConfig(e, sandboxUrl),
+    reconciliation: { scheduleHour: e.RECONCILIATION_SCHEDULE_HOUR === 'off' ? undefined : e.RECONCILIATION_SCHEDULE_HOUR },
+    resilience: resilience.resilience,
   });
 }
 

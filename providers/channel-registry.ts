@@ -4,6 +4,9 @@ import type { Config } from '../config';
 import { ProviderError } from './errors';
 import type { ChannelClient, ChannelRegistry } from './channels';
 import { createBookingComClient } from './booking-com/client';
+import type { ProviderResilience } from './resilience';
+import { gatedFetch } from './resilience/gate';
+import { guardChannelClient } from './resilience/channel-guard';
 import type { ChannelName } from '../workflows/bookings/messages';
 
 export function createChannelRegistryFrom(clients: ReadonlyArray<ChannelClient>): ChannelRegistry {
@@ -18,11 +21,18 @@ export function createChannelRegistryFrom(clients: ReadonlyArray<ChannelClient>)
   };
 }
 
-export function createChannelRegistry(config: Config, extra: ReadonlyArray<ChannelClient> = []): ChannelRegistry {
+export function createChannelRegistry(config: Config, extra: ReadonlyArray<ChannelClient> = [], resilience?: ProviderResilience): ChannelRegistry {
   const clients: ChannelClient[] = [];
   const { bookingCom } = config.channels;
   if (bookingCom.enabled) {
-    clients.push(createBookingComClient({ apiBase: bookingCom.apiBase, username: bookingCom.username, password: bookingCom.password }));
+    // In a worker: through the provider gate (throttle, quota, conditional GETs) and the breaker.
+    const client = createBookingComClient({
+      apiBase: bookingCom.apiBase,
+      username: bookingCom.username,
+      password: bookingCom.password,
+      fetch: resilience ? gatedFetch(resilience.gate('booking_com')) : undefined,
+    });
+    clients.push(resilience ? guardChannelClient(client, resilience) : client);
   }
   return createChannelRegistryFrom([...clients, ...extra]);
 }

@@ -38,8 +38,8 @@ export interface ChannelClient {
   rejectReservation(event: ChannelReservationEvent, refusal: ReservationRefusal): Promise<void>;
   /** Pages through the channel's reservations (resync). */
   listReservations(request: { externalAccountIds: string[]; cursor?: string; pageSize: number; from: string }): Promise<ChannelReservationPage>;
-  /** What the channel currently shows for a mapping (resync). */
-  readCalendar(mapping: ChannelMapping, range: DateRange): Promise<ChannelDay[]>;
+  /** What the channel currently shows for a mapping (resync): only the fields the channel reports. */
+  readCalendar(mapping: ChannelMapping, range: DateRange): Promise<Array<Partial<ChannelDay> & { date: string }>>;
 }
 
 export interface ChannelRegistry {

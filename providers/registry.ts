@@ -1,5 +1,12 @@
-// Builds the provider clients and webhook verifiers from configuration, once per process.
+// Builds the provider clients and webhook verifiers from configuration, once per process. Clients
+// go through this process's resilience mechanisms (throttle, quota, conditional GETs, shared OAuth
+// tokens) and are rebuilt when the configuration they were built from changes (a rotated key).
+import { createHash } from 'node:crypto';
 import { enabledPaymentProviders, type Config } from '../config';
+import { acceptedWebhookSecrets } from '../config/resilience';
+import { staticConfig, type ConfigSource } from '../config/secrets';
+import type { ProviderResilience } from './resilience';
+import type { SwishClient } from './swish/client';
 import type { ProviderRegistry } from '../activities/payments';
 import { ProviderError } from './errors';
 import type { PaymentProviderClient, WebhookVerifier } from './types';
@@ -11,63 +18,130 @@ import { createMobilePayClient } from './mobilepay/client';
 import { createMobilePayWebhookVerifier } from './mobilepay/webhooks';
 import { createPayPalClient } from './paypal/client';
 import { createPayPalWebhookVerifier } from './paypal/webhooks';
+import { createAirbnbWebhookVerifier } from './airbnb/webhooks';
 import type { ProviderName } from '../workflows/payments/messages';
 
-export function createProviderRegistry(config: Config): ProviderRegistry {
-  const enabled = new Set(enabledPaymentProviders(config));
-  const all: Array<[ProviderName, () => PaymentProviderClient]> = [
-    ['stripe', () => createStripeClient({ secretKey: config.stripe.secretKey, apiBase: config.stripe.apiBase })],
-    ['paypal', () => createPayPalClient({ clientId: config.paypal.clientId, clientSecret: config.paypal.clientSecret, apiBase: config.paypal.apiBase })],
-    [
-      'swish',
-      // The certificate files are read at the first call: the sandbox may write them after this.
-      () =>
-        createSwishClient({
-          apiBase: config.swish.apiBase,
-          payeeAlias: config.swish.payeeAlias,
-          cert: config.swish.cert,
-          key: config.swish.key,
-          ca: config.swish.ca,
-          passphrase: config.swish.passphrase,
-          callbackUrl: config.swish.callbackUrl,
-        }),
+/** What the registry builds clients with: the current configuration and this process's resilience. */
+export interface RegistryOptions {
+  /**
+   * Where the current configuration comes from. A reloadable source (config/secrets.ts) makes a
+   * rotated key take effect at the next provider call, without restarting workers or workflows.
+   */
+  source?: ConfigSource;
+  /** Throttles, quotas, conditional GETs and the shared OAuth token manager (providers/resilience). */
+  resilience?: ProviderResilience;
+}
+
+/** PayPal refuses a token without these (Skerry refunds, so it needs the refund scope). */
+export const PAYPAL_REQUIRED_SCOPES = ['https://uri.paypal.com/services/payments/refund'];
+
+/** A digest of what a provider's client is built from: a change (a rotated key) rebuilds the client. */
+function fingerprintOf(provider: ProviderName, config: Config): string {
+  const parts: Record<ProviderName, unknown[]> = {
+    stripe: [config.stripe.secretKey, config.stripe.apiBase],
+    paypal: [config.paypal.clientId, config.paypal.clientSecret, config.paypal.apiBase],
+    swish: [config.swish.apiBase, config.swish.payeeAlias, config.swish.cert, config.swish.key, config.swish.ca, config.swish.passphrase, config.swish.callbackUrl],
+    mobilepay: [
+      config.mobilepay.clientId,
+      config.mobilepay.clientSecret,
+      config.mobilepay.subscriptionKey,
+      config.mobilepay.merchantSerialNumber,
+      config.mobilepay.apiBase,
+      config.mobilepay.returnUrl,
     ],
-    [
-      'mobilepay',
-      () =>
-        createMobilePayClient({
-          clientId: config.mobilepay.clientId,
-          clientSecret: config.mobilepay.clientSecret,
-          subscriptionKey: config.mobilepay.subscriptionKey,
-          merchantSerialNumber: config.mobilepay.merchantSerialNumber,
-          apiBase: config.mobilepay.apiBase,
-          returnUrl: config.mobilepay.returnUrl,
-        }),
-    ],
-  ];
-  // Only the providers this deployment offers get a client; the others answer 'unsupported'.
-  const clients = new Map(all.filter(([name]) => enabled.has(name)).map(([name, create]) => [name, create()] as const));
+  };
+  return createHash('sha256').update(JSON.stringify(parts[provider])).digest('hex');
+}
+
+export function createProviderRegistry(config: Config, options: RegistryOptions = {}): ProviderRegistry {
+  const source = options.source ?? staticConfig(config);
+  const resilience = options.resilience;
+  const build: Record<ProviderName, (config: Config) => PaymentProviderClient> = {
+    stripe: (c) => createStripeClient({ secretKey: c.stripe.secretKey, apiBase: c.stripe.apiBase, gate: resilience?.gate('stripe') }),
+    paypal: (c) =>
+      createPayPalClient({
+        clientId: c.paypal.clientId,
+        clientSecret: c.paypal.clientSecret,
+        apiBase: c.paypal.apiBase,
+        gate: resilience?.gate('paypal'),
+        tokens: resilience?.tokens,
+        requiredScopes: PAYPAL_REQUIRED_SCOPES,
+        refreshMarginSeconds: resilience ? resilience.config.oauthRefreshMarginMs / 1000 : undefined,
+      }),
+    // The certificate files are read at the first call: the sandbox may write them after this.
+    swish: (c) =>
+      createSwishClient({
+        apiBase: c.swish.apiBase,
+        payeeAlias: c.swish.payeeAlias,
+        cert: c.swish.cert,
+        key: c.swish.key,
+        ca: c.swish.ca,
+        passphrase: c.swish.passphrase,
+        callbackUrl: c.swish.callbackUrl,
+        settlementReportUrl: c.swish.settlementReportUrl,
+        gate: resilience?.gate('swish'),
+      }),
+    mobilepay: (c) =>
+      createMobilePayClient({
+        clientId: c.mobilepay.clientId,
+        clientSecret: c.mobilepay.clientSecret,
+        subscriptionKey: c.mobilepay.subscriptionKey,
+        merchantSerialNumber: c.mobilepay.merchantSerialNumber,
+        apiBase: c.mobilepay.apiBase,
+        returnUrl: c.mobilepay.returnUrl,
+        gate: resilience?.gate('mobilepay'),
+        tokens: resilience?.tokens,
+        tokenRefreshMarginMs: resilience?.config.oauthRefreshMarginMs,
+      }),
+  };
+  const clients = new Map<ProviderName, { fingerprint: string; client: PaymentProviderClient }>();
   return {
     get(provider) {
-      const client = clients.get(provider);
-      if (!client) throw new ProviderError(provider, 'resolve', 'unsupported', `provider ${provider} is not configured`);
-      return client;
+      const current = source.current();
+      // Only the providers this deployment offers get a client; the others answer 'unsupported'.
+      if (!enabledPaymentProviders(current).includes(provider)) {
+        throw new ProviderError(provider, 'resolve', 'unsupported', `provider ${provider} is not configured`);
+      }
+      const fingerprint = fingerprintOf(provider, current);
+      let entry = clients.get(provider);
+      if (!entry || entry.fingerprint !== fingerprint) {
+        const replaced = entry?.client as Partial<SwishClient> | undefined;
+        entry = { fingerprint, client: build[provider](current) };
+        clients.set(provider, entry);
+        // Calls in flight finish on the old client; its connections close a minute later.
+        if (replaced?.close) setTimeout(() => void replaced.close!().catch(() => undefined), 60_000).unref();
+      }
+      return entry.client;
     },
   };
 }
 
-export function createWebhookVerifiers(config: Config): WebhookVerifier[] {
+export function createWebhookVerifiers(config: Config, options: RegistryOptions = {}): WebhookVerifier[] {
+  const source = options.source ?? staticConfig(config);
   const enabled = new Set(enabledPaymentProviders(config));
   const verifiers: WebhookVerifier[] = [
-    createStripeWebhookVerifier({ secrets: () => config.stripe.webhookSecrets, toleranceSeconds: config.stripe.webhookToleranceSeconds }),
+    // Secrets are read at every request: a reload (or the end of a rotation's overlap) applies at once.
+    createStripeWebhookVerifier({
+      secrets: (now) => acceptedWebhookSecrets(source.current().stripe.webhookSecrets, source.current().stripe.previousWebhookSecrets, now),
+      toleranceSeconds: config.stripe.webhookToleranceSeconds,
+    }),
     createPayPalWebhookVerifier({
       webhookId: config.paypal.webhookId,
       clientId: config.paypal.clientId,
       clientSecret: config.paypal.clientSecret,
       apiBase: config.paypal.apiBase,
+      gate: options.resilience?.gate('paypal'),
+      tokens: options.resilience?.tokens,
+      requiredScopes: PAYPAL_REQUIRED_SCOPES,
     }),
     createSwishWebhookVerifier(),
-    createMobilePayWebhookVerifier({ secrets: () => config.mobilepay.webhookSecrets, toleranceSeconds: config.mobilepay.webhookToleranceSeconds }),
+    createMobilePayWebhookVerifier({
+      secrets: (now) => acceptedWebhookSecrets(source.current().mobilepay.webhookSecrets, source.current().mobilepay.previousWebhookSecrets, now),
+      toleranceSeconds: config.mobilepay.webhookToleranceSeconds,
+    }),
+    ...(config.channels.airbnb.enabled
+      ? [createAirbnbWebhookVerifier({ secrets: () => config.channels.airbnb.webhookSecrets, toleranceSeconds: config.channels.airbnb.webhookToleranceSeconds })]
+      : []),
   ];
   return verifiers.filter((verifier) => !(verifier.provider in config) || enabled.has(verifier.provider as ProviderName));
 }

@@ -12,6 +12,8 @@ import { paypalPlugin } from './paypal/plugin';
 import { PAYPAL_SANDBOX_WEBHOOK_ID, PayPalSandbox, type PayPalSandboxOptions } from './paypal/sandbox';
 import { bookingComPlugin } from './booking-com/plugin';
 import { BookingComSandbox, type BookingComSandboxOptions } from './booking-com/sandbox';
+import { airbnbPlugin } from './airbnb/plugin';
+import { AirbnbSandbox, type AirbnbSandboxOptions } from './airbnb/sandbox';
 import { CHANNEL_SANDBOX_DEFAULTS } from '../config';
 
 export interface SandboxOptions {
@@ -29,6 +31,8 @@ export interface SandboxOptions {
   paypal?: Partial<PayPalSandboxOptions>;
   /** Booking.com (OTA XML, machine account) under `/booking-com`; omitted: the development account. */
   bookingCom?: Partial<BookingComSandboxOptions>;
+  /** Airbnb (OAuth per host, calendars, signed reservation webhooks) under `/airbnb`; omitted: no webhooks. */
+  airbnb?: Partial<AirbnbSandboxOptions>;
 }
 
 /** The provider sandboxes behind an app, for tests and tools that drive them directly. */
@@ -38,6 +42,7 @@ export interface SandboxHandles {
   swish: SwishSandbox;
   paypal: PayPalSandbox;
   bookingCom: BookingComSandbox;
+  airbnb: AirbnbSandbox;
 }
 
 const handles = new WeakMap<FastifyInstance, SandboxHandles>();
@@ -92,7 +97,18 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     password: CHANNEL_SANDBOX_DEFAULTS.bookingComPassword,
     ...options.bookingCom,
   });
-  handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom });
+  const airbnb = new AirbnbSandbox({
+    clientId: CHANNEL_SANDBOX_DEFAULTS.airbnbClientId,
+    clientSecret: CHANNEL_SANDBOX_DEFAULTS.airbnbClientSecret,
+    webhookUrl: '',
+    webhookSecret: CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret,
+    ...options.airbnb,
+    logger: options.airbnb?.logger ?? {
+      debug: (obj, msg) => app.log.debug(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom, airbnb });
 
   // preClose runs before the server stops accepting: release held sockets so close() can finish.
   app.addHook('preClose', async () => {
@@ -101,6 +117,7 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     swish.releaseHeldRequests();
     paypal.releaseHeldRequests();
     bookingCom.releaseHeldRequests();
+    airbnb.releaseHeldRequests();
   });
   app.addHook('onClose', async () => {
     stripe.close();
@@ -108,6 +125,7 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     await swish.close();
     paypal.close();
     bookingCom.close();
+    airbnb.close();
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -116,5 +134,6 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
   await app.register(swishControlPlugin, { prefix: '/swish', sandbox: swish });
   await app.register(paypalPlugin, { prefix: '/paypal', sandbox: paypal });
   await app.register(bookingComPlugin, { prefix: '/booking-com', sandbox: bookingCom });
+  await app.register(airbnbPlugin, { prefix: '/airbnb', sandbox: airbnb });
   return app;
 }

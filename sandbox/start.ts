@@ -16,7 +16,14 @@ export interface RunningSandboxes {
 }
 
 export function needsSandboxes(config: Config): boolean {
-  return config.stripe.sandboxed || config.paypal.sandboxed || config.swish.sandboxed || config.mobilepay.sandboxed;
+  return (
+    config.stripe.sandboxed ||
+    config.paypal.sandboxed ||
+    config.swish.sandboxed ||
+    config.mobilepay.sandboxed ||
+    config.channels.bookingCom.sandboxed ||
+    config.channels.airbnb.sandboxed
+  );
 }
 
 export async function startSandboxes(
@@ -47,6 +54,14 @@ export async function startSandboxes(
       webhooks: options.webhooks,
     },
     swish: { webhooks: options.webhooks },
+    bookingCom: { username: config.channels.bookingCom.username, password: config.channels.bookingCom.password },
+    airbnb: {
+      clientId: config.channels.airbnb.clientId,
+      clientSecret: config.channels.airbnb.clientSecret,
+      webhookUrl: webhookUrl('airbnb', config.channels.airbnb.sandboxed),
+      webhookSecret: config.channels.airbnb.webhookSecrets[0]!,
+      webhooks: options.webhooks,
+    },
   });
   await app.listen({ host: '127.0.0.1', port: config.sandbox.port });
   let swishApiBase: string | undefined;

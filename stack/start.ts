@@ -14,6 +14,7 @@ import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { isPortFree } from './ports';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+import { bindAddress, installTemporalRuntime } from '../observability/temporal-runtime';
 
 const say = (message: string) => console.log(`[skerry] ${message}`);
 
@@ -46,6 +47,17 @@ async function main(config: Config) {
 
   try {
     await mkdir(config.dataDir, { recursive: true });
+
+    // The worker and the API share this process and its metrics registry, served by the API at
+    // /metrics. The Temporal SDK's own metrics get their port when it is free (optional here).
+    let temporalMetrics: string | undefined;
+    const temporalMetricsPort = config.metrics.workerTemporalPort;
+    if (temporalMetricsPort !== undefined && (await isPortFree(temporalMetricsPort, config.metrics.workerHost))) {
+      installTemporalRuntime({ metricsBindAddress: bindAddress(config.metrics.workerHost, temporalMetricsPort) });
+      temporalMetrics = `http://${bindAddress(config.metrics.workerHost, temporalMetricsPort)}/metrics`;
+    } else if (temporalMetricsPort !== undefined) {
+      say(`port ${temporalMetricsPort} is in use: the Temporal SDK metrics are off (set WORKER_TEMPORAL_METRICS_PORT)`);
+    }
 
     let temporalAddress = config.temporal.address;
     let temporalUi: string | undefined;
@@ -104,10 +116,11 @@ async function main(config: Config) {
       'Skerry is running:',
       `  API              ${config.publicUrl}`,
       `  OpenAPI docs     ${config.publicUrl}/docs`,
+      `  Metrics          ${config.publicUrl}/metrics${temporalMetrics ? `  (Temporal SDK: ${temporalMetrics})` : ''}`,
       `  Temporal Web UI  ${temporalUi ?? '(external Temporal at ' + temporalAddress + ')'}`,
       `  Temporal gRPC    ${temporalAddress}`,
       `  PostgreSQL       ${config.database.url ? '(external DATABASE_URL)' : databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
-      sandboxUrl ? `  Sandbox          ${sandboxUrl}  (Stripe under /stripe, MobilePay under /mobilepay, PayPal under /paypal; controls under /<provider>/_control)` : '',
+      sandboxUrl ? `  Sandbox          ${sandboxUrl}  (Stripe under /stripe, MobilePay under /mobilepay, PayPal under /paypal, Booking.com under /booking-com, Airbnb under /airbnb; controls under /<provider>/_control)` : '',
       swishSandboxUrl ? `  Swish sandbox    ${swishSandboxUrl}  (mutual TLS; certificates in ${config.swish.sandboxCertDir})` : '',
       '',
       'Press Ctrl-C to stop. Open workflows resume from .data/ on the next start.',

@@ -5,40 +5,83 @@ import { createDatabase } from '../db/client';
 import { createPaymentLedger } from '../activities/persistence/payment-ledger';
 import { createProviderRegistry } from '../providers/registry';
 import { bookingActivityDeps } from '../activities/bookings/deps';
+import { createReconciliationStore } from '../activities/reconciliation/store';
 import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
+import { getProcessMetrics, type Metrics } from '../observability/metrics';
+import { serveMetrics, type MetricsServer } from '../observability/metrics-server';
+import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
+import type { ConfigSource } from '../config/secrets';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped polling and finished its in-flight tasks. */
   done: Promise<void>;
+  /** Where this worker's metrics are served, when it serves them. */
+  metricsUrl?: string;
   shutdown(): Promise<void>;
 }
 
 export async function startWorker(
   config: Config,
-  options: { temporalAddress: string; databaseUrl: string; logger: Logger; workflowBundlePath?: string; tuning?: CreateWorkerOptions['tuning'] },
+  options: {
+    temporalAddress: string;
+    databaseUrl: string;
+    logger: Logger;
+    workflowBundlePath?: string;
+    tuning?: CreateWorkerOptions['tuning'];
+    /** Serve this process's metrics on this port (main.ts: WORKER_METRICS_PORT); 0 = any free port. */
+    metricsPort?: number;
+    metrics?: Metrics;
+    /** A reloadable configuration (SIGHUP): provider clients pick up rotated keys at their next call. */
+    configSource?: ConfigSource;
+    /** This process's resilience mechanisms, when the caller shares them (`npm start`); else built here. */
+    resilience?: ProviderResilience;
+  },
 ): Promise<RunningWorker> {
+  const metrics = options.metrics ?? getProcessMetrics();
   const database = createDatabase(options.databaseUrl);
-  const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  const connection = await NativeConnection.connect({ address: options.temporalAddress, ...config.temporal.connection });
+  // Throttles, quotas, conditional GETs, circuit breakers and OAuth tokens, shared through Postgres.
+  const resilience =
+    options.resilience ??
+    createProviderResilience({
+      config: config.resilience,
+      tokenEncryptionKey: config.channels.tokenEncryptionKey,
+      db: database.db,
+      logger: options.logger,
+      metrics,
+    });
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: options.workflowBundlePath,
     tuning: options.tuning,
+    providerRates: config.resilience.rateLimits,
     deps: {
-      providers: createProviderRegistry(config),
+      providers: createProviderRegistry(config, { source: options.configSource, resilience }),
+      resilience,
       ledger: createPaymentLedger(database.db),
       logger: options.logger.child({ component: 'activity' }),
-      bookings: bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' })),
+      observer: metrics.providerCallObserver,
+      bookings: bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), resilience),
+      reconciliation: { store: createReconciliationStore(database.db), paymentTiming: config.payments },
     },
   });
+  let metricsServer: MetricsServer | undefined;
+  if (options.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics, { host: config.metrics.workerHost, port: options.metricsPort });
+    options.logger.info({ url: metricsServer.url }, 'worker metrics');
+  }
   const done = worker.run().finally(async () => {
+    await metricsServer?.close();
+    if (!options.resilience) await resilience.close();
     await connection.close();
     await database.close();
   });
   return {
     done,
+    metricsUrl: metricsServer?.url,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

@@ -4,3 +4,5 @@ export { listingSyncWorkflow } from './bookings/listing-sync';
 export { reservationWorkflow } from './bookings/reservation';
 export { reservationPollWorkflow } from './bookings/reservation-poll';
 export { channelResyncWorkflow } from './bookings/resync';
+export { reconciliationWorkflow } from './reconciliation/reconcile';
+export { scheduledReconciliationWorkflow } from './reconciliation/scheduled';

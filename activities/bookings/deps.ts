@@ -9,6 +9,7 @@ import type { Database } from '../../db/client';
 import { createInventoryStore } from '../persistence/inventory';
 import { createChannelRegistry } from '../../providers/channel-registry';
 import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
+import type { ProviderResilience } from '../../providers/resilience';
 
 /** What the booking activities need; injected by the worker (and by tests). */
 export interface BookingActivityDeps {
@@ -22,10 +23,11 @@ export interface BookingActivityDeps {
 }
 
 /** The booking dependencies of a worker, from its configuration and database. */
-export function bookingActivityDeps(config: Config, db: Database, logger: Logger): BookingActivityDeps {
+export function bookingActivityDeps(config: Config, db: Database, logger: Logger, resilience?: ProviderResilience): BookingActivityDeps {
   return {
     inventory: createInventoryStore(db),
-    channels: createChannelRegistry(config, channelClientsNeedingDatabase(config, db)),
+    // With `resilience` (a worker): channel calls through the gates, breakers and token manager.
+    channels: createChannelRegistry(config, channelClientsNeedingDatabase(config, db, resilience), resilience),
     logger,
     ...bookingTimings(config),
   };

@@ -2,7 +2,6 @@
 // to its reservation workflow. Messages the channel still holds as unacknowledged are handed over again
 // after a while (the reservation workflow recognizes them and acknowledges again).
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
 import { signalReservationEvent } from '../../client/bookings';
 import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../workflows/bookings/messages';
 import type { BookingActivityDeps } from './deps';
@@ -14,7 +13,8 @@ const REDISPATCH_AFTER_MS = 2 * 60_000;
 
 export function createPollActivities(deps: () => BookingActivityDeps) {
   return {
-    async pullChannelReservations({ channel }: { channel: ChannelName }): Promise<PullResult> {
+    /** `workflowTaskQueue`: where reservation workflows run (this activity runs on the channel's queue). */
+    async pullChannelReservations({ channel, workflowTaskQueue }: { channel: ChannelName; workflowTaskQueue: string }): Promise<PullResult> {
       const current = deps();
       const client = current.channels.get(channel);
       if (!client.pullReservations) {
@@ -35,7 +35,7 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
           })),
       );
       const temporal = temporalOf(current);
-      const taskQueue = Context.current().info.taskQueue;
+      const taskQueue = workflowTaskQueue;
       let dispatched = 0;
       for (const row of undispatched) {
         if (row.dispatchedAt && Date.now() - row.dispatchedAt.getTime() < REDISPATCH_AFTER_MS) continue;

@@ -176,12 +176,19 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
     },
 
     /** Signals the sync of every channel the unit is mapped to (but `exceptChannel`). */
-    async notifyCalendarChanged(input: { unitId: string; ranges: DateRange[]; reason: string; exceptChannel?: ChannelName }): Promise<{ channels: ChannelName[] }> {
+    async notifyCalendarChanged(input: {
+      unitId: string;
+      ranges: DateRange[];
+      reason: string;
+      exceptChannel?: ChannelName;
+      /** Where the sync workflows run (the caller's workflow task queue). */
+      workflowTaskQueue: string;
+    }): Promise<{ channels: ChannelName[] }> {
       const current = deps();
       const mappings = await current.inventory.listMappings(input.unitId);
       const targets = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== input.exceptChannel);
       const temporal = temporalOf(current);
-      const taskQueue = Context.current().info.taskQueue;
+      const taskQueue = input.workflowTaskQueue;
       await Promise.all(
         targets.map((channel) =>
           signalListingSync(temporal, {

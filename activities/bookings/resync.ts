@@ -13,7 +13,9 @@ import { temporalOf } from './reservations';
 /** Whether a channel's night differs from ours in anything the channel reports. */
 export function drifted(ours: ChannelDay, theirs: Partial<ChannelDay> | undefined): boolean {
   if (!theirs) return true;
-  if (theirs.available !== undefined && theirs.available !== ours.available) return true;
+  // A channel that does not report stop sell shows a closed night as nothing to sell.
+  const expected = theirs.closed === undefined && ours.closed ? 0 : ours.available;
+  if (theirs.available !== undefined && theirs.available !== expected) return true;
   if (theirs.price !== undefined && ours.price !== undefined && theirs.price !== ours.price) return true;
   if (theirs.minNights !== undefined && theirs.minNights !== ours.minNights) return true;
   if (theirs.closedToArrival !== undefined && theirs.closedToArrival !== ours.closedToArrival) return true;
@@ -23,6 +25,8 @@ export function drifted(ours: ChannelDay, theirs: Partial<ChannelDay> | undefine
 
 export function createResyncActivities(deps: () => BookingActivityDeps) {
   const today = () => new Date().toISOString().slice(0, 10);
+  const mappingsOf = async (channel: ChannelName, accounts?: string[]) =>
+    (await deps().inventory.listChannelMappings(channel)).filter((mapping) => !accounts || accounts.includes(mapping.externalAccountId));
 
   const saveProgress = (runId: string, channel: ChannelName, trigger: string, progress: ResyncProgress, status: 'running' | 'completed' | 'failed', error?: string) =>
     deps().inventory.recordResyncRun({
@@ -40,21 +44,30 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
     });
 
   return {
-    async recordResyncRun(input: { runId: string; channel: ChannelName; trigger: string; progress: ResyncProgress; status: 'running' | 'completed' | 'failed'; error?: string }) {
+    async recordResyncRun(input: { runId: string; channel: ChannelName; trigger: string; progress: ResyncProgress; status: 'running' | 'completed' | 'failed'; error?: string; accounts?: string[] }) {
       await saveProgress(input.runId, input.channel, input.trigger, input.progress, input.status, input.error);
     },
 
     /** Reservations: each one the channel has that central inventory lacks (or has otherwise) is replayed. */
-    async resyncReservations(input: { runId: string; channel: ChannelName; trigger: string; pageSize: number; progress: ResyncProgress }): Promise<ResyncProgress> {
+    async resyncReservations(input: {
+      runId: string;
+      channel: ChannelName;
+      trigger: string;
+      pageSize: number;
+      progress: ResyncProgress;
+      accounts?: string[];
+      /** Where reservation workflows run (this activity runs on the channel's queue). */
+      workflowTaskQueue: string;
+    }): Promise<ResyncProgress> {
       const current = deps();
       const context = Context.current();
       let progress: ResyncProgress = (context.info.heartbeatDetails as ResyncProgress | undefined) ?? input.progress;
       if (progress.phase !== 'reservations') return progress;
-      const mappings = await current.inventory.listChannelMappings(input.channel);
+      const mappings = await mappingsOf(input.channel, input.accounts);
       const accounts = [...new Set(mappings.map((mapping) => mapping.externalAccountId))];
       const client = current.channels.get(input.channel);
       const temporal = temporalOf(current);
-      const taskQueue = context.info.taskQueue;
+      const taskQueue = input.workflowTaskQueue;
       if (accounts.length === 0) return { ...progress, phase: 'calendar', cursor: undefined };
 
       for (;;) {
@@ -92,7 +105,15 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
     },
 
     /** Calendars: nights the channel shows differently are forgotten as "told" and pushed again. */
-    async resyncCalendar(input: { runId: string; channel: ChannelName; trigger: string; horizonDays: number; progress: ResyncProgress }): Promise<ResyncProgress> {
+    async resyncCalendar(input: {
+      runId: string;
+      channel: ChannelName;
+      trigger: string;
+      horizonDays: number;
+      progress: ResyncProgress;
+      accounts?: string[];
+      workflowTaskQueue: string;
+    }): Promise<ResyncProgress> {
       const current = deps();
       const context = Context.current();
       let progress: ResyncProgress = (context.info.heartbeatDetails as ResyncProgress | undefined) ?? input.progress;
@@ -101,7 +122,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       const client = current.channels.get(input.channel);
       const temporal = temporalOf(current);
       const range = { from: today(), to: addDays(today(), input.horizonDays - 1) };
-      for (const row of await current.inventory.listChannelMappings(input.channel)) {
+      for (const row of await mappingsOf(input.channel, input.accounts)) {
         if (progress.unitsDone.includes(row.unitId)) continue;
         context.heartbeat(progress);
         const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
@@ -111,7 +132,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
         if (drift.length > 0) {
           await current.inventory.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
           await signalListingSync(temporal, {
-            taskQueue: context.info.taskQueue,
+            taskQueue: input.workflowTaskQueue,
             unitId: row.unitId,
             channel: input.channel,
             change: { ranges: mergeRanges(drift.map((day) => ({ from: day.date, to: day.date }))), reason: `resync ${input.runId}: drift` },

@@ -514,10 +514,9 @@ export function createInventoryStore(db: Database) {
             .where(rangeCondition(row.unitId!, next))
             .orderBy(asc(calendarDays.date))
             .for('update');
+          // Refused: throwing rolls back the release of the old nights too, then the refusal is answered.
           const refusal = refuseHold({ ...input, enforceRestrictions: false }, rows, nights);
-          if (refusal) {
-            tx.rollback();
-          }
+          if (refusal) throw new RefusedModification(refusal);
           await tx
             .update(calendarDays)
             .set({ booked: sql`${calendarDays.booked} + ${input.rooms}`, updatedAt: sql`now()` })
@@ -535,7 +534,8 @@ export function createInventoryStore(db: Database) {
           return { ok: true, duplicate: false, previous, next } as const;
         });
       } catch (err) {
-        if (isOverbookingViolation(err) || (err as Error).name === 'TransactionRollbackError') {
+        if (err instanceof RefusedModification) return err.refusal;
+        if (isOverbookingViolation(err)) {
           const [row] = await db.select().from(reservations).where(eq(reservations.id, input.reservationId));
           const rows = row
             ? await db.select().from(calendarDays).where(rangeCondition(row.unitId!, { from: input.checkIn, to: addDays(input.checkOut, -1) }))
@@ -726,6 +726,12 @@ export function createInventoryStore(db: Database) {
     listResyncRuns: (channel: ChannelName, limit = 20) =>
       db.select().from(channelResyncRuns).where(eq(channelResyncRuns.channel, channel)).orderBy(desc(channelResyncRuns.startedAt)).limit(limit),
   };
+}
+
+class RefusedModification extends Error {
+  constructor(readonly refusal: Extract<HoldResult, { ok: false }>) {
+    super(refusal.reason);
+  }
 }
 
 /** Why a stay cannot be held on these calendar rows, or undefined when it can. */

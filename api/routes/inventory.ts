@@ -16,13 +16,16 @@ import { PROVIDERS, type PaymentState } from '../../workflows/payments/messages'
 import { paymentView } from '../app';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
+import { signOAuthState, verifyOAuthState, type AirbnbOAuth } from '../../providers/airbnb/client';
+import type { ChannelAccountStore } from '../../activities/persistence/channel-accounts';
+import { ProviderError } from '../../providers/errors';
 
 export interface InventoryRoutesDeps {
   bookings: BookingsClient;
   /** The account each polled channel is pulled as (Booking.com's machine account), for its status. */
   pollAccounts?: Partial<Record<ChannelName, string>>;
-  /** Extra routes under the same error handling (the Airbnb OAuth connect flow). */
-  extend?: (scope: FastifyInstance) => Promise<void> | void;
+  /** Airbnb's OAuth connect flow for hosts (authorization code → encrypted tokens). */
+  airbnb?: { oauth: AirbnbOAuth; accounts: ChannelAccountStore; stateKey: string; callbackUrl: string };
 }
 
 const MAX_CALENDAR_DAYS = 731;
@@ -386,7 +389,13 @@ export async function inventoryRoutes(app: FastifyInstance, deps: InventoryRoute
         summary: 'Start a full resync of a channel now',
         tags: ['channels'],
         params: z.object({ channel: Channel }),
-        body: z.object({ horizonDays: z.number().int().min(1).max(MAX_CALENDAR_DAYS).optional(), pageSize: z.number().int().min(1).max(500).optional() }).default({}),
+        body: z
+          .object({
+            horizonDays: z.number().int().min(1).max(MAX_CALENDAR_DAYS).optional(),
+            pageSize: z.number().int().min(1).max(500).optional(),
+            accounts: z.array(z.string().min(1).max(100)).min(1).max(500).optional().describe('Only these hotels / hosts'),
+          })
+          .default({}),
       },
     },
     async (request, reply) => reply.code(202).send(await bookings.startResync(request.params.channel, request.body)),
@@ -404,7 +413,55 @@ export async function inventoryRoutes(app: FastifyInstance, deps: InventoryRoute
     async (request) => ({ runs: await bookings.inventory.listResyncRuns(request.params.channel) }),
   );
 
-  if (deps.extend) await deps.extend(app);
+  // ─── Airbnb: connecting a host (OAuth authorization code) ────────────────────────────────────
+  const airbnb = deps.airbnb;
+  if (airbnb) {
+    api.get(
+      '/channels/airbnb/connect',
+      {
+        schema: {
+          summary: 'Connect an Airbnb host: redirects to Airbnb to authorize Skerry',
+          tags: ['channels'],
+          querystring: z.object({ hostHint: z.string().min(1).max(64).optional().describe('Sandbox only: the host id to consent as') }),
+        },
+      },
+      async (request, reply) => {
+        const state = signOAuthState(airbnb.stateKey, { exp: Date.now() + 10 * 60_000 });
+        const url = new URL(airbnb.oauth.authorizeUrl(airbnb.callbackUrl, state));
+        if (request.query.hostHint) url.searchParams.set('host_id', request.query.hostHint);
+        return reply.redirect(url.toString(), 302);
+      },
+    );
+
+    api.get(
+      '/channels/airbnb/oauth/callback',
+      {
+        schema: {
+          summary: 'Airbnb OAuth callback: exchanges the code and stores the tokens encrypted',
+          tags: ['channels'],
+          querystring: z.object({ code: z.string().min(1).max(500), state: z.string().min(1).max(2_000) }),
+          response: { 200: Json, 400: ErrorBody, 502: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        if (!verifyOAuthState(airbnb.stateKey, request.query.state)) {
+          return reply.code(400).send({ error: 'invalid_state', message: 'querystring.state: not issued here, or expired; start again at /channels/airbnb/connect' });
+        }
+        try {
+          const tokens = await airbnb.oauth.exchangeCode(request.query.code, airbnb.callbackUrl);
+          const account = await airbnb.accounts.connect('airbnb', tokens.hostId, tokens);
+          return { channel: 'airbnb', hostId: tokens.hostId, accountId: account.id, connected: true };
+        } catch (err) {
+          if (err instanceof ProviderError) return reply.code(502).send({ error: `provider_${err.kind}`, message: err.message });
+          throw err;
+        }
+      },
+    );
+
+    api.get('/channels/airbnb/accounts', { schema: { summary: 'Connected Airbnb hosts (never their tokens)', tags: ['channels'] } }, async () => ({
+      accounts: await airbnb.accounts.list('airbnb'),
+    }));
+  }
 }
 
 /** The account key a polled channel's background work runs under: one per machine account and task queue. */

@@ -3,6 +3,7 @@
 // the workflow ignores an event id it has already seen.
 import type { Logger } from '../../observability/logger';
 import type { PaymentsClient } from '../../client/payments';
+import type { BookingsClient } from '../../client/bookings';
 import type { ProviderName } from '../../workflows/payments/messages';
 import type { DeliverableRow, InboxDelivery, WebhookInbox } from './inbox';
 
@@ -17,6 +18,8 @@ export interface DeliveryObserver {
 export function createWebhookDelivery(deps: {
   inbox: WebhookInbox;
   payments: Pick<PaymentsClient, 'deliverObservation'>;
+  /** Where booking channels' reservation messages go (Airbnb); their rows wait until it is set. */
+  reservations?: Pick<BookingsClient, 'deliverChannelEvent'>;
   logger: Logger;
   sweepEveryMs: number;
   observer?: DeliveryObserver;
@@ -32,6 +35,17 @@ export function createWebhookDelivery(deps: {
     const provider = row.provider as ProviderName;
     const log = logger.child({ inboxId: row.id, provider, eventId: row.eventId, eventType: row.eventType });
     try {
+      if (delivery.delivery === 'reservation') {
+        // A channel's reservation: to its reservation workflow, by signal-with-start.
+        if (!deps.reservations || !delivery.reservation) {
+          await inbox.retryLater(row.id, row.attempts, 'no reservation delivery configured');
+          return;
+        }
+        const outcome = await deps.reservations.deliverChannelEvent(delivery.reservation);
+        await inbox.settle(row.id, 'delivered');
+        deps.observer?.onDelivered?.(provider, outcome, (Date.now() - row.receivedAt.getTime()) / 1000);
+        return;
+      }
       let paymentId = row.paymentId ?? undefined;
       if (!paymentId && row.providerReference) paymentId = await inbox.findPaymentIdByProviderReference(provider, row.providerReference);
       if (!paymentId) {

@@ -13,6 +13,8 @@ const { payload: _payload, ...deliverableColumns } = getTableColumns(webhookInbo
 
 export interface InboxDelivery {
   delivery: VerifiedWebhookEvent['delivery'];
+  /** A booking channel's reservation message (delivery `reservation`). */
+  reservation?: VerifiedWebhookEvent['reservation'];
   observation?: VerifiedWebhookEvent['observation'];
   adopt?: VerifiedWebhookEvent['adopt'];
 }
@@ -79,7 +81,7 @@ export function createWebhookInbox(db: Database) {
             eventType: event.eventType,
             paymentId: event.paymentId ?? null,
             providerReference: event.providerReference ?? null,
-            delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt } satisfies InboxDelivery,
+            delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt, reservation: event.reservation } satisfies InboxDelivery,
             payload: event.payload as object,
             status: deliverable ? 'pending' : 'ignored',
             ...(deliverable ? { lockedUntil: sql`now() + make_interval(secs => ${CLAIM_SECONDS})`, attempts: 1 } : {}),
@@ -173,10 +175,15 @@ export function createWebhookInbox(db: Database) {
       return Boolean(row);
     },
 
-    async list(options: { limit?: number; status?: WebhookInboxStatus; provider?: string } = {}): Promise<InboxRow[]> {
+    async list(
+      options: { limit?: number; status?: WebhookInboxStatus; provider?: string; ids?: number[]; fromId?: number; toId?: number } = {},
+    ): Promise<InboxRow[]> {
       const conditions = [sql`true`];
       if (options.status) conditions.push(eq(webhookInbox.status, options.status));
       if (options.provider) conditions.push(eq(webhookInbox.provider, options.provider));
+      if (options.ids?.length) conditions.push(sql`${webhookInbox.id} in ${options.ids}`);
+      if (options.fromId !== undefined) conditions.push(sql`${webhookInbox.id} >= ${options.fromId}`);
+      if (options.toId !== undefined) conditions.push(sql`${webhookInbox.id} <= ${options.toId}`);
       return db
         .select()
         .from(webhookInbox)

@@ -12,7 +12,14 @@ export interface WebhookObserver {
 
 export function registerWebhookRoutes(
   app: FastifyInstance,
-  deps: { inbox: WebhookInbox; delivery: WebhookDelivery; verifiers: WebhookVerifier[]; observer?: WebhookObserver },
+  deps: {
+    inbox: WebhookInbox;
+    delivery: WebhookDelivery;
+    verifiers: WebhookVerifier[];
+    observer?: WebhookObserver;
+    /** Drops cached provider reads of a payment the event reports a change of (conditional-GET cache). */
+    invalidate?: (provider: string, providerReference: string) => Promise<void>;
+  },
 ): void {
   const verifiers = new Map(deps.verifiers.map((verifier) => [verifier.provider as string, verifier]));
 
@@ -36,6 +43,12 @@ export function registerWebhookRoutes(
         return reply.code(400).send({ error: 'invalid_webhook', reason: err.reason, message: err.message });
       }
       throw err;
+    }
+
+    // Before the event can reach its workflow: the read it triggers must be a full one.
+    if (deps.invalidate) {
+      const payments = new Map(events.flatMap((event) => (event.providerReference ? [[`${event.provider}/${event.providerReference}`, event] as const] : [])));
+      await Promise.all([...payments.values()].map((event) => deps.invalidate!(event.provider, event.providerReference!)));
     }
 
     let recorded;

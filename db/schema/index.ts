@@ -1,3 +1,5 @@
 export * from './payments';
 export * from './webhooks';
 export * from './inventory';
+export * from './resilience';
+export * from './reconciliation';

@@ -1,7 +1,7 @@
 // Booking.com's connectivity API for one machine account: ARI pushed as OTA XML, reservations pulled
 // from the OTA_HotelResNotif / OTA_HotelResModifyNotif queues and acknowledged, and the B.XML read
 // side for the resync. HTTP Basic auth; every failure becomes a ProviderError with its retry class.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelClient, PushProgress, ReservationRefusal } from '../channels';
 import { ProviderError, kindFromHttpStatus, parseRetryAfter } from '../errors';
 import { daysBetween } from '../../workflows/bookings/dates';
@@ -28,6 +28,8 @@ export interface BookingComClientOptions {
   timeoutMs?: number;
   /** AvailStatusMessage / RateAmountMessage elements per request (Booking.com advises batching). */
   maxItemsPerRequest?: number;
+  /** The HTTP client: the provider gate's (throttle, quota, conditional GETs) in a worker; default fetch. */
+  fetch?: typeof fetch;
 }
 
 /** Consecutive nights with the same value of `key` become one [start, end] run (inclusive). */
@@ -86,8 +88,17 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 const KIND: Record<OtaReservation['status'], ChannelReservationEvent['kind']> = { Book: 'new', Modify: 'modified', Cancel: 'cancelled' };
 
+/**
+ * Booking.com gives queue messages no id of their own. Ours is derived from the content, so the same
+ * message pulled again is recognized, and any change (even within LastModifyDateTime's second) is new.
+ */
+export function queueMessageId(reservation: OtaReservation, queue: 'new' | 'modify'): string {
+  const content = [queue, reservation.status, reservation.lastModifiedAt, reservation.checkIn, reservation.checkOut, reservation.rooms, reservation.roomTypeCode].join('|');
+  return `${reservation.resId}:${queue}:${createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
+}
+
 export function reservationEvent(reservation: OtaReservation, queue: 'new' | 'modify'): ChannelReservationEvent {
-  const messageId = `${reservation.resId}@${reservation.lastModifiedAt}:${queue}`;
+  const messageId = queueMessageId(reservation, queue);
   const name = [reservation.guest?.givenName, reservation.guest?.surname].filter(Boolean).join(' ');
   return {
     eventId: `booking_com:${messageId}`,
@@ -113,7 +124,7 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
   const header = (): OtaHeader => ({ echoToken: randomUUID(), timeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
 
   async function call(operation: string, method: 'GET' | 'POST', path: string, body?: string): Promise<string> {
-    const response = await fetch(`${base}${path}`, {
+    const response = await (options.fetch ?? fetch)(`${base}${path}`, {
       method,
       headers: { authorization, accept: 'application/xml', ...(body ? { 'content-type': 'text/xml; charset=utf-8' } : {}) },
       body,
@@ -222,12 +233,12 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
       const days = parseRoomRateAvailability(await call('readCalendar', 'GET', `/hotels/xml/roomrateavailability?${query}`));
       return days.map((day) => ({
         date: day.date,
-        available: day.roomsToSell ?? 0,
+        available: day.roomsToSell,
         price: day.price,
         currency: day.currency,
-        minNights: day.minimumStay ?? 1,
-        closedToArrival: day.closedToArrival ?? false,
-        closed: day.closed ?? false,
+        minNights: day.minimumStay,
+        closedToArrival: day.closedToArrival,
+        closed: day.closed,
       }));
     },
   };

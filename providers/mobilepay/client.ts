@@ -20,6 +20,9 @@ import type {
 } from '@vippsmobilepay/sdk';
 import { classifyTransportError, kindFromHttpStatus, parseRetryAfter, ProviderError, type ProviderErrorKind } from '../errors';
 import type { CreateProviderPaymentRequest, PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import { OAuthTokenManager, type TokenSpec } from '../oauth/token-manager';
+import { passThroughGate, type ProviderGate } from '../resilience/gate';
+import { createMobilePayReportSource, type ReportApi } from './report';
 import type { RefundObservation } from '../../workflows/payments/messages';
 
 const PROVIDER = 'mobilepay';
@@ -61,6 +64,10 @@ export interface MobilePayClientOptions {
   system?: Partial<MobilePaySystemInfo>;
   /** Clock for token expiry (tests). */
   now?: () => number;
+  /** The shared OAuth token manager (worker: tokens in Postgres); default: one for this client. */
+  tokens?: OAuthTokenManager;
+  /** Throttle, quota and conditional GETs (providers/resilience); default: pass through. */
+  gate?: ProviderGate;
 }
 
 // ─── References and idempotency keys ─────────────────────────────────────────────────────────
@@ -196,55 +203,41 @@ export function classifyMobilePayResponse(
 
 // ─── Access tokens ───────────────────────────────────────────────────────────────────────────
 
-interface CachedToken {
-  value: string;
-  refreshAt: number;
-  expiresAt: number;
-}
-
 /**
- * One access token per client, shared by every call: fetched once, refreshed ahead of expiry with
- * a single request in flight however many callers are waiting, dropped when the API rejects it.
+ * The access token of one client, through the shared OAuth token manager (providers/oauth): one
+ * fetch however many callers wait, refreshed ahead of expiry, dropped when the API rejects it, and
+ * shared with every other process when the manager's store is Postgres.
  */
 export class AccessTokenCache {
-  #token: CachedToken | undefined;
-  #refreshing: Promise<CachedToken> | undefined;
+  readonly #manager: OAuthTokenManager;
+  readonly #spec: TokenSpec;
 
   constructor(
-    private readonly fetchToken: () => Promise<{ value: string; expiresInMs: number; fetchedAt: number }>,
-    private readonly now: () => number,
-    private readonly marginMs: number,
-  ) {}
-
-  async get(): Promise<string> {
-    const token = this.#token;
-    if (token && this.now() < token.refreshAt) return token.value;
-    try {
-      return (await this.#refresh()).value;
-    } catch (err) {
-      // A failed early refresh is not fatal while the current token is still valid.
-      if (token && this.now() < token.expiresAt) return token.value;
-      throw err;
-    }
+    fetchToken: () => Promise<{ value: string; expiresInMs: number; fetchedAt: number }>,
+    now: () => number,
+    marginMs: number,
+    shared?: { manager: OAuthTokenManager; key: string },
+  ) {
+    this.#manager = shared?.manager ?? new OAuthTokenManager({ now, refreshMarginMs: marginMs });
+    this.#spec = {
+      key: shared?.key ?? 'mobilepay',
+      provider: PROVIDER,
+      refreshMarginMs: marginMs,
+      async fetch() {
+        // The manager counts the lifetime from when the request was sent.
+        const token = await fetchToken();
+        return { accessToken: token.value, expiresInMs: token.expiresInMs };
+      },
+    };
   }
 
-  /** Forgets `value` if it is still the cached token (a 401 proved it no longer works). */
+  get(): Promise<string> {
+    return this.#manager.accessToken(this.#spec);
+  }
+
+  /** Forgets `value` if it is still the current token (a 401 proved it no longer works). */
   invalidate(value: string): void {
-    if (this.#token?.value === value) this.#token = undefined;
-  }
-
-  #refresh(): Promise<CachedToken> {
-    this.#refreshing ??= this.fetchToken()
-      .then(({ value, expiresInMs, fetchedAt }) => {
-        const margin = Math.min(this.marginMs, expiresInMs / 2);
-        const token = { value, expiresAt: fetchedAt + expiresInMs, refreshAt: fetchedAt + expiresInMs - margin };
-        this.#token = token;
-        return token;
-      })
-      .finally(() => {
-        this.#refreshing = undefined;
-      });
-    return this.#refreshing;
+    void this.#manager.invalidate(this.#spec.key, value).catch(() => undefined);
   }
 }
 
@@ -259,6 +252,9 @@ export interface MobilePayApi {
   registerWebhook(body: RegisterRequest): Promise<RegisterResponse>;
   listWebhooks(): Promise<QueryResponse>;
   deleteWebhook(id: string): Promise<void>;
+  /** Report API (settlement): the ledgers these keys read, and one booking day of a ledger's funds. */
+  listLedgers: ReportApi['listLedgers'];
+  fundsByDate: ReportApi['fundsByDate'];
 }
 
 /**
@@ -285,17 +281,20 @@ export function createMobilePayApi(options: MobilePayClientOptions): MobilePayAp
     'user-agent': `${system.name}/${system.version} ${system.pluginName}/${system.pluginVersion}`,
   };
 
+  const gate = options.gate ?? passThroughGate(PROVIDER);
   const send = async (operation: string, method: 'GET' | 'POST' | 'DELETE', path: string, headers: Record<string, string>, body?: string) => {
     try {
-      const response = await undiciRequest(`${base}${path}`, {
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-        body,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+      return await gate.exchange(method, `${base}${path}`, async (extra) => {
+        const response = await undiciRequest(`${base}${path}`, {
+          method,
+          headers: { ...headers, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        const text = await response.body.text();
+        return { status: response.statusCode, headers: response.headers, text };
       });
-      const text = await response.body.text();
-      return { status: response.statusCode, headers: response.headers, text };
     } catch (err) {
       throw classifyTransportError(PROVIDER, operation, err);
     }
@@ -321,6 +320,7 @@ export function createMobilePayApi(options: MobilePayClientOptions): MobilePayAp
     },
     now,
     options.tokenRefreshMarginMs ?? 5 * 60_000,
+    options.tokens ? { manager: options.tokens, key: `mobilepay:${options.clientId}:${options.merchantSerialNumber}` } : undefined,
   );
 
   async function call<T>(operation: string, method: 'GET' | 'POST' | 'DELETE', path: string, init: { body?: unknown; idempotencyKey?: string } = {}): Promise<T> {
@@ -370,6 +370,13 @@ export function createMobilePayApi(options: MobilePayClientOptions): MobilePayAp
     registerWebhook: (body) => call('register_webhook', 'POST', '/webhooks/v1/webhooks', { body }),
     listWebhooks: () => call('list_webhooks', 'GET', '/webhooks/v1/webhooks'),
     deleteWebhook: (id) => call('delete_webhook', 'DELETE', `/webhooks/v1/webhooks/${encodeURIComponent(id)}`),
+    listLedgers: () => call('list_ledgers', 'GET', '/settlement/v1/ledgers'),
+    fundsByDate: (ledgerId, ledgerDate, cursor, pageSize) =>
+      call(
+        'report_funds',
+        'GET',
+        `/report/v2/ledgers/${encodeURIComponent(ledgerId)}/funds/dates/${encodeURIComponent(ledgerDate)}?pageSize=${pageSize}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
   };
 }
 
@@ -450,6 +457,11 @@ export function createMobilePayClient(options: MobilePayClientOptions): PaymentP
       return snapshotFromPayment(await read(providerReference));
     },
 
+    // A read of a reference that cannot exist: any answer but an outage (404 here) means the API is up.
+    async healthCheck() {
+      return api.getPayment('skerry-health-check');
+    },
+
     async capturePayment({ providerReference, amount, idempotencyKey }) {
       const currency = await currencyOf(providerReference);
       try {
@@ -489,5 +501,7 @@ export function createMobilePayClient(options: MobilePayClientOptions): PaymentP
       // webhook carries back as `idempotencyKey`: both paths name the same refund.
       return { refundId: key, amount, status: 'succeeded' };
     },
+
+    listTransactions: createMobilePayReportSource(api, options.merchantSerialNumber),
   };
 }

@@ -12,8 +12,8 @@ import type { PaymentObservation } from '../../workflows/payments/messages';
 import { paymentIdFromReference } from './client';
 
 export interface MobilePayWebhookOptions {
-  /** Every secret currently accepted: during a rotation, the old and the new registration's secret. */
-  secrets: () => readonly string[];
+  /** Every secret accepted at `now`: during a rotation, the old and the new registration's secret (until the overlap ends). */
+  secrets: (now: Date) => readonly string[];
   /** Requests whose x-ms-date is further than this from now are refused as stale. */
   toleranceSeconds: number;
   /**
@@ -88,7 +88,7 @@ export function verifyMobilePayRequest(webhook: IncomingWebhook, options: Mobile
   const hash = contentHash(webhook.rawBody);
   if (!sameText(hash, claimedHash)) throw new WebhookVerificationError('x-ms-content-sha256 does not match the body', 'bad_signature');
 
-  const matched = options.secrets().some((secret) => sameText(signatureFor(secret, webhook.url, date, host, hash), signature));
+  const matched = options.secrets(new Date(nowMs)).some((secret) => sameText(signatureFor(secret, webhook.url, date, host, hash), signature));
   if (!matched) throw new WebhookVerificationError('no configured secret matches the HMAC signature', 'bad_signature');
 
   let json: unknown;

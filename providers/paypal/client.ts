@@ -21,6 +21,7 @@ import type { RefundObservation } from '../../workflows/payments/messages';
 import { toPayPalValue } from './amounts';
 import { createPayPalConnection, type PayPalConnection, type PayPalConnectionOptions } from './connection';
 import { classifyPayPalError } from './errors';
+import { createPayPalTransactionSource } from './transactions';
 import {
   capturableAuthorization,
   orderPayments,
@@ -165,6 +166,9 @@ export function createPayPalClient(options: PayPalClientOptions): PaymentProvide
 
     getPayment: (providerReference) => current(providerReference),
 
+    // A read of an order id that cannot exist: any answer but an outage (404 here) means PayPal is up.
+    healthCheck: () => getOrder('SKERRYHEALTHCHECK'),
+
     capturePayment: async ({ providerReference, amount, idempotencyKey }) => {
       let order = await getOrder(providerReference);
       if (order.status === 'APPROVED') {
@@ -243,5 +247,7 @@ export function createPayPalClient(options: PayPalClientOptions): PaymentProvide
         );
         return refundObservation(response.body);
       }),
+
+    listTransactions: createPayPalTransactionSource(paypal),
   };
 }

@@ -3,13 +3,18 @@
 // the SDK does not cover (webhook signature verification). The client and the webhook verifier
 // share it, and with it one access token.
 //
-// Two things the SDK does not do on its own, added here through its public hooks:
+// What the SDK does not do on its own, added here through its public hooks:
 // - a custom base URL: the SDK only knows `Environment.Production` (api-m.paypal.com) and
 //   `Environment.Sandbox` (api-m.sandbox.paypal.com). For any other base (Skerry's sandbox) a
 //   request interceptor — the same hook the SDK uses for its User-Agent — rewrites the origin.
-// - one token for concurrent calls: the SDK caches the token, but every call that finds it missing
-//   or expired fetches its own. `oAuthTokenProvider` makes the fetch single-flight and moves the
-//   token's expiry forward by a margin, so it is refreshed shortly before PayPal's `expires_in`.
+// - one token for every call and every process: the SDK caches the token per client, but every
+//   call that finds it missing or expired fetches its own. `oAuthTokenProvider` hands the SDK the
+//   token of the shared OAuth token manager (providers/oauth), which fetches it once, refreshes it
+//   shortly before PayPal's `expires_in`, checks its scopes, and shares it through Postgres.
+// - the provider gate (providers/resilience): every request, the token request included, waits for
+//   the throttle and is counted against the quota; GETs are conditional (ETag).
+import { OAuthTokenManager, parseScopes, type TokenSpec } from '../oauth/token-manager';
+import { passThroughGate, type ProviderGate } from '../resilience/gate';
 import {
   ApiError,
   Client,
@@ -33,6 +38,12 @@ export interface PayPalConnectionOptions {
   timeoutMs?: number;
   /** Refresh the token this long before it expires (default 300 s, at most half its lifetime). */
   refreshMarginSeconds?: number;
+  /** The shared OAuth token manager (worker: tokens in Postgres); default: one for this connection. */
+  tokens?: OAuthTokenManager;
+  /** Scopes the token must carry (checked at every fetch). */
+  requiredScopes?: readonly string[];
+  /** Throttle, quota and conditional GETs; default: pass through. */
+  gate?: ProviderGate;
   /**
    * Called when a 2xx answer does not match the SDK's schema (PayPal added an enum value, say). The
    * raw body is used anyway; tests pass a hook that fails so the sandbox stays faithful.
@@ -58,7 +69,7 @@ export interface PayPalConnection {
   /** POSTs a JSON text body to a path the SDK has no controller for, with the same auth and base URL. */
   postJson<T>(operation: string, path: string, jsonText: string): Promise<WireResponse<T>>;
   /** Forgets the cached token (PayPal revoked it); with `refused`, only if that is still the cached one. */
-  invalidateToken(refused?: string): void;
+  invalidateToken(refused?: string): Promise<void>;
 }
 
 type RequestBuilderFactory = ReturnType<Client['getRequestBuilderFactory']>;
@@ -70,16 +81,33 @@ function environmentFor(apiBase: string | undefined): { environment: Environment
   return { environment: Environment.Sandbox, rebase: { from: PAYPAL_SANDBOX_API, to: base } };
 }
 
-function rebasedClientClass(rebase: { from: string; to: string }): typeof Client {
-  const rewrite = (url: string) => (url.startsWith(rebase.from) ? rebase.to + url.slice(rebase.from.length) : url);
+type SdkRequest = Parameters<Parameters<ReturnType<RequestBuilderFactory>['intercept']>[0]>[0];
+type SdkNext = Parameters<Parameters<ReturnType<RequestBuilderFactory>['intercept']>[0]>[2];
+
+/**
+ * The SDK's Client with every request passing the gate (throttle, quota, conditional GET) and, for
+ * a base URL the SDK does not know, its origin rewritten.
+ */
+function gatedClientClass(gate: ProviderGate, rebase: { from: string; to: string } | undefined): typeof Client {
+  const rewrite = (url: string) => (rebase && url.startsWith(rebase.from) ? rebase.to + url.slice(rebase.from.length) : url);
   // Closure state only: Client's constructor already calls getRequestBuilderFactory (for its OAuth
   // controller) before subclass fields would be initialized.
-  return class RebasedClient extends Client {
+  return class GatedClient extends Client {
     override getRequestBuilderFactory(): RequestBuilderFactory {
       const inner = super.getRequestBuilderFactory();
       return (...args: Parameters<RequestBuilderFactory>) => {
         const builder = inner(...args);
-        builder.interceptRequest((request) => ({ ...request, url: rewrite(request.url) }));
+        builder.intercept(async (request: SdkRequest, options, next: SdkNext) => {
+          const url = rewrite(request.url);
+          await gate.admit();
+          const read = await gate.conditional(request.method, url);
+          const context = await next({ ...request, url, headers: { ...request.headers, ...read?.headers } }, options);
+          const headers = context.response.headers ?? {};
+          gate.observe(headers);
+          if (!read || typeof context.response.body !== 'string') return context;
+          const resolved = await read.resolve({ status: context.response.statusCode, headers, text: context.response.body });
+          return { ...context, response: { ...context.response, statusCode: resolved.status, headers: resolved.headers as Record<string, string>, body: resolved.text } };
+        });
         return builder;
       };
     }
@@ -100,48 +128,55 @@ function parseBody<T>(body: unknown): T {
 export function createPayPalConnection(options: PayPalConnectionOptions): PayPalConnection {
   const { environment, rebase } = environmentFor(options.apiBase);
   const margin = options.refreshMarginSeconds ?? 300;
-  let current: OAuthToken | undefined;
-  let inflight: Promise<OAuthToken> | undefined;
+  const manager = options.tokens ?? new OAuthTokenManager({ refreshMarginMs: margin * 1000 });
+  const key = `paypal:${options.clientId}`;
   let requests = 0;
+  /** The token object last handed to the SDK (the SDK keeps it until its `expiry`). */
+  let issued: OAuthToken | undefined;
 
-  const fresh = (token: OAuthToken | undefined): token is OAuthToken =>
-    token !== undefined && token.expiry !== undefined && Number(token.expiry) > Date.now() / 1000;
-
-  const fetchToken = (manager: ClientCredentialsAuthManager): Promise<OAuthToken> => {
-    inflight ??= (async () => {
+  const spec = (sdkManager: ClientCredentialsAuthManager): TokenSpec => ({
+    key,
+    provider: 'paypal',
+    requiredScopes: options.requiredScopes,
+    refreshMarginMs: margin * 1000,
+    async fetch() {
       requests += 1;
-      const issuedAt = Math.floor(Date.now() / 1000);
-      const token = await manager.fetchToken();
+      const token = await sdkManager.fetchToken();
       const lifetime = token.expiresIn === undefined ? 3_600 : Number(token.expiresIn);
-      // The SDK refreshes once `expiry` has passed: put it `margin` before PayPal's expiry.
-      token.expiry = BigInt(issuedAt + lifetime - Math.min(margin, Math.floor(lifetime / 2)));
-      current = token;
-      return token;
-    })().finally(() => {
-      inflight = undefined;
-    });
-    return inflight;
-  };
+      return { accessToken: token.accessToken, expiresInMs: lifetime * 1000, scopes: parseScopes(token.scope) };
+    },
+  });
 
-  const ClientClass = rebase ? rebasedClientClass(rebase) : Client;
-  const sdk = new ClientClass({
+  const gate = options.gate ?? passThroughGate('paypal');
+  const sdk = new (gatedClientClass(gate, rebase))({
     environment,
     timeout: options.timeoutMs ?? 20_000,
     clientCredentialsAuthCredentials: {
       oAuthClientId: options.clientId,
       oAuthClientSecret: options.clientSecret,
-      oAuthTokenProvider: async (_last, manager) => (fresh(current) ? current : fetchToken(manager)),
+      // The SDK asks again once `expiry` has passed: a second from now, so every call goes back to
+      // the manager (an in-memory read while the token is fresh) and sees its refreshes.
+      oAuthTokenProvider: async (_last, sdkManager) => {
+        const accessToken = await manager.accessToken(spec(sdkManager));
+        issued = { accessToken, tokenType: 'Bearer', expiry: BigInt(Math.floor(Date.now() / 1000) + 1) };
+        return issued;
+      },
     },
     // Temporal's activity retries are the retry policy; the SDK must not add its own.
     httpClientOptions: { timeout: options.timeoutMs ?? 20_000, retryConfig: { maxNumberOfRetries: 0 } },
   });
 
-  const invalidateToken = (refused?: string) => {
+  const invalidateToken = async (refused?: string) => {
+    const current = issued;
     // Concurrent calls refused with the same old token must not drop the new one.
-    if (!current || (refused !== undefined && refused !== current.accessToken)) return;
+    if (!current || (refused !== undefined && refused !== current.accessToken)) {
+      if (refused !== undefined) await manager.invalidate(key, refused);
+      return;
+    }
     // The SDK holds the same object: an expiry in the past makes it ask the provider again.
     current.expiry = BigInt(0);
-    current = undefined;
+    issued = undefined;
+    await manager.invalidate(key, current.accessToken);
   };
 
   const toWire = <T>(response: { statusCode: number; headers: Record<string, string>; body: unknown }): WireResponse<T> => ({
@@ -158,7 +193,7 @@ export function createPayPalConnection(options: PayPalConnectionOptions): PayPal
       // Refused credentials (the token request itself) cannot be fixed by a new token.
       if (err.request?.url?.endsWith('/v1/oauth2/token')) throw err;
       const authorization = Object.entries(err.request?.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
-      invalidateToken(typeof authorization === 'string' ? authorization.replace(/^Bearer\s+/i, '') : undefined);
+      await invalidateToken(typeof authorization === 'string' ? authorization.replace(/^Bearer\s+/i, '') : undefined);
       return fn();
     }
   };

@@ -4,35 +4,81 @@ import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import Stripe from 'stripe';
 import { classifyTransportError, kindFromHttpStatus, parseRetryAfter, ProviderError, type ProviderErrorKind } from '../errors';
 import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import { passThroughGate, type ProviderGate } from '../resilience/gate';
 import type { RefundObservation } from '../../workflows/payments/messages';
+import { listStripeTransactions } from './transactions';
 
 export interface StripeClientOptions {
   secretKey: string;
+  /** Throttle, quota and conditional GETs (providers/resilience); default: pass through. */
+  gate?: ProviderGate;
   /** e.g. http://127.0.0.1:4010/stripe for the sandbox; unset for api.stripe.com. */
   apiBase?: string;
   timeoutMs?: number;
 }
 
-/** The SDK has no base-path option; a sandbox served under a prefix needs the path rewritten. */
-function prefixedHttpClient(prefix: string): Stripe.HttpClient {
+/** A response whose body was read already (or comes from the conditional-GET cache). */
+class BufferedStripeResponse extends Stripe.HttpClientResponse {
+  constructor(
+    statusCode: number,
+    headers: Record<string, string>,
+    private readonly body: Promise<string>,
+    private readonly raw: unknown,
+  ) {
+    super(statusCode, headers);
+  }
+  override getRawResponse(): unknown {
+    return this.raw;
+  }
+  override toStream(): never {
+    throw new Error('a buffered Stripe response has no stream');
+  }
+  override toJSON(): Promise<unknown> {
+    return this.body.then((text) => JSON.parse(text) as unknown);
+  }
+}
+
+/**
+ * The SDK's Node HTTP client behind the provider gate (throttle, quota, conditional GETs), with the
+ * path prefix a sandbox served under a prefix needs (the SDK has no base-path option).
+ */
+function gatedHttpClient(gate: ProviderGate, prefix: string): Stripe.HttpClient {
   const inner = Stripe.createNodeHttpClient();
   return {
-    getClientName: () => 'skerry-prefixed-node',
-    makeRequest: (host, port, path, method, headers, requestData, protocol, timeout) =>
-      inner.makeRequest(host, port, `${prefix}${path}`, method, headers, requestData, protocol, timeout),
+    getClientName: () => 'skerry-gated-node',
+    async makeRequest(host, port, path, method, headers, requestData, protocol, timeout) {
+      await gate.admit();
+      const read = await gate.conditional(method, path);
+      const response = await inner.makeRequest(host, port, `${prefix}${path}`, method, { ...headers, ...read?.headers }, requestData, protocol, timeout);
+      const responseHeaders = response.getHeaders() as Record<string, string>;
+      gate.observe(responseHeaders);
+      const status = response.getStatusCode();
+      if (!read) return response;
+      if (status !== 200 && status !== 304) {
+        await read.resolve({ status, headers: responseHeaders, text: '' });
+        return response;
+      }
+      // Read the body here, so that a 200 with an ETag is cached and a 304 is answered from the cache.
+      const text = status === 304 ? Promise.resolve('') : response.toJSON().then((json) => JSON.stringify(json));
+      const answer = await text.then((body) => read.resolve({ status, headers: responseHeaders, text: body })).catch(() => undefined);
+      // A body that could not be read fails as the SDK's own response would (toJSON rejects).
+      if (!answer) return new BufferedStripeResponse(status, responseHeaders, text, response.getRawResponse() ?? {});
+      return new BufferedStripeResponse(answer.status, { ...responseHeaders, ...(answer.headers as Record<string, string>) }, Promise.resolve(answer.text), response.getRawResponse() ?? {});
+    },
   } as Stripe.HttpClient;
 }
 
 export function createStripeSdk(options: StripeClientOptions): Stripe {
   const config: Stripe.StripeConfig = { maxNetworkRetries: 0, timeout: options.timeoutMs ?? 20_000, telemetry: false };
+  let prefix = '';
   if (options.apiBase) {
     const url = new URL(options.apiBase);
     config.host = url.hostname;
     config.port = url.port || (url.protocol === 'https:' ? 443 : 80);
     config.protocol = url.protocol === 'https:' ? 'https' : 'http';
-    const prefix = url.pathname.replace(/\/+$/, '');
-    if (prefix) config.httpClient = prefixedHttpClient(prefix);
+    prefix = url.pathname.replace(/\/+$/, '');
   }
+  if (options.gate || prefix) config.httpClient = gatedHttpClient(options.gate ?? passThroughGate('stripe'), prefix);
   return new Stripe(options.secretKey, config);
 }
 
@@ -181,6 +227,9 @@ export function createStripeClient(options: StripeClientOptions): PaymentProvide
       }
     },
 
+    // The cheapest authenticated read Stripe has: the circuit breaker's health check.
+    healthCheck: () => call('retrieve_balance', () => stripe.balance.retrieve()),
+
     refundPayment: ({ providerReference, amount, idempotencyKey, reason }) =>
       call('create_refund', async () => {
         const refund = await stripe.refunds.create(
@@ -189,5 +238,7 @@ export function createStripeClient(options: StripeClientOptions): PaymentProvide
         );
         return refundObservation(refund);
       }),
+
+    listTransactions: (request) => call('list_balance_transactions', () => listStripeTransactions(stripe, request)),
   };
 }

@@ -7,8 +7,8 @@ import { refundObservation, snapshotFromIntent } from './client';
 const verifierSdk = new Stripe('sk_test_verification_only', { telemetry: false });
 
 export interface StripeWebhookOptions {
-  /** Every secret currently accepted: during a rotation, the old and the new one. */
-  secrets: () => readonly string[];
+  /** Every secret accepted at `now`: during a rotation, the old and the new one (until the overlap ends). */
+  secrets: (now: Date) => readonly string[];
   toleranceSeconds: number;
 }
 
@@ -26,7 +26,7 @@ export function verifyStripeSignature(webhook: IncomingWebhook, options: StripeW
   if (Math.abs(nowSeconds - Number(timestamp)) > options.toleranceSeconds) {
     throw new WebhookVerificationError(`signature timestamp outside the ${options.toleranceSeconds}s tolerance`, 'stale');
   }
-  for (const secret of options.secrets()) {
+  for (const secret of options.secrets(webhook.now ?? new Date())) {
     try {
       return verifierSdk.webhooks.constructEvent(webhook.rawBody, signature, secret, options.toleranceSeconds, undefined, nowSeconds);
     } catch (err) {

@@ -17,7 +17,10 @@ import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
 import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { classifyTransportError, parseRetryAfter, ProviderError } from '../errors';
+import { createSwishSettlementReportSource } from './settlement-report';
 import type { CreateProviderPaymentRequest, PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import { passThroughGate } from '../resilience/gate';
+import type { ProviderGate } from '../resilience/gate';
 import type { NextAction, RefundObservation } from '../../workflows/payments/messages';
 import {
   formatAmount,
@@ -64,6 +67,13 @@ export interface SwishClientOptions {
   refundPollIntervalMs?: number;
   /** Consecutive missing refund ordinals after which getPayment stops looking for more refunds. */
   refundProbeMisses?: number;
+  /**
+   * The bank's Swish settlement report, for reconciliation (Swish itself lists nothing); without it
+   * the client has no transaction listing. See settlement-report.ts.
+   */
+  settlementReportUrl?: string;
+  /** Throttle, quota and conditional GETs (providers/resilience); default: pass through. */
+  gate?: ProviderGate;
 }
 
 /** getPayment's answer, with each refund Swish knows of (the workflow reads the cumulative amount). */
@@ -168,6 +178,7 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
   const settleWaitMs = options.refundSettleWaitMs ?? 8_000;
   const pollIntervalMs = options.refundPollIntervalMs ?? 250;
   const probeMisses = options.refundProbeMisses ?? 3;
+  const gate = options.gate ?? passThroughGate('swish');
 
   let agent: Agent | undefined;
   let agentLoading: Promise<Agent> | undefined;
@@ -212,17 +223,20 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
   ): Promise<SwishResponse> => {
     const through = await dispatcher(operation);
     try {
-      const response = await request(`${apiBase}${path}`, {
-        method,
-        dispatcher: through,
-        headers: {
-          accept: 'application/json',
-          ...(body ? { 'content-type': body.contentType ?? 'application/json' } : {}),
-        },
-        body: body ? JSON.stringify(body.json) : undefined,
+      return await gate.exchange(method, `${apiBase}${path}`, async (extra) => {
+        const response = await request(`${apiBase}${path}`, {
+          method,
+          dispatcher: through,
+          headers: {
+            accept: 'application/json',
+            ...extra,
+            ...(body ? { 'content-type': body.contentType ?? 'application/json' } : {}),
+          },
+          body: body ? JSON.stringify(body.json) : undefined,
+        });
+        const text = await response.body.text();
+        return { status: response.statusCode, headers: response.headers, text };
       });
-      const text = await response.body.text();
-      return { status: response.statusCode, headers: response.headers, text };
     } catch (err) {
       throw classifySwishTransportError(operation, err);
     }
@@ -376,6 +390,11 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
       return snapshot(operation, await requirePaymentRequest(operation, providerReference));
     },
 
+    // A read of an instruction UUID that cannot exist: a 404 (or any answer but an outage) means Swish is up.
+    async healthCheck() {
+      return retrievePaymentRequest('health_check', '0'.repeat(32));
+    },
+
     async capturePayment() {
       throw new ProviderError('swish', 'capture', 'unsupported', 'Swish has no capture: a payment is settled when the payer approves it');
     },
@@ -450,5 +469,9 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
       agent = undefined;
       await current?.close();
     },
+
+    ...(options.settlementReportUrl
+      ? { listTransactions: createSwishSettlementReportSource({ url: options.settlementReportUrl, payeeAlias: options.payeeAlias, timeoutMs }) }
+      : {}),
   };
 }

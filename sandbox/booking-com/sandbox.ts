@@ -82,6 +82,8 @@ export class BookingComSandbox {
   readonly #queues = { new: new Map<string, QueueEntry>(), modify: new Map<string, QueueEntry>() };
   readonly #now: () => number;
   counts = { availRequests: 0, rateRequests: 0, availItems: 0, rateItems: 0, queuePulls: 0, acks: 0, rejections: 0, authFailures: 0 };
+  /** The cursor of every reservations-summary page asked for ('' = first page), oldest first. */
+  readonly summaryCursors: string[] = [];
   /** Every ARI request received, newest last (for tests and the control API). */
   readonly pushLog: Array<{ at: string; type: 'avail' | 'rate'; hotelId: string; items: number; echoToken: string }> = [];
 
@@ -331,7 +333,7 @@ export class BookingComSandbox {
       const entry = this.#queues[queue].get(ack.resId);
       if (!ack.error) {
         // An ack covers the version last handed out; a change made since stays queued.
-        if (entry && (entry.servedVersion === undefined || entry.servedVersion === entry.version)) this.#queues[queue].delete(ack.resId);
+        if (entry && entry.servedVersion === entry.version) this.#queues[queue].delete(ack.resId);
         reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'processed' });
       } else if (ack.error.code === OTA_ERROR.noAvailability) {
         this.counts.rejections += 1;
@@ -359,6 +361,7 @@ export class BookingComSandbox {
 
   /** The reservations summary (resync): every reservation of these hotels, paged by a numeric cursor. */
   summary(hotelIds: readonly string[], cursor: string | undefined, limit: number, checkoutFrom?: string): { reservations: SummaryReservation[]; nextCursor?: string } {
+    this.summaryCursors.push(cursor ?? '');
     const all = this.reservations()
       .filter((reservation) => hotelIds.includes(reservation.hotelId) && (!checkoutFrom || reservation.checkOut >= checkoutFrom))
       .sort((a, b) => a.resId.localeCompare(b.resId));
@@ -394,6 +397,7 @@ export class BookingComSandbox {
     this.#queues.new.clear();
     this.#queues.modify.clear();
     this.pushLog.length = 0;
+    this.summaryCursors.length = 0;
     for (const key of Object.keys(this.counts) as Array<keyof typeof this.counts>) this.counts[key] = 0;
     this.faults.clear();
   }

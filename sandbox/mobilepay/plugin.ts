@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser, zodIssues } from '../shared/control';
 import { installFaultHooks } from '../shared/faults';
+import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { stableStringify } from '../shared/stable-json';
 import {
@@ -20,7 +21,7 @@ import {
   tokenError,
   validationProblem,
 } from './errors';
-import { EPAYMENT_WEBHOOK_EVENTS, type MobilePaySandbox, type RecordedRequest } from './sandbox';
+import { EPAYMENT_WEBHOOK_EVENTS, MobilePayDriftSchema, type MobilePaySandbox, type RecordedRequest } from './sandbox';
 import { modificationView, paymentView, TransitionError, type SandboxPayment } from './store';
 
 export interface MobilePayPluginOptions {
@@ -47,7 +48,7 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
   /** Requests whose answer is saved under their Idempotency-Key even though it is an error (injected 500s). */
   const storeAnyway = new WeakSet<FastifyRequest>();
   const pathOf = (request: FastifyRequest) => request.url.split('?')[0]!.slice(prefix.length);
-  const isApi = (request: FastifyRequest) => /^\/(accesstoken|epayment|webhooks)\//.test(pathOf(request));
+  const isApi = (request: FastifyRequest) => /^\/(accesstoken|epayment|webhooks|settlement|report)\//.test(pathOf(request));
   const isTokenCall = (request: FastifyRequest) => pathOf(request).startsWith('/accesstoken/');
   const isEPaymentPost = (request: FastifyRequest) => request.method === 'POST' && pathOf(request).startsWith('/epayment/');
 
@@ -117,6 +118,8 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
     },
     rateLimited: (_request, reply) => sendProblem(reply, rateLimitProblem()),
   });
+  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
+  installConditionalGets(app, { appliesTo: isApi });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof EPaymentProblem) return sendProblem(reply, error);
@@ -245,6 +248,26 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
   // ─── Control: the operator ───────────────────────────────────────────────────────────────
 
   app.post('/_control/tokens/revoke', async () => ({ revoked: sandbox.revokeTokens() }));
+  // ─── Report API (settlement ledgers), for reconciliation ─────────────────────────────────────
+  app.get('/settlement/v1/ledgers', async (request) => ({ items: sandbox.ledgersOf(msnOf.get(request)!) }));
+  app.get('/report/v2/ledgers/:ledgerId/funds/dates/:ledgerDate', async (request: FastifyRequest<{ Params: { ledgerId: string; ledgerDate: string }; Querystring: { cursor?: string; pageSize?: string } }>, reply) => {
+    const { ledgerId, ledgerDate } = request.params;
+    const pageSize = Math.min(1_000, Math.max(1, Number(request.query.pageSize ?? 100) || 100));
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(ledgerDate)) {
+      return sendProblem(reply, validationProblem('ledgerDate must be a date (YYYY-MM-DD)', [{ name: 'ledgerDate', reason: 'YYYY-MM-DD' }]));
+    }
+    const page = sandbox.fundsByDate(msnOf.get(request)!, ledgerId, ledgerDate, request.query.cursor || undefined, pageSize);
+    if (!page) return sendProblem(reply, forbiddenProblem(`No access to ledger ${ledgerId}`));
+    return { items: page.items, ...(page.cursor ? { cursor: page.cursor } : {}), tryLater: false };
+  });
+
+  // ─── Control: reconciliation drift and history ───────────────────────────────────────────
+  app.post('/_control/drift', async (request, reply) => {
+    const input = parseControlBody(MobilePayDriftSchema, request, reply);
+    if (!input) return reply;
+    return sandbox.drift(input);
+  });
+
   registerFaultRoutes(app, sandbox.faults);
   registerWebhookRoutes(app, sandbox.webhooks);
   app.get('/_control/state', async () => sandbox.state());

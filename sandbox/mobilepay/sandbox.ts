@@ -6,7 +6,26 @@ import { IdempotencyStore } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import { webhookHeaders } from './signing';
-import { MobilePayStore, type EPaymentEvent, type SandboxPayment } from './store';
+import { z } from 'zod';
+import { CURRENCIES, MobilePayStore, TransitionError, type EPaymentEvent, type LedgerEntry, type SandboxPayment } from './store';
+
+/** Reconciliation drift the sandbox can seed (see MobilePaySandbox.drift). */
+export const MobilePayDriftSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('lost_webhook'), reference: z.string().min(8), amount: z.number().int().positive().optional() }),
+  z.strictObject({ kind: z.literal('amount_mismatch'), reference: z.string().min(8), amount: z.number().int().positive() }),
+  z.strictObject({
+    kind: z.literal('orphan'),
+    msn: z.string().regex(/^\d{4,7}$/),
+    amount: z.strictObject({ value: z.number().int().positive(), currency: z.enum(CURRENCIES) }),
+    createdMs: z.number().int().positive().optional(),
+  }),
+]);
+export type MobilePayDrift = z.infer<typeof MobilePayDriftSchema>;
+
+/** A settlement ledger of the Report API: one per sales unit (MSN) and currency. */
+export function ledgerIdOf(msn: string, currency: string): string {
+  return `${msn}${currency.toUpperCase()}`;
+}
 
 export const EPAYMENT_WEBHOOK_EVENTS = [
   'epayments.payment.created.v1',
@@ -209,7 +228,84 @@ export class MobilePaySandbox {
     return targets;
   }
 
+  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
+  #webhooksLost = 0;
+
+  /** Runs `fn` with its webhooks lost: the payment moves on, nothing is delivered. */
+  withoutWebhooks<T>(fn: () => T): T {
+    this.#webhooksLost += 1;
+    try {
+      return fn();
+    } finally {
+      this.#webhooksLost -= 1;
+    }
+  }
+
+  /**
+   * Seeds reconciliation drift (POST /_control/drift). `lost_webhook` moves a payment on without
+   * telling the merchant (a CREATED one is authorized and captured, a captured one refunded, as from
+   * the business portal); `amount_mismatch` changes its capture's ledger entry; `orphan` books a
+   * capture nobody's books know of.
+   */
+  drift(input: MobilePayDrift): Record<string, unknown> {
+    switch (input.kind) {
+      case 'lost_webhook':
+        return this.withoutWebhooks(() => {
+          const payment = this.store.find(input.reference);
+          if (payment.state === 'CREATED') {
+            this.store.authorize(payment.reference);
+            this.store.capture(payment.msn, payment.reference, { modificationAmount: payment.amount }, `drift-capture-${payment.reference}`);
+            return { kind: input.kind, reference: payment.reference, captured: payment.aggregate.capturedAmount.value };
+          }
+          const refundable = payment.aggregate.capturedAmount.value - payment.aggregate.refundedAmount.value;
+          if (payment.state !== 'AUTHORIZED' || refundable <= 0) throw new TransitionError(409, `Payment '${payment.reference}' has nothing to capture or refund`);
+          const amount = { currency: payment.amount.currency, value: input.amount ?? refundable };
+          this.store.refund(payment.msn, payment.reference, { modificationAmount: amount }, `drift-refund-${payment.reference}-${payment.events.length}`);
+          return { kind: input.kind, reference: payment.reference, refunded: payment.aggregate.refundedAmount.value };
+        });
+      case 'amount_mismatch': {
+        const entry = this.store.captureEntryOf(input.reference);
+        entry.amount = input.amount;
+        return { kind: input.kind, reference: input.reference, pspReference: entry.pspReference };
+      }
+      case 'orphan': {
+        const time = new Date(input.createdMs ?? this.#now()).toISOString();
+        const entry: LedgerEntry = {
+          pspReference: randomUUID(),
+          time,
+          ledgerDate: time.slice(0, 10),
+          entryType: 'capture',
+          reference: `orphan-${randomToken(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}`,
+          currency: input.amount.currency,
+          amount: input.amount.value,
+          recipientHandle: `api:${input.msn}`,
+        };
+        this.store.ledger.push(entry);
+        return { kind: input.kind, reference: entry.reference, pspReference: entry.pspReference };
+      }
+    }
+  }
+
+  /** The Report API's ledgers of a sales unit: one per currency it sells in. */
+  ledgersOf(msn: string) {
+    return CURRENCIES.map((currency) => ({ ledgerId: ledgerIdOf(msn, currency), currency, settlesForRecipientHandles: [`api:${msn}`] }));
+  }
+
+  /** One page of a ledger's funds entries booked on `ledgerDate`; the cursor is an opaque offset. */
+  fundsByDate(msn: string, ledgerId: string, ledgerDate: string, cursor: string | undefined, pageSize: number): { items: LedgerEntry[]; cursor?: string } | undefined {
+    const ledger = this.ledgersOf(msn).find((candidate) => candidate.ledgerId === ledgerId);
+    if (!ledger) return undefined;
+    const entries = this.store.ledger.filter(
+      (entry) => entry.recipientHandle === `api:${msn}` && entry.currency === ledger.currency && entry.ledgerDate === ledgerDate,
+    );
+    const offset = cursor ? Number(Buffer.from(cursor, 'base64url').toString('utf8')) || 0 : 0;
+    const items = entries.slice(offset, offset + pageSize).map((entry) => ({ ...entry }));
+    const next = offset + pageSize < entries.length ? Buffer.from(String(offset + pageSize), 'utf8').toString('base64url') : undefined;
+    return { items, cursor: next };
+  }
+
   #deliver(event: EPaymentEvent): void {
+    if (this.#webhooksLost > 0) return;
     const body = JSON.stringify(event);
     for (const target of this.#targets(event)) {
       this.webhooks.enqueue({

@@ -121,14 +121,36 @@ export interface MobilePayStoreOptions {
   onEvent?: (event: EPaymentEvent) => void;
 }
 
+/**
+ * One entry of the settlement ledger (the Report API's `funds` topic): captures add to the balance,
+ * refunds take from it. `ledgerDate` is the day the entry is booked (here: its UTC date).
+ */
+export interface LedgerEntry {
+  pspReference: string;
+  time: string;
+  ledgerDate: string;
+  entryType: 'capture' | 'refund';
+  reference: string;
+  currency: Currency;
+  /** Signed minor units: a refund is negative. */
+  amount: number;
+  recipientHandle: string;
+}
+
 export class MobilePayStore {
   readonly payments = new Map<string, SandboxPayment>();
+  /** The funds ledger, in booking order (`GET /report/v2/ledgers/{ledgerId}/funds/dates/{date}`). */
+  readonly ledger: LedgerEntry[] = [];
+  /** While seeding history: the clock entries are made at, and no events delivered. */
+  #clockOverrideMs: number | undefined;
+  #silent = false;
   counts = { created: 0, authorized: 0, aborted: 0, expired: 0, terminated: 0, captures: 0, cancels: 0, refunds: 0, events: 0 };
   readonly #now: () => number;
   readonly #onEvent: (event: EPaymentEvent) => void;
 
   constructor(options: MobilePayStoreOptions = {}) {
-    this.#now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    this.#now = () => this.#clockOverrideMs ?? clock();
     this.#onEvent = options.onEvent ?? (() => undefined);
   }
 
@@ -149,7 +171,48 @@ export class MobilePayStore {
     };
     payment.events.push(event);
     this.counts.events += 1;
-    this.#onEvent(structuredClone(event));
+    if (name === 'CAPTURED' || name === 'REFUNDED') {
+      this.ledger.push({
+        pspReference,
+        time: event.timestamp,
+        ledgerDate: event.timestamp.slice(0, 10),
+        entryType: name === 'CAPTURED' ? 'capture' : 'refund',
+        reference: payment.reference,
+        currency: amount.currency,
+        amount: name === 'CAPTURED' ? amount.value : -amount.value,
+        recipientHandle: `api:${payment.msn}`,
+      });
+    }
+    if (!this.#silent) this.#onEvent(structuredClone(event));
+  }
+
+  /**
+   * A payment that was created, authorized and captured in full at `createdMs`, with its ledger
+   * entry, and no webhooks (it is history).
+   */
+  seedCapturedPayment(input: { msn: string; reference: string; amount: Amount; createdMs: number }): SandboxPayment {
+    const previous = { clock: this.#clockOverrideMs, silent: this.#silent };
+    this.#clockOverrideMs = input.createdMs;
+    this.#silent = true;
+    try {
+      this.create(
+        input.msn,
+        { amount: input.amount, paymentMethod: { type: 'WALLET' }, reference: input.reference, userFlow: 'WEB_REDIRECT', returnUrl: 'https://example.invalid/return' },
+        `seed-${input.reference}`,
+      );
+      this.authorize(input.reference);
+      return this.capture(input.msn, input.reference, { modificationAmount: input.amount }, `seed-capture-${input.reference}`);
+    } finally {
+      this.#clockOverrideMs = previous.clock;
+      this.#silent = previous.silent;
+    }
+  }
+
+  /** The ledger entry of a payment's (latest) capture. */
+  captureEntryOf(reference: string): LedgerEntry {
+    const entry = this.ledger.findLast((candidate) => candidate.reference === reference && candidate.entryType === 'capture');
+    if (!entry) throw new TransitionError(404, `No capture for '${reference}'`);
+    return entry;
   }
 
   // ─── API ───────────────────────────────────────────────────────────────────────────────────
@@ -322,6 +385,7 @@ export class MobilePayStore {
 
   reset(): void {
     this.payments.clear();
+    this.ledger.length = 0;
     for (const key of Object.keys(this.counts) as (keyof typeof this.counts)[]) this.counts[key] = 0;
   }
 }

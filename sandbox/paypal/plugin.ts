@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
 import { installFaultHooks } from '../shared/faults';
+import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { stableStringify } from '../shared/stable-json';
@@ -26,7 +27,7 @@ import {
   unsupportedGrantType,
 } from './errors';
 import { rawMember } from './raw-json';
-import type { PayPalSandbox, VerifyRequest } from './sandbox';
+import { PayPalDriftSchema, type PayPalSandbox, type VerifyRequest } from './sandbox';
 import { TransitionError, type View } from './store';
 
 export interface PayPalPluginOptions {
@@ -37,6 +38,21 @@ interface RequestInfo {
   debugId: string;
   clientId?: string;
 }
+
+/** Past payments seeded in bulk (no webhooks): CAPTURE orders approved and captured. */
+const HistoryBody = z.strictObject({
+  payments: z
+    .array(
+      z.strictObject({
+        amount: z.number().int().positive(),
+        currency: z.string().length(3).toUpperCase(),
+        createdMs: z.number().int().positive(),
+        customId: z.string().max(127).optional(),
+        invoiceId: z.string().max(127).optional(),
+      }),
+    )
+    .max(10_000),
+});
 
 const FailBody = z.strictObject({
   /**
@@ -140,6 +156,8 @@ export async function paypalPlugin(app: FastifyInstance, options: PayPalPluginOp
     serverError: (request, reply) => sendError(request, reply, internalServerError()),
     rateLimited: (request, reply) => sendError(request, reply, rateLimitReached()),
   });
+  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
+  installConditionalGets(app, { appliesTo: isApi });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof PayPalApiError) return sendError(request, reply, error);
@@ -268,6 +286,26 @@ export async function paypalPlugin(app: FastifyInstance, options: PayPalPluginOp
     const refund = sandbox.store.settleRefund(request.params.id);
     if (!refund) throw new TransitionError(404, `No such refund: '${request.params.id}'`);
     return sandbox.store.renderRefund(refund);
+  });
+
+  // ─── Control: reconciliation drift and history ───────────────────────────────────────────
+  app.post('/_control/drift', async (request, reply) => {
+    const input = parseControlBody(PayPalDriftSchema, request, reply);
+    if (!input) return reply;
+    return sandbox.drift(input);
+  });
+  app.post('/_control/history', async (request, reply) => {
+    const input = parseControlBody(HistoryBody, request, reply);
+    if (!input) return reply;
+    const orders = input.payments.map((payment) =>
+      sandbox.store.seedPayment({
+        amount: { minor: payment.amount, currency: payment.currency },
+        createdMs: payment.createdMs,
+        customId: payment.customId,
+        invoiceId: payment.invoiceId,
+      }),
+    );
+    return { orders: orders.map((order) => ({ id: order.id, capture: order.captureIds.at(-1) })) };
   });
 
   registerFaultRoutes(app, sandbox.faults);

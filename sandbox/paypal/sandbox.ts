@@ -9,7 +9,24 @@ import { IdempotencyStore } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import type { StoredAuthorization, StoredCapture, StoredOrder, StoredRefund, WebhookEvent } from './objects';
-import { PayPalStore } from './store';
+import { PayPalStore, TransitionError } from './store';
+
+const money = z.strictObject({ value: z.number().int().positive(), currency: z.string().length(3).toUpperCase() });
+
+/** Reconciliation drift the sandbox can seed (see PayPalSandbox.drift). */
+export const PayPalDriftSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('lost_webhook'),
+    orderId: z.string().min(1),
+    /** For a COMPLETED order: the amount refunded without telling the merchant (default: all). */
+    amount: z.number().int().positive().optional(),
+  }),
+  z.strictObject({ kind: z.literal('amount_mismatch'), orderId: z.string().min(1), amount: z.number().int().positive() }),
+  z.strictObject({ kind: z.literal('currency_mismatch'), orderId: z.string().min(1), currency: z.string().length(3).toUpperCase() }),
+  z.strictObject({ kind: z.literal('unsettled'), orderId: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('orphan'), amount: money, createdMs: z.number().int().positive().optional() }),
+]);
+export type PayPalDrift = z.infer<typeof PayPalDriftSchema>;
 
 /** The shared fault settings plus PayPal's own. */
 export const PayPalFaultSettingsSchema = FaultSettingsSchema.extend({
@@ -219,8 +236,67 @@ export class PayPalSandbox {
     }
   }
 
+  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
+  #webhooksLost = 0;
+
+  /** Runs `fn` with its webhooks lost: the objects move on, nothing is delivered. */
+  withoutWebhooks<T>(fn: () => T): T {
+    this.#webhooksLost += 1;
+    try {
+      return fn();
+    } finally {
+      this.#webhooksLost -= 1;
+    }
+  }
+
+  /**
+   * Seeds reconciliation drift (POST /_control/drift). `lost_webhook` moves an order on without
+   * telling the merchant: a CREATED order is approved and captured, a COMPLETED one refunded.
+   * `amount_mismatch`, `currency_mismatch` and `unsettled` (status P) change the capture's
+   * transaction-search line; `orphan` adds a line nobody's books know of.
+   */
+  drift(input: PayPalDrift): Record<string, unknown> {
+    const { store } = this;
+    switch (input.kind) {
+      case 'lost_webhook':
+        return this.withoutWebhooks(() => {
+          const order = store.getOrder(input.orderId);
+          if (order.status === 'CREATED' || order.status === 'PAYER_ACTION_REQUIRED' || order.status === 'APPROVED') {
+            if (order.intent !== 'CAPTURE') throw new TransitionError(409, `order ${order.id} has intent ${order.intent}; lost_webhook drift needs CAPTURE`);
+            if (order.status !== 'APPROVED') store.approve(order.id);
+            store.captureOrder(order.id, {});
+            return { kind: input.kind, orderId: order.id, status: store.getOrder(order.id).status, capture: store.captureTransactionOf(order.id).transactionId };
+          }
+          const captureId = order.captureIds.at(-1);
+          if (!captureId) throw new TransitionError(409, `order ${order.id} is ${order.status} without a capture`);
+          const capture = store.getCapture(captureId);
+          const refund = store.refundCapture(captureId, input.amount ? { amount: { currency_code: capture.amount.currency, value: (input.amount / 100).toFixed(2) } } : {});
+          return { kind: input.kind, orderId: order.id, refund: refund.id };
+        });
+      case 'amount_mismatch': {
+        const record = store.captureTransactionOf(input.orderId);
+        record.amount = { ...record.amount, minor: input.amount };
+        return { kind: input.kind, orderId: input.orderId, transaction: record.transactionId };
+      }
+      case 'currency_mismatch': {
+        const record = store.captureTransactionOf(input.orderId);
+        record.amount = { ...record.amount, currency: input.currency };
+        return { kind: input.kind, orderId: input.orderId, transaction: record.transactionId };
+      }
+      case 'unsettled': {
+        const record = store.captureTransactionOf(input.orderId);
+        record.status = 'P';
+        return { kind: input.kind, orderId: input.orderId, transaction: record.transactionId };
+      }
+      case 'orphan': {
+        const record = store.seedOrphanTransaction({ amount: { minor: input.amount.value, currency: input.amount.currency }, createdMs: input.createdMs ?? this.#now() });
+        return { kind: input.kind, transaction: record.transactionId };
+      }
+    }
+  }
+
   #deliver(event: WebhookEvent): void {
-    if (this.options.webhookUrl === '') return;
+    if (this.options.webhookUrl === '' || this.#webhooksLost > 0) return;
     this.webhooks.enqueue({
       id: event.id,
       url: this.options.webhookUrl,

@@ -149,9 +149,14 @@ export class PayPalStore {
   readonly #now: () => number;
   readonly #merchant: { email: string; merchantId: string };
 
+  /** While seeding history: the clock objects are created at, and no Events (nothing to deliver). */
+  #clockOverrideMs: number | undefined;
+  #silent = false;
+
   constructor(options: PayPalStoreOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    this.#now = () => this.#clockOverrideMs ?? clock();
     this.#merchant = options.merchant ?? { email: 'merchant@skerry.example', merchantId: 'SKERRYSANDBOX' };
   }
 
@@ -556,6 +561,60 @@ export class PayPalStore {
     return order;
   }
 
+  // ─── History and drift (control endpoints, tests, benchmarks) ──────────────────────────────
+
+  /**
+   * A payment that happened at `createdMs`: an order approved and captured (intent CAPTURE), with
+   * its transaction-search line, but without Events (it is history, nothing to deliver).
+   */
+  seedPayment(input: { amount: Amount; createdMs: number; customId?: string; invoiceId?: string; referenceId?: string }): StoredOrder {
+    const previous = { clock: this.#clockOverrideMs, silent: this.#silent };
+    this.#clockOverrideMs = input.createdMs;
+    this.#silent = true;
+    try {
+      const order = this.createOrder({
+        intent: 'CAPTURE',
+        purchase_units: [
+          {
+            amount: formatAmount(input.amount),
+            ...(input.customId ? { custom_id: input.customId } : {}),
+            ...(input.invoiceId ? { invoice_id: input.invoiceId } : {}),
+            ...(input.referenceId ? { reference_id: input.referenceId } : {}),
+          },
+        ],
+      });
+      this.approve(order.id);
+      return this.captureOrder(order.id, {});
+    } finally {
+      this.#clockOverrideMs = previous.clock;
+      this.#silent = previous.silent;
+    }
+  }
+
+  /** The transaction-search line of an order's (latest) capture. */
+  captureTransactionOf(orderId: string): TransactionRecord {
+    const order = this.orders.get(orderId);
+    const captureId = order?.captureIds.at(-1);
+    const record = captureId ? this.transactions.find((txn) => txn.transactionId === captureId) : undefined;
+    if (!record) throw new TransitionError(404, `No capture for order '${orderId}'`);
+    return record;
+  }
+
+  /** Drift: a transaction line nobody's books know of. */
+  seedOrphanTransaction(input: { amount: Amount; createdMs: number }): TransactionRecord {
+    const record: TransactionRecord = {
+      transactionId: paypalId(),
+      eventCode: 'T0006',
+      initiatedAt: input.createdMs,
+      updatedAt: input.createdMs,
+      amount: { ...input.amount },
+      fee: -this.#fee(input.amount),
+      status: 'S',
+    };
+    this.transactions.push(record);
+    return record;
+  }
+
   // ─── Transaction search ──────────────────────────────────────────────────────────────────
 
   searchTransactions(params: TransactionSearchParams): Record<string, unknown> {
@@ -840,7 +899,8 @@ export class PayPalStore {
 
   // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
-  #emit(type: EventType, resourceType: ResourceType, resource: Record<string, unknown>, summary: string): WebhookEvent {
+  #emit(type: EventType, resourceType: ResourceType, resource: Record<string, unknown>, summary: string): WebhookEvent | undefined {
+    if (this.#silent) return undefined;
     const id = `WH-${paypalId()}-${paypalId()}`;
     const event: WebhookEvent = {
       id,

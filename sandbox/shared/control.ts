@@ -65,6 +65,12 @@ export function registerFaultRoutes(app: FastifyInstance, injector: FaultInjecto
     injector.clear();
     return injector.settings;
   });
+  // Every API request with its arrival time and status (rates, conditional GETs); DELETE clears it.
+  app.get(`${base}/request-log`, async () => ({ requests: injector.requestLog() }));
+  app.delete(`${base}/request-log`, async () => {
+    injector.clearRequestLog();
+    return { requests: [] };
+  });
 }
 
 const FlushBody = z.strictObject({

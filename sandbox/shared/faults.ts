@@ -59,6 +59,20 @@ export interface FaultValidationIssue {
   message: string;
 }
 
+/** One API request as the sandbox received it (the request log: rates, conditional GETs). */
+export interface LoggedRequest {
+  /** Milliseconds since the epoch, when the request arrived. */
+  at: number;
+  method: string;
+  path: string;
+  /** Whether it carried If-None-Match (a conditional GET). */
+  conditional: boolean;
+  /** The answer's status, once sent (undefined while in flight or when the socket was dropped). */
+  status?: number;
+}
+
+const REQUEST_LOG_SIZE = 20_000;
+
 export type FaultUpdateResult<S> = { ok: true; settings: S } | { ok: false; issues: FaultValidationIssue[] };
 
 function zeroCounts(): Record<FaultKind, number> {
@@ -77,6 +91,7 @@ export class FaultInjector<S extends FaultSettings = FaultSettings> {
   #settings: S = {} as S;
   #random: Random;
   #counts = zeroCounts();
+  #requests: LoggedRequest[] = [];
   /** Requests held open by a timeout fault, released (socket destroyed) on close. */
   readonly #held = new Set<{ timer: NodeJS.Timeout; release: () => void }>();
   #closing = new AbortController();
@@ -117,6 +132,22 @@ export class FaultInjector<S extends FaultSettings = FaultSettings> {
 
   resetCounts(): void {
     this.#counts = zeroCounts();
+  }
+
+  /** Records an API request (the last REQUEST_LOG_SIZE are kept). */
+  logRequest(entry: LoggedRequest): LoggedRequest {
+    this.#requests.push(entry);
+    if (this.#requests.length > REQUEST_LOG_SIZE) this.#requests.splice(0, this.#requests.length - REQUEST_LOG_SIZE);
+    return entry;
+  }
+
+  /** The API requests received since the last clear, oldest first. */
+  requestLog(): readonly LoggedRequest[] {
+    return [...this.#requests];
+  }
+
+  clearRequestLog(): void {
+    this.#requests = [];
   }
 
   random(): number {
@@ -198,9 +229,14 @@ interface FaultPlan {
 export function installFaultHooks(app: FastifyInstance, options: FaultHookOptions): void {
   const { injector } = options;
   const plans = new WeakMap<FastifyRequest, FaultPlan>();
+  const logged = new WeakMap<FastifyRequest, LoggedRequest>();
 
   app.addHook('onRequest', async (request, reply) => {
     if (!options.appliesTo(request)) return;
+    logged.set(
+      request,
+      injector.logRequest({ at: Date.now(), method: request.method, path: request.url.split('?')[0]!, conditional: request.headers['if-none-match'] !== undefined }),
+    );
     const settings = injector.settings;
     if (settings.latencyMs) {
       injector.count('latency');
@@ -232,6 +268,11 @@ export function installFaultHooks(app: FastifyInstance, options: FaultHookOption
       if (settings.storeInjectedErrors === false) return options.serverError(request, reply);
       plans.set(request, { error: true, timeoutAfter: false });
     }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const entry = logged.get(request);
+    if (entry) entry.status = reply.statusCode;
   });
 
   app.addHook('preHandler', async (request, reply) => {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
 import { randomToken } from '../shared/ids';
 import { installFaultHooks } from '../shared/faults';
+import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { stableStringify } from '../shared/stable-json';
 import {
@@ -20,7 +21,7 @@ import {
   renderError,
 } from './errors';
 import { asParams, readStringArray, rejectUnknown, type Params } from './params';
-import type { StripeSandbox } from './sandbox';
+import { StripeDriftSchema, type StripeSandbox } from './sandbox';
 import { TransitionError, type RequestContext } from './store';
 
 export interface StripePluginOptions {
@@ -41,6 +42,19 @@ const FailBody = z.strictObject({
   message: z.string().min(1).optional(),
 });
 const PayoutBody = z.strictObject({ currency: z.string().length(3).toLowerCase().optional() });
+/** Past payments seeded in bulk (no webhooks): succeeded intents with their charges and balance transactions. */
+const HistoryBody = z.strictObject({
+  payments: z
+    .array(
+      z.strictObject({
+        amount: z.number().int().positive(),
+        currency: z.string().length(3),
+        createdMs: z.number().int().positive(),
+        metadata: z.record(z.string().max(40), z.string().max(500)).optional(),
+      }),
+    )
+    .max(10_000),
+});
 
 function apiKeyFrom(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -117,6 +131,8 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
     serverError: (request, reply) => sendError(request, reply, apiError()),
     rateLimited: (request, reply) => sendError(request, reply, rateLimitError()),
   });
+  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
+  installConditionalGets(app, { appliesTo: isApi });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof StripeApiError) return sendError(request, reply, error);
@@ -216,6 +232,17 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
     const params = retrieveParams(request);
     return expanded(sandbox.store.getRefund(request.params.id), params);
   });
+  // The account balance (GET /v1/balance): available and pending net amounts per currency. Skerry
+  // reads it as the circuit breaker's health check.
+  app.get('/v1/balance', async () => {
+    const sums = { available: new Map<string, number>(), pending: new Map<string, number>() };
+    for (const txn of sandbox.store.balanceTransactions.values()) {
+      const bucket = txn.status === 'available' ? sums.available : sums.pending;
+      bucket.set(txn.currency, (bucket.get(txn.currency) ?? 0) + txn.net);
+    }
+    const list = (map: Map<string, number>) => [...map].map(([currency, amount]) => ({ amount, currency, source_types: { card: amount } }));
+    return { object: 'balance', available: list(sums.available), pending: list(sums.pending), livemode: false };
+  });
   app.get('/v1/balance_transactions', async (request) => {
     const params = query(request);
     return expanded(sandbox.store.listBalanceTransactions(params), params);
@@ -263,6 +290,22 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
     const input = parseControlBody(PayoutBody, request, reply);
     if (!input) return reply;
     return { payouts: sandbox.store.createPayouts(input) };
+  });
+
+  // ─── Control: reconciliation drift and history ───────────────────────────────────────────
+
+  app.post('/_control/drift', async (request, reply) => {
+    const input = parseControlBody(StripeDriftSchema, request, reply);
+    if (!input) return reply;
+    return sandbox.drift(input);
+  });
+  app.post('/_control/history', async (request, reply) => {
+    const input = parseControlBody(HistoryBody, request, reply);
+    if (!input) return reply;
+    const payments = input.payments.map((payment) =>
+      sandbox.store.seedPayment({ amount: payment.amount, currency: payment.currency, createdMs: payment.createdMs, metadata: payment.metadata }),
+    );
+    return { paymentIntents: payments.map((pi) => ({ id: pi.id, balanceTransaction: sandbox.store.chargeTransactionOf(pi.id).id })) };
   });
 
   registerFaultRoutes(app, sandbox.faults);

@@ -6,7 +6,29 @@ import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { IdempotencyStore } from '../shared/idempotency';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import type { Charge, PaymentIntent, Refund, StripeEvent } from './objects';
-import { StripeStore, type SandboxFlags } from './store';
+import { NO_REQUEST, StripeStore, type SandboxFlags } from './store';
+
+/** Reconciliation drift the sandbox can seed (see StripeSandbox.drift). */
+export const StripeDriftSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('lost_webhook'),
+    paymentIntent: z.string().startsWith('pi_'),
+    outcome: z.enum(['succeeded', 'refunded']).default('succeeded'),
+    /** For `refunded`: the amount refunded (default: all). */
+    amount: z.number().int().positive().optional(),
+  }),
+  z.strictObject({ kind: z.literal('amount_mismatch'), paymentIntent: z.string().startsWith('pi_'), amount: z.number().int().positive() }),
+  z.strictObject({ kind: z.literal('currency_mismatch'), paymentIntent: z.string().startsWith('pi_'), currency: z.string().length(3) }),
+  z.strictObject({ kind: z.literal('unsettled'), paymentIntent: z.string().startsWith('pi_') }),
+  z.strictObject({
+    kind: z.literal('orphan'),
+    amount: z.number().int().positive(),
+    currency: z.string().length(3),
+    /** When the orphan payment happened (ms since the epoch); default now. */
+    createdMs: z.number().int().positive().optional(),
+  }),
+]);
+export type StripeDrift = z.infer<typeof StripeDriftSchema>;
 
 /** The shared fault settings plus Stripe's own. */
 export const StripeFaultSettingsSchema = FaultSettingsSchema.extend({
@@ -98,8 +120,54 @@ export class StripeSandbox {
     return [first, ...extra].join(',');
   }
 
+  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
+  #webhooksLost = 0;
+
+  /**
+   * Runs `fn` as if the webhook endpoint never heard of it: the objects move on and their Events
+   * exist (`GET /v1/events` lists them), but nothing is delivered. A lost webhook, for drift tests.
+   */
+  withoutWebhooks<T>(fn: () => T): T {
+    this.#webhooksLost += 1;
+    try {
+      return fn();
+    } finally {
+      this.#webhooksLost -= 1;
+    }
+  }
+
+  /**
+   * Seeds reconciliation drift (POST /_control/drift). Each kind changes what Stripe says without
+   * telling the merchant: `lost_webhook` moves a payment on (succeeds it, or refunds it) with its
+   * webhooks lost; `amount_mismatch` / `currency_mismatch` change what was captured; `orphan` is a
+   * payment the merchant's books never saw; `unsettled` holds a captured payment's funds back.
+   */
+  drift(input: StripeDrift): Record<string, unknown> {
+    switch (input.kind) {
+      case 'lost_webhook':
+        return this.withoutWebhooks(() => {
+          if (input.outcome === 'refunded') {
+            const refund = this.store.createRefund({ payment_intent: input.paymentIntent, ...(input.amount ? { amount: String(input.amount) } : {}) }, NO_REQUEST);
+            return { kind: input.kind, paymentIntent: input.paymentIntent, refund: refund.id };
+          }
+          const pi = this.store.succeed(input.paymentIntent);
+          return { kind: input.kind, paymentIntent: pi.id, status: pi.status };
+        });
+      case 'amount_mismatch':
+        return { kind: input.kind, paymentIntent: input.paymentIntent, balanceTransaction: this.store.driftAmount(input.paymentIntent, input.amount).id };
+      case 'currency_mismatch':
+        return { kind: input.kind, paymentIntent: input.paymentIntent, balanceTransaction: this.store.driftCurrency(input.paymentIntent, input.currency).id };
+      case 'unsettled':
+        return { kind: input.kind, paymentIntent: input.paymentIntent, balanceTransaction: this.store.driftUnsettled(input.paymentIntent).id };
+      case 'orphan': {
+        const pi = this.store.seedPayment({ amount: input.amount, currency: input.currency, createdMs: input.createdMs ?? Date.now() });
+        return { kind: input.kind, paymentIntent: pi.id, balanceTransaction: this.store.chargeTransactionOf(pi.id).id };
+      }
+    }
+  }
+
   #deliver(event: StripeEvent): void {
-    if (this.options.webhookUrl === '') return;
+    if (this.options.webhookUrl === '' || this.#webhooksLost > 0) return;
     // Stripe sends the event pretty-printed; the receiver must verify these exact bytes.
     const body = JSON.stringify(event, null, 2);
     this.webhooks.enqueue({

@@ -169,6 +169,11 @@ export class StripeStore {
   readonly flags = new Map<string, SandboxFlags>();
   /** Balance transaction id → payout id, once paid out. */
   readonly #paidOut = new Map<string, string>();
+  /** Balance transactions held back from settlement (drift: `unsettled`). */
+  readonly #held = new Set<string>();
+  /** Balance transactions in creation order, and each one's position: listing pages walk back from a cursor. */
+  readonly #txnList: BalanceTransaction[] = [];
+  readonly #txnIndex = new Map<string, number>();
   /** Creation order of every object, for cursor pagination (Stripe lists newest first). */
   readonly #seq = new Map<string, number>();
   #nextSeq = 0;
@@ -187,11 +192,30 @@ export class StripeStore {
       map.clear();
     }
     this.#nextSeq = 0;
+    this.#held.clear();
+    this.#txnList.length = 0;
+    this.#txnIndex.clear();
     this.counts = { paymentIntentsCreated: 0, chargesCreated: 0, refundsCreated: 0, eventsCreated: 0, payoutsCreated: 0 };
   }
 
   #seconds(): number {
-    return Math.floor(this.#now() / 1000);
+    return Math.floor((this.#clockOverrideMs ?? this.#now()) / 1000);
+  }
+
+  /** While seeding history: the clock objects are created at, and no Events (nothing to deliver). */
+  #clockOverrideMs: number | undefined;
+  #silent = false;
+
+  #seeding<T>(createdMs: number, fn: () => T): T {
+    const previous = { clock: this.#clockOverrideMs, silent: this.#silent };
+    this.#clockOverrideMs = createdMs;
+    this.#silent = true;
+    try {
+      return fn();
+    } finally {
+      this.#clockOverrideMs = previous.clock;
+      this.#silent = previous.silent;
+    }
   }
 
   #track(id: string): void {
@@ -831,11 +855,13 @@ export class StripeStore {
     };
     this.balanceTransactions.set(id, txn);
     this.#track(id);
+    this.#txnIndex.set(id, this.#txnList.length);
+    this.#txnList.push(txn);
     return txn;
   }
 
   #withStatus(txn: BalanceTransaction): BalanceTransaction {
-    const available = txn.available_on <= this.#seconds() || this.#paidOut.has(txn.id);
+    const available = !this.#held.has(txn.id) && (txn.available_on <= this.#seconds() || this.#paidOut.has(txn.id));
     return { ...txn, status: available ? 'available' : 'pending' };
   }
 
@@ -853,17 +879,47 @@ export class StripeStore {
     const currency = readString(params, 'currency')?.toLowerCase();
     const source = readString(params, 'source');
     if (payout !== undefined && !this.payouts.has(payout)) throw resourceMissing('payout', payout, 'payout');
-    const items = [...this.balanceTransactions.values()]
-      .filter(
-        (t) =>
-          inRange(t.created, created) &&
-          (payout === undefined || this.#paidOut.get(t.id) === payout) &&
-          (type === undefined || t.type === type) &&
-          (currency === undefined || t.currency === currency) &&
-          (source === undefined || t.source === source),
-      )
-      .map((t) => this.#withStatus(t));
-    return this.#paginate(items, readPage(params), '/v1/balance_transactions');
+    const matches = (t: BalanceTransaction) =>
+      inRange(t.created, created) &&
+      (payout === undefined || this.#paidOut.get(t.id) === payout) &&
+      (type === undefined || t.type === type) &&
+      (currency === undefined || t.currency === currency) &&
+      (source === undefined || t.source === source);
+    const page = readPage(params);
+    if (page.endingBefore !== undefined) {
+      const list = this.#paginate([...this.balanceTransactions.values()].filter(matches), page, '/v1/balance_transactions');
+      return { ...list, data: list.data.map((t) => this.#withStatus(t)) };
+    }
+    // Newest first, walking back from the cursor: a page costs its own length, not the history's (a
+    // reconciliation pages through a large history).
+    let from = this.#txnList.length - 1;
+    if (page.startingAfter !== undefined) {
+      let position = this.#txnIndex.get(page.startingAfter);
+      if (position === undefined) {
+        // Another object's id (Stripe allows any): the first transaction created after it.
+        const cursor = this.#cursor(page.startingAfter, 'starting_after');
+        let low = 0;
+        let high = this.#txnList.length;
+        while (low < high) {
+          const mid = (low + high) >> 1;
+          if ((this.#seq.get(this.#txnList[mid]!.id) ?? -1) < cursor) low = mid + 1;
+          else high = mid;
+        }
+        position = low;
+      }
+      from = position - 1;
+    }
+    const window: BalanceTransaction[] = [];
+    for (let i = from; i >= 0 && window.length <= page.limit; i--) {
+      const txn = this.#txnList[i]!;
+      if (matches(txn)) window.push(txn);
+    }
+    return {
+      object: 'list',
+      data: window.slice(0, page.limit).map((t) => this.#withStatus(clone(t))),
+      has_more: window.length > page.limit,
+      url: '/v1/balance_transactions',
+    };
   }
 
   /**
@@ -927,9 +983,75 @@ export class StripeStore {
     return payout;
   }
 
+  // ─── History and drift (control endpoints, tests, benchmarks) ──────────────────────────────
+
+  /**
+   * A payment that happened at `createdMs`: a succeeded PaymentIntent with its Charge and balance
+   * transaction, as the card flow makes them, but without Events (it is history, nothing to deliver).
+   */
+  seedPayment(input: { amount: number; currency: string; createdMs: number; metadata?: Record<string, string> }): PaymentIntent {
+    return this.#seeding(input.createdMs, () =>
+      this.createPaymentIntent(
+        {
+          amount: String(input.amount),
+          currency: input.currency.toLowerCase(),
+          capture_method: 'automatic',
+          payment_method: 'pm_card_visa',
+          confirm: 'true',
+          ...(input.metadata ? { metadata: input.metadata } : {}),
+        },
+        NO_REQUEST,
+      ),
+    );
+  }
+
+  /** A refund that happened at `createdMs` (history: no Events). */
+  seedRefund(input: { paymentIntent: string; amount?: number; createdMs: number }): Refund {
+    return this.#seeding(input.createdMs, () =>
+      this.createRefund({ payment_intent: input.paymentIntent, ...(input.amount ? { amount: String(input.amount) } : {}) }, NO_REQUEST),
+    );
+  }
+
+  /** The balance transaction of a PaymentIntent's captured charge. */
+  chargeTransactionOf(paymentIntentId: string): BalanceTransaction {
+    const pi = this.paymentIntents.get(paymentIntentId);
+    const charge = pi?.latest_charge ? this.charges.get(pi.latest_charge) : undefined;
+    const txn = charge?.balance_transaction ? this.balanceTransactions.get(charge.balance_transaction) : undefined;
+    if (!pi || !txn) throw new TransitionError(404, `No captured charge for '${paymentIntentId}'`);
+    return txn;
+  }
+
+  /** Drift: Stripe captured another amount than the merchant's books say (the charge, the intent and its transaction agree). */
+  driftAmount(paymentIntentId: string, amount: number): BalanceTransaction {
+    const txn = this.chargeTransactionOf(paymentIntentId);
+    const pi = this.paymentIntents.get(paymentIntentId)!;
+    const charge = this.charges.get(pi.latest_charge!)!;
+    txn.amount = amount;
+    txn.fee = processingFee(amount, txn.currency);
+    txn.net = amount - txn.fee;
+    charge.amount_captured = amount;
+    pi.amount_received = amount;
+    return txn;
+  }
+
+  /** Drift: the transaction settled in another currency. */
+  driftCurrency(paymentIntentId: string, currency: string): BalanceTransaction {
+    const txn = this.chargeTransactionOf(paymentIntentId);
+    txn.currency = currency.toLowerCase();
+    return txn;
+  }
+
+  /** Drift: the funds are held back: the transaction stays `pending` past its `available_on`. */
+  driftUnsettled(paymentIntentId: string): BalanceTransaction {
+    const txn = this.chargeTransactionOf(paymentIntentId);
+    this.#held.add(txn.id);
+    return this.#withStatus(txn);
+  }
+
   // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
-  #emit(type: EventType, object: StripeObject, ctx: RequestContext, previous?: Record<string, unknown>): StripeEvent {
+  #emit(type: EventType, object: StripeObject, ctx: RequestContext, previous?: Record<string, unknown>): StripeEvent | undefined {
+    if (this.#silent) return undefined;
     const event: StripeEvent = {
       id: newId('evt'),
       object: 'event',

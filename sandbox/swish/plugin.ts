@@ -9,8 +9,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
 import { installFaultHooks } from '../shared/faults';
+import { installConditionalGets } from '../shared/conditional';
 import { ControlError, SwishApiError } from './errors';
-import type { SwishSandbox } from './sandbox';
+import { SwishDriftSchema, type SwishSandbox } from './sandbox';
 import type { PaymentRequestRecord, RefundRecord } from './store';
 
 export interface SwishPluginOptions {
@@ -65,6 +66,8 @@ export async function swishApiPlugin(app: FastifyInstance, options: SwishPluginO
     serverError: (_request, reply) => reply.code(500).send(),
     rateLimited: (_request, reply) => reply.code(429).send(),
   });
+  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
+  installConditionalGets(app, { appliesTo: isApi });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof SwishApiError) return sendApiError(reply, error);
@@ -157,6 +160,24 @@ export async function swishControlPlugin(app: FastifyInstance, options: SwishPlu
     const input = parseControlBody(RefundFailBody, request, reply);
     if (!input) return reply;
     return refundView(sandbox.store.finishRefund(request.params.id, { errorCode: input.errorCode ?? 'RF07' }));
+  });
+
+  // ─── Reconciliation: drift, and the bank's settlement report ─────────────────────────────
+  app.post('/_control/drift', async (request, reply) => {
+    const input = parseControlBody(SwishDriftSchema, request, reply);
+    if (!input) return reply;
+    return sandbox.drift(input);
+  });
+  /**
+   * The merchant's bank's Swish settlement report for one booking day, paged. Not part of Swish's
+   * API (Swish lists nothing): banks deliver it as a file or through their own APIs. JSON here.
+   */
+  app.get('/bank/v1/settlement-report', async (request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
+    const { date, page, pageSize, swishNumber } = request.query;
+    if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return reply.code(400).send({ error: 'date: a booking date YYYY-MM-DD is required' });
+    const pageNumber = Math.max(1, Number(page ?? 1) || 1);
+    const size = Math.min(1_000, Math.max(1, Number(pageSize ?? 500) || 500));
+    return sandbox.store.settlementReport(swishNumber ?? sandbox.payeeAlias, date, pageNumber, size);
   });
 
   registerFaultRoutes(app, sandbox.faults);

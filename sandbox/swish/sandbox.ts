@@ -6,7 +6,25 @@ import { z } from 'zod';
 import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import { DEFAULT_SANDBOX_PAYEE_ALIAS } from './certs';
-import { SwishStore, type PaymentRequest, type PaymentRequestRecord, type Refund, type RefundRecord } from './store';
+import { randomHex } from '../shared/ids';
+import { ControlError } from './errors';
+import { DEFAULT_PAYER_ALIAS, SwishStore, type PaymentRequest, type PaymentRequestRecord, type Refund, type RefundRecord, type SwishSettlementRow } from './store';
+
+/** Reconciliation drift the sandbox can seed (see SwishSandbox.drift). */
+export const SwishDriftSchema = z.discriminatedUnion('kind', [
+  /** The payer pays, and the callback never reaches the merchant. */
+  z.strictObject({ kind: z.literal('lost_webhook'), id: z.string().regex(/^[0-9A-F]{32}$/) }),
+  /** The bank settled another amount (öre) for this payment request. */
+  z.strictObject({ kind: z.literal('amount_mismatch'), id: z.string().regex(/^[0-9A-F]{32}$/), amount: z.number().int().positive() }),
+  /** A settled payment nobody's books know of. */
+  z.strictObject({
+    kind: z.literal('orphan'),
+    amount: z.number().int().positive(),
+    orderId: z.string().regex(/^[a-zA-Z0-9]{1,35}$/).optional(),
+    createdMs: z.number().int().positive().optional(),
+  }),
+]);
+export type SwishDrift = z.infer<typeof SwishDriftSchema>;
 
 /** The shared fault settings plus Swish's own. */
 export const SwishFaultSettingsSchema = FaultSettingsSchema.extend({
@@ -125,8 +143,64 @@ export class SwishSandbox {
     this.#timers.add(timer);
   }
 
+  /** Nesting depth of `withoutCallbacks`: while > 0, callbacks are never sent. */
+  #callbacksLost = 0;
+
+  withoutCallbacks<T>(fn: () => T): T {
+    this.#callbacksLost += 1;
+    try {
+      return fn();
+    } finally {
+      this.#callbacksLost -= 1;
+    }
+  }
+
+  /**
+   * Seeds reconciliation drift (POST /swish/_control/drift): a payment paid with its callback lost,
+   * a settlement row with another amount, or a settled payment nobody's books know of.
+   */
+  drift(input: SwishDrift): Record<string, unknown> {
+    const rowOf = (id: string): SwishSettlementRow => {
+      const reference = this.store.findPaymentRequest(id)?.object.paymentReference;
+      const row = reference ? this.store.settlements.find((candidate) => candidate.paymentReference === reference) : undefined;
+      if (!row) throw new ControlError(404, `No settled payment request '${id}'`);
+      return row;
+    };
+    switch (input.kind) {
+      case 'lost_webhook': {
+        const record = this.withoutCallbacks(() => this.store.pay(input.id));
+        return { kind: input.kind, id: record.object.id, status: record.object.status, paymentReference: record.object.paymentReference };
+      }
+      case 'amount_mismatch': {
+        const row = rowOf(input.id);
+        row.amount = (input.amount / 100).toFixed(2);
+        return { kind: input.kind, id: input.id, paymentReference: row.paymentReference };
+      }
+      case 'orphan': {
+        const at = new Date(input.createdMs ?? Date.now()).toISOString();
+        const row: SwishSettlementRow = {
+          rowId: `${this.store.settlements.length + 1}`,
+          bookingDate: at.slice(0, 10),
+          transactionTime: at,
+          type: 'CREDIT',
+          amount: (input.amount / 100).toFixed(2),
+          currency: 'SEK',
+          swishNumber: this.payeeAlias,
+          payerAlias: DEFAULT_PAYER_ALIAS,
+          paymentReference: randomHex(32),
+          orderId: input.orderId ?? null,
+          message: null,
+          originalPaymentReference: null,
+        };
+        this.store.settlements.push(row);
+        return { kind: input.kind, paymentReference: row.paymentReference };
+      }
+    }
+  }
+
   /** Swish POSTs the object to its callbackUrl on every final status (and refunds when debited). */
   #callback(record: PaymentRequestRecord | RefundRecord): void {
+    if (this.#callbacksLost > 0) return;
     const { object } = record;
     if (object.status === 'CREATED' || object.status === 'VALIDATED') return;
     this.callbacks += 1;

@@ -139,8 +139,35 @@ function simulatedCode(message: string | null): string | null {
   return code && (SYNCHRONOUS_CODES.has(code) || ASYNCHRONOUS_CODES.has(code)) ? code : null;
 }
 
+/**
+ * One line of the bank's Swish settlement report ("Swish-rapport"): Swish itself has no listing API;
+ * the merchant's bank reports each settled Swish payment (credit) and refund (debit) per booking day.
+ * Fields follow the banks' reports: Swish number, booking date, time, amount, payer, Swish's
+ * payment reference, the merchant's order id (payee payment reference) and message.
+ */
+export interface SwishSettlementRow {
+  rowId: string;
+  bookingDate: string;
+  transactionTime: string;
+  type: 'CREDIT' | 'DEBIT';
+  /** Kronor, two decimals, as the bank prints it. */
+  amount: string;
+  currency: 'SEK';
+  swishNumber: string;
+  payerAlias: string | null;
+  /** Swish's unique reference of this payment or refund. */
+  paymentReference: string;
+  /** The merchant's reference: payeePaymentReference (payments), payerPaymentReference (refunds). */
+  orderId: string | null;
+  message: string | null;
+  /** A refund: the paymentReference of the payment it returns. */
+  originalPaymentReference: string | null;
+}
+
 export class SwishStore {
   readonly paymentRequests = new Map<string, PaymentRequestRecord>();
+  /** The bank's settlement report, in booking order. */
+  readonly settlements: SwishSettlementRow[] = [];
   readonly refunds = new Map<string, RefundRecord>();
   readonly counts = { paymentRequestsCreated: 0, refundsCreated: 0, statusChanges: 0 };
   readonly #options: SwishStoreOptions;
@@ -286,6 +313,22 @@ export class SwishStore {
 
   #settlePayment(record: PaymentRequestRecord, status: PaymentRequestStatus, errorCode?: string, errorMessage?: string): PaymentRequestRecord {
     record.object.status = status;
+    if (status === 'PAID' && record.object.paymentReference) {
+      this.settlements.push({
+        rowId: `${this.settlements.length + 1}`,
+        bookingDate: this.#now().slice(0, 10),
+        transactionTime: record.object.datePaid ?? this.#now(),
+        type: 'CREDIT',
+        amount: (record.amountMinor / 100).toFixed(2),
+        currency: 'SEK',
+        swishNumber: record.object.payeeAlias,
+        payerAlias: record.object.payerAlias,
+        paymentReference: record.object.paymentReference,
+        orderId: record.object.payeePaymentReference,
+        message: record.object.message,
+        originalPaymentReference: null,
+      });
+    }
     if (errorCode) {
       record.object.errorCode = errorCode;
       record.object.errorMessage = errorMessage ?? swishError(errorCode).errorMessage;
@@ -404,6 +447,20 @@ export class SwishStore {
     if (status === 'PAID') {
       record.object.paymentReference = randomHex(32);
       record.object.datePaid = this.#now();
+      this.settlements.push({
+        rowId: `${this.settlements.length + 1}`,
+        bookingDate: this.#now().slice(0, 10),
+        transactionTime: record.object.datePaid,
+        type: 'DEBIT',
+        amount: (record.amountMinor / 100).toFixed(2),
+        currency: 'SEK',
+        swishNumber: record.object.payerAlias,
+        payerAlias: record.object.payeeAlias,
+        paymentReference: record.object.paymentReference,
+        orderId: record.object.payerPaymentReference,
+        message: record.object.message,
+        originalPaymentReference: record.object.originalPaymentReference,
+      });
     }
     if (errorCode) {
       record.object.errorCode = errorCode;
@@ -413,7 +470,62 @@ export class SwishStore {
     return record;
   }
 
+  /** One page of the settlement report of a booking day, for the merchant `swishNumber`. */
+  settlementReport(swishNumber: string, bookingDate: string, page: number, pageSize: number) {
+    const rows = this.settlements.filter((row) => row.bookingDate === bookingDate && (row.type === 'CREDIT' ? row.swishNumber : row.payerAlias) === swishNumber);
+    const totalPages = Math.max(1, Math.ceil(rows.length / pageSize));
+    return { swishNumber, bookingDate, page, pageSize, totalPages, totalRows: rows.length, rows: rows.slice((page - 1) * pageSize, page * pageSize) };
+  }
+
+  /**
+   * A Swish payment that was paid at `paidMs`, with its settlement row, without a callback (history).
+   * The instruction id is the caller's (Skerry derives it from the payment's idempotency key).
+   */
+  seedPaidPayment(input: { id: string; payeeAlias: string; amountMinor: number; payeePaymentReference?: string; message?: string; paidMs: number }): PaymentRequestRecord {
+    const at = new Date(input.paidMs).toISOString();
+    const record: PaymentRequestRecord = {
+      object: {
+        id: input.id,
+        payeePaymentReference: input.payeePaymentReference ?? null,
+        paymentReference: randomHex(32),
+        callbackUrl: 'https://example.invalid/swish',
+        payerAlias: DEFAULT_PAYER_ALIAS,
+        payeeAlias: input.payeeAlias,
+        amount: input.amountMinor / 100,
+        currency: 'SEK',
+        message: input.message ?? null,
+        status: 'PAID',
+        dateCreated: at,
+        datePaid: at,
+        errorCode: null,
+        errorMessage: null,
+        additionalInformation: null,
+      },
+      token: null,
+      callbackIdentifier: null,
+      simulatedError: null,
+      amountMinor: input.amountMinor,
+    };
+    this.paymentRequests.set(input.id, record);
+    this.settlements.push({
+      rowId: `${this.settlements.length + 1}`,
+      bookingDate: at.slice(0, 10),
+      transactionTime: at,
+      type: 'CREDIT',
+      amount: (input.amountMinor / 100).toFixed(2),
+      currency: 'SEK',
+      swishNumber: input.payeeAlias,
+      payerAlias: DEFAULT_PAYER_ALIAS,
+      paymentReference: record.object.paymentReference!,
+      orderId: record.object.payeePaymentReference,
+      message: record.object.message,
+      originalPaymentReference: null,
+    });
+    return record;
+  }
+
   reset(): void {
+    this.settlements.length = 0;
     this.paymentRequests.clear();
     this.refunds.clear();
     this.counts.paymentRequestsCreated = 0;

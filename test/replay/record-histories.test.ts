@@ -7,6 +7,14 @@ import { eventually, startWorkerHarness, type WorkerHarness } from '../support/h
 import { startStack } from '../support/stack';
 import { createScriptedProvider } from '../support/scripted-provider';
 import { paymentWorkflowId } from '../../workflows/payments/messages';
+import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
+import {
+  channelReservationId,
+  listingSyncStateQuery,
+  listingSyncWorkflowId,
+  reservationPollStateQuery,
+  reservationWorkflowId,
+} from '../../workflows/bookings/messages';
 
 const provider = createScriptedProvider();
 let h: WorkerHarness;
@@ -101,6 +109,119 @@ describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths throug
         const handle = new Client({ connection }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
         expect((await handle.result()).status).toBe('refunded');
         await writeFile(new URL(`${provider}-sandbox-happy-path.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+// The booking workflows' happy paths. Record only these with
+// RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts -t "booking workflows"
+describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
+  let b: BookingHarness;
+  beforeAll(async () => {
+    b = await startBookingHarness({
+      syncTiming: { quietMs: 200, maxDelayMs: 1_000 },
+      reservationTiming: { idleCloseMs: 500 },
+      paymentTiming: { confirmWindowMs: 60_000, expiresAfterMs: 60_000, refundWindowMs: 1_000, authorizationHoldMs: 60_000 },
+    });
+  });
+  afterAll(async () => b?.close());
+
+  const saveHandle = async (name: string, workflowId: string, waitForResult = true) => {
+    const handle = b.temporal.workflow.getHandle(workflowId);
+    if (waitForResult) await handle.result();
+    await writeFile(new URL(`${name}.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+  };
+
+  it('direct booking paid through a child payment: held → payment succeeded → confirmed', async () => {
+    const seed = await seedUnit(b, { from: '2029-01-10', nights: 4, push: true });
+    const { booking } = await b.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-01-10', checkOut: '2029-01-12', guest: { name: 'Replay Guest' }, payment: { provider: 'stripe' } });
+    const payment = await b.payments.getPayment(booking.paymentId!);
+    b.scripted!.settle(payment.providerReference!, { status: 'succeeded', providerStatus: 'succeeded', amountCaptured: payment.amount.value });
+    await b.payments.deliverObservation({
+      paymentId: payment.paymentId,
+      provider: 'stripe',
+      kind: 'observation',
+      observation: { eventId: 'evt_replay_booking_paid', source: 'webhook', providerEventType: 'payment_intent.succeeded', status: 'succeeded', amountCaptured: payment.amount.value, occurredAt: new Date().toISOString() },
+    });
+    const handle = b.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId));
+    expect((await handle.result()).status).toBe('confirmed');
+    await saveHandle('booking-direct-paid', reservationWorkflowId(booking.reservationId));
+  });
+
+  it('Booking.com reservation: pulled → held → acknowledged → other channels told', async () => {
+    const seed = await seedUnit(b, { from: '2029-02-10', nights: 4, push: true });
+    const account = `replay-${Date.now()}`;
+    const pollId = await b.bookings.ensureReservationPoll('booking_com', account, 500);
+    const guest = b.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: '2029-02-11', checkOut: '2029-02-13' });
+    const id = channelReservationId('booking_com', guest.resId);
+    await eventually(() => b.bookingCom.reservation(guest.resId).acknowledgements.length > 0, { what: 'acknowledged' });
+    await saveHandle('booking-com-reservation', reservationWorkflowId(id));
+    // The poll runs on: its history so far (a few polls) is recorded as it stands.
+    await eventually(async () => (await b.temporal.workflow.getHandle(pollId).query(reservationPollStateQuery)).polls >= 3);
+    await saveHandle('reservation-poll', pollId, false);
+  });
+
+  it('listing sync: a change coalesced and pushed', async () => {
+    const seed = await seedUnit(b, { from: '2029-03-10', nights: 10 });
+    await b.bookings.updateCalendar(seed.unitId, [{ from: '2029-03-10', to: '2029-03-19', price: { value: 111_000, currency: 'SEK' } }]);
+    const syncId = listingSyncWorkflowId(seed.unitId, 'booking_com');
+    await eventually(async () => (await b.temporal.workflow.getHandle(syncId).query(listingSyncStateQuery)).pushes >= 1, { what: 'the push' });
+    await saveHandle('listing-sync-push', syncId, false);
+  });
+
+  it('full resync of a channel', async () => {
+    const seed = await seedUnit(b, { from: '2029-04-10', nights: 5, push: true });
+    const { workflowId } = await b.bookings.startResync('booking_com', { horizonDays: 1_000, accounts: [seed.hotelId] });
+    await saveHandle('channel-resync', workflowId);
+  });
+});
+
+// The reconciliation workflow: fetch, match, heal a lost webhook, verify. Record only this with
+// RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts -t "reconciliation"
+describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
+  it('stripe day with drift: fetched, matched, a lost webhook healed and verified', { timeout: 120_000 }, async () => {
+    const { insertBookings, insertLedger, momentIn, randomPastDay, tag } = await import('../support/reconciliation');
+    const stack = await startStack({ env: { RECONCILIATION_SCHEDULE_HOUR: 'off', PAYMENT_CONFIRM_WINDOW_MS: '3600000' } });
+    try {
+      const day = randomPastDay();
+      const t = tag();
+      const { store } = stack.sandboxes.handles.stripe;
+      const ledger = [];
+      const bookings = [];
+      for (let i = 0; i < 250; i++) {
+        const paymentId = `pay_rp${t}${i}`;
+        const amount = 10_000 + i;
+        const createdMs = momentIn(day, i);
+        const pi = store.seedPayment({ amount, currency: 'SEK', createdMs, metadata: { skerry_payment_id: paymentId } });
+        const lost = i === 7;
+        ledger.push({ paymentId, provider: 'stripe' as const, status: lost ? 'processing' : 'succeeded', reference: `res_rp${t}${i}`, currency: 'SEK', amount, amountCaptured: lost ? 0 : amount, providerReference: pi.id, createdAt: new Date(createdMs) });
+        bookings.push({ reservationId: `res_rp${t}${i}`, paymentId, amount, currency: 'SEK' });
+        if (i === 11) store.driftAmount(pi.id, amount - 100);
+      }
+      await insertLedger(stack.database.db, ledger);
+      await insertBookings(stack.database.db, bookings, day);
+      const { id } = await stack.api.reconciliation.start({ provider: 'stripe', from: day, options: { pageSize: 100, healVerifyDelayMs: 1_000 } });
+      const state = await stack.api.reconciliation.result(id);
+      expect(state).toMatchObject({ status: 'completed', counts: { transactions: 250, discrepancies: 2, healed: 1 } });
+      const { Client, Connection } = await import('@temporalio/client');
+      const connection = await Connection.connect({ address: stack.temporalAddress });
+      try {
+        const client = new Client({ connection });
+        const handle = client.workflow.getHandle(id);
+        await writeFile(new URL('reconciliation-stripe-drift.json', HISTORIES), historyToJSON(await handle.fetchHistory()));
+        // What the nightly Schedule starts: the previous day's run per provider, as a child.
+        const nightly = await client.workflow.start('scheduledReconciliationWorkflow', {
+          taskQueue: stack.config.temporal.taskQueue,
+          workflowId: `reconciliation-scheduled-replay-${t}`,
+          args: [{ providers: ['stripe'], daysBack: 1, options: { healVerifyDelayMs: 1_000 } }],
+        });
+        await nightly.result();
+        await writeFile(new URL('reconciliation-scheduled.json', HISTORIES), historyToJSON(await nightly.fetchHistory()));
       } finally {
         await connection.close();
       }

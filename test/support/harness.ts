@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createDatabase } from '../../db/client';
 import { createPaymentLedger } from '../../activities/persistence/payment-ledger';
-import type { ProviderRegistry } from '../../activities/payments';
+import type { PaymentActivityDeps, ProviderRegistry } from '../../activities/payments';
 import { createPaymentsClient } from '../../client/payments';
 import { createWorker } from '../../worker/create-worker';
 import { createLogger } from '../../observability/logger';
@@ -14,6 +14,10 @@ import type { PaymentTiming } from '../../workflows/payments/messages';
 
 export interface WorkerHarnessOptions {
   providers: ProviderRegistry;
+  /** Circuit breakers for the provider calls (providers/resilience). */
+  resilience?: PaymentActivityDeps['resilience'];
+  /** A logger to capture (default: silent unless TEST_LOG_LEVEL). */
+  logger?: ReturnType<typeof createLogger>;
   timing?: Partial<PaymentTiming>;
   taskQueue?: string;
 }
@@ -21,14 +25,14 @@ export interface WorkerHarnessOptions {
 export async function startWorkerHarness(options: WorkerHarnessOptions) {
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const database = createDatabase(inject('databaseUrl'));
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const worker: Worker = await createWorker({
+  const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
     workflowBundlePath: inject('workflowBundlePath'),
-    deps: { providers: options.providers, ledger: createPaymentLedger(database.db), logger },
+    deps: { providers: options.providers, ledger: createPaymentLedger(database.db), logger, resilience: options.resilience },
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: inject('temporalAddress') });

@@ -15,25 +15,43 @@ import { createDatabase } from '../../db/client';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_skerry_test_secret';
 
+export interface StackPorts {
+  api: number;
+  sandbox: number;
+  swish: number;
+  sandboxUrl: string;
+}
+
 export async function startStack(
-  options: { env?: Record<string, string>; startWorker?: boolean; temporalAddress?: string; databaseUrl?: string; logger?: Logger } = {},
+  options: {
+    /** Extra variables; a function receives the ports first (for variables that name them, e.g. STRIPE_API_BASE). */
+    env?: Record<string, string> | ((ports: StackPorts) => Record<string, string>);
+    startWorker?: boolean;
+    temporalAddress?: string;
+    databaseUrl?: string;
+    logger?: Logger;
+  } = {},
 ) {
   const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // Ports first: every provider client's base URL and every webhook URL derive from them.
+  const [apiPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort()];
+  const ports: StackPorts = { api: apiPort, sandbox: sandboxPort, swish: swishPort, sandboxUrl: `http://127.0.0.1:${sandboxPort}` };
+  const taskQueue = `e2e-${randomUUID()}`;
   const baseEnv: Record<string, string> = {
     APP_ENV: 'development',
-    TEMPORAL_TASK_QUEUE: `e2e-${randomUUID()}`,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    // Stacks share the run's database: keep each one's circuit breakers and quota counts apart.
+    RESILIENCE_SCOPE: taskQueue,
     STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     PAYMENT_CONFIRM_WINDOW_MS: '2000',
     PAYMENT_EXPIRES_AFTER_MS: '60000',
     PAYMENT_REFUND_WINDOW_MS: '60000',
     WEBHOOK_DELIVERY_SWEEP_MS: '200',
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(ports) : options.env),
   };
   const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const databaseUrl = options.databaseUrl ?? inject('databaseUrl');
 
-  // Ports first: every provider client's base URL and every webhook URL derive from them.
-  const [apiPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), 'skerry-stack-'));
   const config: Config = loadConfig({
     ...baseEnv,

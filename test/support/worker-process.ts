@@ -19,6 +19,7 @@ export function spawnWorkerProcess(config: Config, extraEnv: Record<string, stri
       // extraEnv may point at a test's own Temporal or Postgres.
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      RESILIENCE_SCOPE: config.resilience.scope ?? '',
       SANDBOX_URL: config.sandbox.url,
       SANDBOX_PORT: String(config.sandbox.port),
       SANDBOX_SWISH_PORT: String(config.sandbox.swishPort),

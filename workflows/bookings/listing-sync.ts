@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
-import { BOOKING_ACTIVITY_OPTIONS } from './activity-options';
+import { channelCallOptions } from './activity-options';
 import {
   addChange,
   batchRanges,
@@ -39,8 +39,6 @@ import {
   type SyncStatus,
 } from './messages';
 
-const { pushChannelCalendar } = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.push);
-
 /** What survives continue-as-new. Everything else (status, timers) is rebuilt by the next run. */
 export interface ListingSyncCarried {
   pending: PendingChanges;
@@ -56,6 +54,7 @@ function failureMessage(err: unknown): string {
 
 export async function listingSyncWorkflow(input: ListingSyncInput, carried?: ListingSyncCarried): Promise<void> {
   const timing = { ...DEFAULT_LISTING_SYNC_TIMING, ...input.timing };
+  const { pushChannelCalendar } = proxyActivities<BookingActivities>(channelCallOptions(input.channel, 'push'));
   let pending: PendingChanges = carried?.pending ?? emptyPending();
   let recentPushAtMs: number[] = carried?.recentPushAtMs ?? [];
   const stats: ListingSyncCarried['stats'] = carried?.stats ?? { pushes: 0, daysPushed: 0, requests: 0, runsContinued: 0 };

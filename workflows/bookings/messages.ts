@@ -280,6 +280,8 @@ export interface ResyncInput {
   horizonDays: number;
   trigger: 'schedule' | 'manual';
   pageSize?: number;
+  /** Only these channel accounts (Booking.com hotels, Airbnb hosts); all mapped ones when omitted. */
+  accounts?: string[];
 }
 
 export interface ResyncProgress {

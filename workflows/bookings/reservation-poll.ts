@@ -3,14 +3,12 @@
 // Postgres and hands each one to its reservation workflow (signal-with-start); the reservation
 // workflow acknowledges it once processed. A failed pull is not retried: the next poll is the retry.
 // The query shows how long unacknowledged reservations have been waiting.
-import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
-import { BOOKING_ACTIVITY_OPTIONS } from './activity-options';
+import { channelCallOptions } from './activity-options';
 import { pollNowSignal, reservationPollStateQuery, type ReservationPollInput, type ReservationPollState } from './messages';
 
-const { pullChannelReservations } = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.pull);
-
-/** Booking.com recommends about 20 seconds between two GETs of the queue. */
+/** Polls per run before continuing as new (Booking.com recommends about 20 s between two GETs). */
 const DEFAULT_POLLS_PER_RUN = 500;
 
 export async function reservationPollWorkflow(input: ReservationPollInput, carried?: ReservationPollState): Promise<void> {
@@ -22,6 +20,7 @@ export async function reservationPollWorkflow(input: ReservationPollInput, carri
     unacked: [],
     oldestUnackedAgeMs: 0,
   };
+  const { pullChannelReservations } = proxyActivities<BookingActivities>(channelCallOptions(input.channel, 'pull'));
   let pollRequested = false;
   let pollsThisRun = 0;
 
@@ -33,7 +32,7 @@ export async function reservationPollWorkflow(input: ReservationPollInput, carri
   for (;;) {
     pollRequested = false;
     try {
-      const result = await pullChannelReservations({ channel: input.channel });
+      const result = await pullChannelReservations({ channel: input.channel, workflowTaskQueue: workflowInfo().taskQueue });
       state.received += result.received;
       state.dispatched += result.dispatched;
       state.unacked = result.unacked.slice(0, 50);

@@ -39,7 +39,7 @@ import {
   type PaymentStatus,
   type StartPaymentInput,
 } from '../payments/messages';
-import { BOOKING_ACTIVITY_OPTIONS } from './activity-options';
+import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
 import { stayNights, type DateRange } from './dates';
 import {
   awaitHoldUpdate,
@@ -58,7 +58,8 @@ import {
 } from './messages';
 
 const inventory = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.inventory);
-const channelCalls = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.acknowledge);
+/** Confirming or rejecting a reservation on its channel: retried until the channel takes it. */
+const channelCalls = (channel: string) => proxyActivities<BookingActivities>(channelCallOptions(channel, 'acknowledge'));
 const signals = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.signal);
 
 const MAX_EVENT_RECORDS = 100;
@@ -94,7 +95,8 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     updatedAt: now(),
   };
   const queue: ChannelReservationEvent[] = [];
-  let holdDecided = Boolean(carried) || !input.direct;
+  // The reservation is known once its hold is decided (direct) or it is loaded from Postgres.
+  let holdDecided = Boolean(carried);
   let busy = false;
   let publishedStatus: ReservationStatus | undefined;
 
@@ -131,6 +133,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       ranges,
       reason,
       exceptChannel: state.channel === 'direct' ? undefined : state.channel,
+      workflowTaskQueue: workflowInfo().taskQueue,
     });
   };
 
@@ -189,6 +192,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
         reason: known.reason,
       });
     }
+    holdDecided = true;
   }
 
   /** The saga's compensation: the hold is given back and every channel may sell the nights again. */
@@ -311,11 +315,11 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   const handleNew = async (event: ChannelReservationEvent) => {
     if (state.status === 'confirmed' || state.status === 'held') {
       // A redelivery of a reservation already taken: acknowledge it again, change nothing.
-      await channelCalls.confirmChannelReservation({ event, reservationId: state.reservationId });
+      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
       return 'duplicate; acknowledged again';
     }
     if (state.status === 'rejected' || state.status === 'cancelled') {
-      await channelCalls.confirmChannelReservation({ event, reservationId: state.reservationId });
+      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
       return `already ${state.status}; acknowledged`;
     }
     const unitId = await inventory.resolveChannelUnit({
@@ -343,7 +347,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     if (hold.ok) {
       set({ status: 'confirmed', reason: undefined });
       publish();
-      await channelCalls.confirmChannelReservation({ event, reservationId: state.reservationId });
+      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
       await tellOtherChannels([stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
       return 'confirmed';
     }
@@ -366,7 +370,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     if (what === 'new') set({ status: 'rejected', reason });
     else set({ reason: `modification refused: ${reason}` });
     publish();
-    await channelCalls.rejectChannelReservation({ event, reservationId: state.reservationId, reason, code: hold.code, overbookingId: recorded.overbookingId });
+    await channelCalls(event.channel).rejectChannelReservation({ event, reservationId: state.reservationId, reason, code: hold.code, overbookingId: recorded.overbookingId });
   };
 
   const handleModified = async (event: ChannelReservationEvent) => {
@@ -384,7 +388,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       return `modification rejected: ${result.code}`;
     }
     set({ checkIn: event.checkIn, checkOut: event.checkOut, rooms: event.rooms, total: event.total ?? state.total, guest: event.guest ?? state.guest });
-    await channelCalls.confirmChannelReservation({ event, reservationId: state.reservationId });
+    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
     await tellOtherChannels([...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`);
     return 'modified';
   };
@@ -395,7 +399,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       set({ status: 'cancelled', reason: `cancelled on ${event.channel}` });
     }
     publish();
-    await channelCalls.confirmChannelReservation({ event, reservationId: state.reservationId });
+    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
     if (released.range) await tellOtherChannels([released.range], `${event.channel} cancellation`);
     return released.released ? 'cancelled' : 'nothing to release';
   };

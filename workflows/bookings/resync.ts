@@ -4,13 +4,13 @@
 // sequences the phases and answers the status query.
 import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
-import { BOOKING_ACTIVITY_OPTIONS } from './activity-options';
+import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
 import { resyncStateQuery, syncStatusSearchAttribute, type ResyncInput, type ResyncProgress, type ResyncState } from './messages';
 
-const paging = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.resync);
 const records = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.inventory);
 
 export async function channelResyncWorkflow(input: ResyncInput): Promise<ResyncState> {
+  const paging = proxyActivities<BookingActivities>(channelCallOptions(input.channel, 'resync'));
   const runId = workflowInfo().workflowId;
   const state: ResyncState = {
     runId,
@@ -31,13 +31,14 @@ export async function channelResyncWorkflow(input: ResyncInput): Promise<ResyncS
     );
   };
 
-  const common = { runId, channel: input.channel, trigger: input.trigger };
+  const common = { runId, channel: input.channel, trigger: input.trigger, accounts: input.accounts };
+  const workflowTaskQueue = workflowInfo().taskQueue;
   show('running');
   await records.recordResyncRun({ ...common, progress: state.progress, status: 'running' });
   try {
-    state.progress = await paging.resyncReservations({ ...common, pageSize: input.pageSize ?? 50, progress: state.progress });
+    state.progress = await paging.resyncReservations({ ...common, workflowTaskQueue, pageSize: input.pageSize ?? 50, progress: state.progress });
     show('running');
-    state.progress = await paging.resyncCalendar({ ...common, horizonDays: input.horizonDays, progress: state.progress });
+    state.progress = await paging.resyncCalendar({ ...common, workflowTaskQueue, horizonDays: input.horizonDays, progress: state.progress });
     state.finishedAt = new Date(Date.now()).toISOString();
     show('completed');
     await records.recordResyncRun({ ...common, progress: state.progress, status: 'completed' });

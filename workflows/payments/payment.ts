@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../../activities/payments';
 import type { ProviderPaymentSnapshot } from '../../providers/types';
-import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, type ProviderCallKind } from '../shared/retry-policies';
+import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, providerTaskQueue, type PaymentCallKind } from '../shared/retry-policies';
 import {
   awaitProviderPaymentUpdate,
   cancelUpdate,
@@ -37,8 +37,10 @@ import {
 } from './messages';
 import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, isFinal, localOutcome } from './state';
 
-const activitiesFor = (provider: string, kind: ProviderCallKind, extra: ActivityOptions = {}) =>
-  proxyActivities<PaymentActivities>({ ...callOptions(provider, kind), ...extra });
+// Provider calls run on the provider's own task queue (its server-side rate limit); ledger writes
+// stay local activities.
+const activitiesFor = (provider: string, kind: PaymentCallKind, extra: ActivityOptions = {}) =>
+  proxyActivities<PaymentActivities>({ ...callOptions(provider, kind), taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider), ...extra });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -92,9 +94,10 @@ function describeFailure(err: unknown): { type: string; message: string } {
 export async function paymentWorkflow(input: StartPaymentInput, carried?: PaymentState): Promise<PaymentState> {
   const timing = { ...DEFAULT_PAYMENT_TIMING, ...input.timing };
   const provider = input.provider;
-  const ledger = proxyLocalActivities<PaymentActivities>(LEDGER_LOCAL_ACTIVITY_OPTIONS);
-  const reads = activitiesFor(provider, 'read');
-  const commands = activitiesFor(provider, 'command');
+  // Every call carries a summary for the Web UI's event history (metadata: replay ignores it).
+  const ledgerCall = (summary: string) => proxyLocalActivities<PaymentActivities>({ ...LEDGER_LOCAL_ACTIVITY_OPTIONS, summary });
+  const read = (summary: string) => activitiesFor(provider, 'read', { summary: `${provider}: ${summary}` });
+  const command = (summary: string) => activitiesFor(provider, 'command', { summary: `${provider}: ${summary}` });
 
   let state = carried ?? initialPaymentState(input, iso(Date.now()));
   const createdAtMs = Date.parse(state.createdAt);
@@ -124,7 +127,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     const events = unrecorded;
     unrecorded = [];
     ledgerDirty = false;
-    await ledger.recordPaymentState({ state, events });
+    await ledgerCall(`ledger: record ${state.status}`).recordPaymentState({ state, events });
     if (publishedStatus !== state.status) {
       publishedStatus = state.status;
       upsertSearchAttributes([{ key: paymentStatusSearchAttribute, value: state.status }]);
@@ -156,7 +159,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
 
   const pollProvider = async (reason: string) => {
     if (!state.providerReference) return;
-    const snapshot = await reads.getProviderPayment({ provider, providerReference: state.providerReference });
+    const snapshot = await read(`read payment (${reason})`).getProviderPayment({ provider, providerReference: state.providerReference });
     observeSnapshot(snapshot, `poll:${reason}:${Date.now()}`, 'poll', `poll.${snapshot.providerStatus}`);
   };
 
@@ -173,10 +176,11 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
   /** Captures at the provider; the caller holds the lock and has checked the state. */
   const capture = async (amount: number | undefined, providerEventType: string) => {
     const n = state.commandCounts.capture + 1;
-    const snapshot = await commands.captureProviderPayment({
+    const captureAmount = amount ?? (state.amountAuthorized || state.amount.value);
+    const snapshot = await command(`capture ${captureAmount} ${state.amount.currency}`).captureProviderPayment({
       provider,
       providerReference: state.providerReference!,
-      amount: amount ?? (state.amountAuthorized || state.amount.value),
+      amount: captureAmount,
       idempotencyKey: providerIdempotencyKey.capture(state.paymentId, n),
     });
     state = { ...state, commandCounts: { ...state.commandCounts, capture: n } };
@@ -200,7 +204,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     async () =>
       lock.run(async () => {
         rejectCommand(commandBlocker.cancel(state));
-        const snapshot = await commands.cancelProviderPayment({
+        const snapshot = await command('cancel (requested)').cancelProviderPayment({
           provider,
           providerReference: state.providerReference!,
           idempotencyKey: providerIdempotencyKey.cancel(state.paymentId),
@@ -222,7 +226,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
         const refundAmount = amount ?? state.amountCaptured - state.amountRefunded;
         let refund;
         try {
-          refund = await commands.refundProviderPayment({
+          refund = await command(`refund ${refundAmount} ${state.amount.currency}`).refundProviderPayment({
             provider,
             providerReference: state.providerReference!,
             amount: refundAmount,
@@ -256,10 +260,13 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     await flush();
     try {
       if (input.adoptProviderReference) {
-        const snapshot = await reads.getProviderPayment({ provider, providerReference: input.adoptProviderReference });
+        const snapshot = await read('adopt the provider payment').getProviderPayment({ provider, providerReference: input.adoptProviderReference });
         observeSnapshot(snapshot, 'command:adopt', 'command', 'skerry.adopt');
       } else {
-        const create = activitiesFor(provider, 'create', { scheduleToCloseTimeout: timing.expiresAfterMs });
+        const create = activitiesFor(provider, 'create', {
+          scheduleToCloseTimeout: timing.expiresAfterMs,
+          summary: `${provider}: create payment ${state.amount.value} ${state.amount.currency}`,
+        });
         const snapshot = await create.createProviderPayment({
           provider,
           request: {
@@ -347,7 +354,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
       // Ask first: the payer may have finished just now, and then there is nothing to expire.
       await pollProvider('before-expiry');
       if (!(isAwaitingPayer(state.status) || state.status === 'requires_capture')) return;
-      const snapshot = await commands.cancelProviderPayment({
+      const snapshot = await command('cancel (expired)').cancelProviderPayment({
         provider,
         providerReference: state.providerReference!,
         idempotencyKey: providerIdempotencyKey.cancel(state.paymentId),

@@ -9,4 +9,7 @@ export const SKERRY_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int'
   ListingId: 'Keyword',
   Channel: 'Keyword',
   SyncStatus: 'Keyword',
+  ReconciliationProvider: 'Keyword',
+  ReconciliationStatus: 'Keyword',
+  ReconciliationDate: 'Keyword',
 };

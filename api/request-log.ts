@@ -1,0 +1,72 @@
+// One log line per API request with its latency and status, correlated with the payment or booking
+// it concerns (paymentId or reservationId, and workflowId): from the route's :id, or from the answer
+// of POST /payments and POST /bookings. Every line the handler logs carries the same fields. Bodies go to the log at debug level only, scrubbed by
+// the logger (observability/logger.ts). Webhook ingress, /metrics and /health log at debug: they
+// are high-volume and have their own metrics.
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from '../observability/logger';
+import { paymentWorkflowId } from '../workflows/payments/messages';
+import { reservationWorkflowId } from '../workflows/bookings/messages';
+
+const correlations = new WeakMap<FastifyRequest, Record<string, string>>();
+
+// The API's logger is pino (observability/logger.ts); Fastify's type does not declare isLevelEnabled.
+const debugEnabled = (log: FastifyBaseLogger) => (log as unknown as Logger).isLevelEnabled?.('debug') ?? false;
+
+const QUIET = /^\/(?:webhooks\/:provider|metrics|health|docs)/;
+
+function correlationFor(id: unknown): Record<string, string> | undefined {
+  if (typeof id !== 'string') return undefined;
+  if (id.startsWith('pay_')) return { paymentId: id, workflowId: paymentWorkflowId(id) };
+  if (id.startsWith('res_')) return { reservationId: id, workflowId: reservationWorkflowId(id) };
+  return undefined;
+}
+
+function correlate(request: FastifyRequest, fields: Record<string, string> | undefined): void {
+  if (!fields) return;
+  correlations.set(request, fields);
+  request.log = request.log.child(fields);
+}
+
+const CREATES = new Set(['/payments', '/bookings']);
+
+export function installRequestLogging(app: FastifyInstance): void {
+  app.addHook('preHandler', async (request) => {
+    correlate(request, correlationFor((request.params as { id?: unknown } | undefined)?.id));
+    if (debugEnabled(request.log) && request.body !== undefined && !Buffer.isBuffer(request.body)) {
+      request.log.debug({ body: request.body }, 'request body');
+    }
+  });
+
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    const wantsId = !correlations.has(request) && request.method === 'POST' && CREATES.has(request.routeOptions.url ?? '');
+    if (!wantsId && !debugEnabled(request.log)) return payload;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload);
+    } catch {
+      return payload;
+    }
+    if (wantsId) {
+      const created = body as { paymentId?: unknown; bookingId?: unknown } | null;
+      correlate(request, correlationFor(created?.paymentId) ?? correlationFor(created?.bookingId));
+    }
+    if (!QUIET.test(request.routeOptions.url ?? '')) request.log.debug({ body }, 'response body');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    const line = {
+      method: request.method,
+      route: route ?? null,
+      url: request.url,
+      statusCode: reply.statusCode,
+      latencyMs: Math.round(reply.elapsedTime),
+    };
+    if (route === undefined || QUIET.test(route)) request.log.debug(line, 'request');
+    else if (reply.statusCode >= 500) request.log.error(line, 'request');
+    else request.log.info(line, 'request');
+  });
+}

@@ -1,2 +1,0 @@
-export { paymentWorkflow } from '../../workflows/payments/payment';
-export { baselineWorkflow } from './baseline';

@@ -1,0 +1,222 @@
+// The typed façade for transaction reconciliation: start a run (or find the one running), read its
+// status and counts while it runs, fetch its report, and keep the nightly Schedule as configured.
+// The API's /reconciliations routes are built on it.
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import { reportCsv, reportJson } from '../activities/reconciliation/report';
+import { runView, type ReconciliationRunView, type ReconciliationStore } from '../activities/reconciliation/store';
+import { PAYMENTS_TASK_QUEUE, type ProviderName } from '../workflows/payments/messages';
+import type { reconciliationWorkflow } from '../workflows/reconciliation/reconcile';
+import {
+  addDays,
+  EMPTY_COUNTS,
+  isReconciliationId,
+  RECONCILIATION_SCHEDULE_ID,
+  reconciliationDateSearchAttribute,
+  reconciliationProviderSearchAttribute,
+  reconciliationStateQuery,
+  reconciliationStatusSearchAttribute,
+  reconciliationWorkflowId,
+  type DiscrepancyKind,
+  type ReconciliationInput,
+  type ReconciliationOptions,
+  type ReconciliationState,
+  type ScheduledReconciliationInput,
+} from '../workflows/reconciliation/messages';
+
+export class ReconciliationNotFoundError extends Error {
+  override readonly name = 'ReconciliationNotFoundError';
+  constructor(readonly id: string) {
+    super(`reconciliation ${id} not found`);
+  }
+}
+
+/** A period or provider that cannot be reconciled (HTTP 400). */
+export class ReconciliationRequestError extends Error {
+  override readonly name = 'ReconciliationRequestError';
+}
+
+export interface StartReconciliationRequest {
+  provider: ProviderName;
+  /** YYYY-MM-DD, UTC. */
+  from: string;
+  /** Last day, inclusive; default `from`. */
+  to?: string;
+  options?: ReconciliationOptions;
+}
+
+export interface ReconciliationClientOptions {
+  temporal: Client;
+  store: ReconciliationStore;
+  taskQueue?: string;
+  /** Providers this deployment offers; others are refused. */
+  enabledProviders?: readonly ProviderName[];
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** The longest period one run reconciles (PayPal's transaction search covers at most 31 days). */
+export const MAX_PERIOD_DAYS = 31;
+
+export function createReconciliationClient(options: ReconciliationClientOptions) {
+  const { temporal, store } = options;
+  const taskQueue = options.taskQueue ?? PAYMENTS_TASK_QUEUE;
+  const now = options.now ?? Date.now;
+
+  const liveState = async (id: string): Promise<ReconciliationState | undefined> => {
+    try {
+      return await temporal.workflow.getHandle(id).query(reconciliationStateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  };
+
+  function validate(request: StartReconciliationRequest): { from: string; to: string } {
+    const from = request.from;
+    const to = request.to ?? request.from;
+    const day = /^\d{4}-\d{2}-\d{2}$/;
+    if (!day.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`))) throw new ReconciliationRequestError(`from: ${from} is not a date (YYYY-MM-DD)`);
+    if (!day.test(to) || Number.isNaN(Date.parse(`${to}T00:00:00Z`))) throw new ReconciliationRequestError(`to: ${to} is not a date (YYYY-MM-DD)`);
+    if (to < from) throw new ReconciliationRequestError('to: must not be before from');
+    if (addDays(from, MAX_PERIOD_DAYS - 1) < to) throw new ReconciliationRequestError(`to: a run covers at most ${MAX_PERIOD_DAYS} days`);
+    const today = new Date(now()).toISOString().slice(0, 10);
+    if (from > today) throw new ReconciliationRequestError('from: a period in the future has nothing to reconcile');
+    if (options.enabledProviders && !options.enabledProviders.includes(request.provider)) {
+      throw new ReconciliationRequestError(`provider: ${request.provider} is not configured here`);
+    }
+    return { from, to };
+  }
+
+  return {
+    /**
+     * Starts the reconciliation of a provider and period under its deterministic id. A run of the
+     * same period that is still going is returned instead (`started: false`); a finished one is
+     * reconciled again.
+     */
+    async start(request: StartReconciliationRequest): Promise<{ id: string; started: boolean }> {
+      const { from, to } = validate(request);
+      const id = reconciliationWorkflowId(request.provider, from, to);
+      const input: ReconciliationInput = { provider: request.provider, from, to, trigger: 'manual', options: request.options };
+      try {
+        await temporal.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+          taskQueue,
+          workflowId: id,
+          args: [input],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: [
+            { key: reconciliationProviderSearchAttribute, value: request.provider },
+            { key: reconciliationDateSearchAttribute, value: from },
+            { key: reconciliationStatusSearchAttribute, value: 'running' },
+          ],
+          staticSummary: `Reconciliation of ${request.provider} for ${from}${to !== from ? `..${to}` : ''} (on demand)`,
+        });
+        return { id, started: true };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { id, started: false };
+        throw err;
+      }
+    },
+
+    /** Status and counts, live while the run goes (the fetch writes its progress per page). */
+    async get(id: string): Promise<ReconciliationRunView & { healSignalled?: number }> {
+      if (!isReconciliationId(id)) throw new ReconciliationNotFoundError(id);
+      const row = await store.getRun(id);
+      if (row) {
+        const view = runView(row);
+        if (row.status !== 'running') return view;
+        // The row is the truth and is live; the query only adds what the workflow alone knows. A
+        // query needs a worker: with none polling right now, the row is answered as it is.
+        const live = await liveState(id).catch(() => undefined);
+        return live ? { ...view, counts: { ...view.counts, healSignalled: live.counts.healSignalled } } : view;
+      }
+      const live = await liveState(id);
+      if (!live) throw new ReconciliationNotFoundError(id);
+      // Started, but its first activity has not written the row yet.
+      return {
+        id,
+        workflowId: id,
+        provider: live.provider,
+        from: live.from,
+        to: live.to,
+        trigger: live.trigger,
+        status: live.status,
+        phase: live.phase,
+        counts: live.counts ?? EMPTY_COUNTS,
+        fetchAttempts: [],
+        options: {},
+        error: live.error ?? null,
+        startedAt: live.startedAt,
+        updatedAt: live.startedAt,
+        finishedAt: live.finishedAt ?? null,
+      };
+    },
+
+    async list(filter: { provider?: ProviderName; limit?: number } = {}): Promise<ReconciliationRunView[]> {
+      return (await store.listRuns(filter)).map(runView);
+    },
+
+    async report(id: string, filter: { kind?: DiscrepancyKind } = {}) {
+      const row = isReconciliationId(id) ? await store.getRun(id) : undefined;
+      if (!row) throw new ReconciliationNotFoundError(id);
+      return reportJson(runView(row), await store.listDiscrepancies(id, { kind: filter.kind }));
+    },
+
+    async reportCsv(id: string, filter: { kind?: DiscrepancyKind } = {}): Promise<string> {
+      const row = isReconciliationId(id) ? await store.getRun(id) : undefined;
+      if (!row) throw new ReconciliationNotFoundError(id);
+      return reportCsv(await store.listDiscrepancies(id, { kind: filter.kind }));
+    },
+
+    /** Waits for the run to finish and returns its final state (tests, scripts). */
+    async result(id: string): Promise<ReconciliationState> {
+      return temporal.workflow.getHandle<typeof reconciliationWorkflow>(id).result();
+    },
+
+    /**
+     * The nightly Schedule, created or brought up to date (idempotent: every API start calls it).
+     * Without an hour the Schedule is removed. Its workflow reconciles the previous UTC day for every
+     * provider given, each under the same deterministic id an on-demand run of that day would use.
+     */
+    async ensureSchedule(schedule: { hour?: number; providers: readonly ProviderName[]; options?: ReconciliationOptions }): Promise<'created' | 'updated' | 'deleted' | 'absent'> {
+      const handle = temporal.schedule.getHandle(RECONCILIATION_SCHEDULE_ID);
+      if (schedule.hour === undefined || schedule.providers.length === 0) {
+        try {
+          await handle.delete();
+          return 'deleted';
+        } catch (err) {
+          if (err instanceof ScheduleNotFoundError) return 'absent';
+          throw err;
+        }
+      }
+      const args: [ScheduledReconciliationInput] = [{ providers: [...schedule.providers], daysBack: 1, options: schedule.options }];
+      const spec = { calendars: [{ hour: schedule.hour, minute: 0 }] };
+      const action = {
+        type: 'startWorkflow' as const,
+        workflowType: 'scheduledReconciliationWorkflow',
+        taskQueue,
+        workflowId: 'reconciliation-scheduled',
+        args,
+      };
+      // A night missed while the cluster was down is caught up within the morning, not days later.
+      const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' };
+      const note = `Nightly reconciliation of ${schedule.providers.join(', ')} for the previous day, at ${schedule.hour}:00 UTC`;
+      try {
+        await temporal.schedule.create({ scheduleId: RECONCILIATION_SCHEDULE_ID, spec, action, policies, state: { note } });
+        return 'created';
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      }
+      await handle.update((previous) => ({ ...previous, spec, action, policies: { ...previous.policies, ...policies } }));
+      return 'updated';
+    },
+  };
+}
+
+export type ReconciliationClient = ReturnType<typeof createReconciliationClient>;

@@ -1,0 +1,323 @@
+// A stateful Airbnb for Skerry's partner app: hosts who connect through OAuth (authorization codes,
+// access tokens that expire, refresh tokens that rotate), listing calendars, guests' reservations,
+// and signed webhooks for every reservation change, delivered at least once by the shared queue.
+import { randomInt } from 'node:crypto';
+import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../shared/faults';
+import { randomToken } from '../shared/ids';
+import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger } from '../shared/webhook-queue';
+import { addDays, daysBetween, eachDate, isIsoDate } from '../../workflows/bookings/dates';
+import {
+  AIRBNB_SIGNATURE_HEADER,
+  type AirbnbCalendarDay,
+  type AirbnbCalendarOperation,
+  type AirbnbEventType,
+  type AirbnbReservation,
+  type AirbnbTokenResponse,
+  type AirbnbWebhookEvent,
+} from '../../providers/airbnb/api';
+import { signAirbnbPayload } from '../../providers/airbnb/webhooks';
+
+export interface AirbnbSandboxOptions {
+  clientId: string;
+  clientSecret: string;
+  /** Where reservation webhooks go; empty = none sent. */
+  webhookUrl: string;
+  webhookSecret: string;
+  accessTokenTtlSeconds?: number;
+  seed?: number;
+  webhooks?: WebhookDeliveryOptions;
+  logger?: WebhookQueueLogger;
+}
+
+export class AirbnbError extends Error {
+  override readonly name = 'AirbnbError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Listing {
+  hostId: string;
+  days: Map<string, AirbnbCalendarDay>;
+}
+
+export class AirbnbSandbox {
+  readonly faults: FaultInjector<FaultSettings>;
+  readonly webhooks: WebhookQueue;
+  readonly options: AirbnbSandboxOptions;
+  readonly #hosts = new Set<string>();
+  readonly #codes = new Map<string, { hostId: string; redirectUri: string; expiresAt: number }>();
+  readonly #accessTokens = new Map<string, { hostId: string; expiresAt: number }>();
+  readonly #refreshTokens = new Map<string, { hostId: string; used: boolean }>();
+  readonly #listings = new Map<string, Listing>();
+  readonly #reservations = new Map<string, AirbnbReservation>();
+  counts = { codeExchanges: 0, refreshes: 0, refreshReuse: 0, rejectedTokens: 0, calendarRequests: 0, calendarOperations: 0, hostCancellations: 0, webhooksSent: 0 };
+
+  constructor(options: AirbnbSandboxOptions) {
+    this.options = options;
+    this.faults = new FaultInjector({ schema: FaultSettingsSchema, seed: options.seed });
+    this.webhooks = new WebhookQueue({ ...options.webhooks, faults: this.faults, logger: options.logger });
+  }
+
+  // ─── OAuth ─────────────────────────────────────────────────────────────────────────────────────
+  /** The host consents: an authorization code for the redirect. */
+  authorize(input: { clientId: string; redirectUri: string; hostId?: string }): { code: string; hostId: string } {
+    if (input.clientId !== this.options.clientId) throw new AirbnbError(400, 'invalid_client', 'unknown client_id');
+    const hostId = input.hostId ?? String(randomInt(100_000_000, 999_999_999));
+    this.#hosts.add(hostId);
+    const code = randomToken(32);
+    this.#codes.set(code, { hostId, redirectUri: input.redirectUri, expiresAt: Date.now() + 10 * 60_000 });
+    return { code, hostId };
+  }
+
+  #issue(hostId: string): AirbnbTokenResponse {
+    const ttl = this.options.accessTokenTtlSeconds ?? 3_600;
+    const access = `at_${randomToken(40)}`;
+    const refresh = `rt_${randomToken(40)}`;
+    this.#accessTokens.set(access, { hostId, expiresAt: Date.now() + ttl * 1000 });
+    this.#refreshTokens.set(refresh, { hostId, used: false });
+    return { access_token: access, refresh_token: refresh, expires_in: ttl, token_type: 'bearer', scope: 'property_management,reservations_web_hooks', user_id: hostId };
+  }
+
+  token(input: Record<string, unknown>): AirbnbTokenResponse {
+    if (input.client_id !== this.options.clientId || input.client_secret !== this.options.clientSecret) {
+      throw new AirbnbError(401, 'invalid_client', 'client authentication failed');
+    }
+    if (input.grant_type === 'authorization_code') {
+      const entry = this.#codes.get(String(input.code));
+      this.#codes.delete(String(input.code));
+      if (!entry || entry.expiresAt < Date.now()) throw new AirbnbError(400, 'invalid_grant', 'authorization code invalid or expired');
+      if (entry.redirectUri !== input.redirect_uri) throw new AirbnbError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+      this.counts.codeExchanges += 1;
+      return this.#issue(entry.hostId);
+    }
+    if (input.grant_type === 'refresh_token') {
+      const entry = this.#refreshTokens.get(String(input.refresh_token));
+      if (!entry) throw new AirbnbError(400, 'invalid_grant', 'unknown refresh token');
+      if (entry.used) {
+        this.counts.refreshReuse += 1;
+        throw new AirbnbError(400, 'invalid_grant', 'refresh token already used (tokens rotate on every refresh)');
+      }
+      entry.used = true;
+      this.counts.refreshes += 1;
+      return this.#issue(entry.hostId);
+    }
+    throw new AirbnbError(400, 'unsupported_grant_type', `grant_type ${String(input.grant_type)} is not supported`);
+  }
+
+  /** The host an access token acts for; 401 when missing, unknown or expired. */
+  hostFor(authorization: string | undefined): string {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    const entry = token ? this.#accessTokens.get(token) : undefined;
+    if (!entry || entry.expiresAt <= Date.now()) {
+      this.counts.rejectedTokens += 1;
+      throw new AirbnbError(401, 'invalid_token', entry ? 'access token expired' : 'missing or unknown access token');
+    }
+    return entry.hostId;
+  }
+
+  /** Expires every access token (of one host, or all): the next call must refresh. */
+  expireAccessTokens(hostId?: string): number {
+    let count = 0;
+    for (const entry of this.#accessTokens.values()) {
+      if (!hostId || entry.hostId === hostId) {
+        entry.expiresAt = 0;
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  // ─── Calendars ─────────────────────────────────────────────────────────────────────────────────
+  #listing(listingId: string, hostId: string): Listing {
+    let listing = this.#listings.get(listingId);
+    if (!listing) {
+      listing = { hostId, days: new Map() };
+      this.#listings.set(listingId, listing);
+    }
+    if (listing.hostId !== hostId) throw new AirbnbError(403, 'forbidden', `listing ${listingId} belongs to another host`);
+    return listing;
+  }
+
+  updateCalendar(hostId: string, listingId: string, operations: readonly AirbnbCalendarOperation[]): void {
+    const listing = this.#listing(listingId, hostId);
+    const expanded = operations.map((operation, index) => {
+      const dates = operation.dates.flatMap((entry) => {
+        const [from = '', to = from] = entry.split(':');
+        if (!isIsoDate(from) || !isIsoDate(to) || to < from) throw new AirbnbError(400, 'invalid_request', `operations[${index}].dates: ${entry} is not a date or date range`);
+        return eachDate({ from, to });
+      });
+      return { operation, dates };
+    });
+    this.counts.calendarRequests += 1;
+    this.counts.calendarOperations += operations.length;
+    for (const { operation, dates } of expanded) {
+      for (const date of dates) {
+        const day: AirbnbCalendarDay = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
+        if (operation.available_count !== undefined) day.available_count = operation.available_count;
+        if (operation.availability) day.availability = operation.availability;
+        if (operation.daily_price !== undefined) {
+          day.daily_price = operation.daily_price;
+          day.currency = operation.currency;
+        }
+        if (operation.min_nights !== undefined) day.min_nights = operation.min_nights;
+        if (operation.closed_to_arrival !== undefined) day.closed_to_arrival = operation.closed_to_arrival;
+        listing.days.set(date, day);
+      }
+    }
+  }
+
+  calendar(listingId: string, from: string, to: string, hostId?: string): AirbnbCalendarDay[] {
+    const listing = this.#listings.get(listingId);
+    if (!listing) return [];
+    if (hostId && listing.hostId !== hostId) throw new AirbnbError(403, 'forbidden', `listing ${listingId} belongs to another host`);
+    return eachDate({ from, to }).flatMap((date) => {
+      const day = listing.days.get(date);
+      return day ? [{ ...day }] : [];
+    });
+  }
+
+  // ─── Reservations ──────────────────────────────────────────────────────────────────────────────
+  #nights(reservation: Pick<AirbnbReservation, 'start_date' | 'end_date'>): string[] {
+    return eachDate({ from: reservation.start_date, to: addDays(reservation.end_date, -1) });
+  }
+
+  #take(listing: Listing, reservation: Pick<AirbnbReservation, 'start_date' | 'end_date' | 'number_of_units'>, force: boolean): void {
+    const nights = this.#nights(reservation);
+    const short = nights.filter((date) => {
+      const day = listing.days.get(date);
+      return !day || day.availability !== 'available' || day.available_count < reservation.number_of_units;
+    });
+    if (short.length > 0 && !force) throw new AirbnbError(409, 'not_available', `not available on ${short.join(', ')}`);
+    for (const date of nights) {
+      const day = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
+      day.available_count = Math.max(0, day.available_count - reservation.number_of_units);
+      if (day.available_count === 0) day.availability = 'unavailable';
+      listing.days.set(date, day);
+    }
+  }
+
+  #giveBack(listing: Listing, reservation: AirbnbReservation): void {
+    for (const date of this.#nights(reservation)) {
+      const day = listing.days.get(date);
+      if (!day) continue;
+      day.available_count += reservation.number_of_units;
+      day.availability = 'available';
+    }
+  }
+
+  #send(type: AirbnbEventType, reservation: AirbnbReservation): void {
+    if (!this.options.webhookUrl) return;
+    const event: AirbnbWebhookEvent = {
+      event_id: `evt_${randomToken(20)}`,
+      event_type: type,
+      timestamp: new Date().toISOString(),
+      api_version: '2025-03-31',
+      data: { reservation: { ...reservation, guest: { ...reservation.guest } } },
+    };
+    this.counts.webhooksSent += 1;
+    this.webhooks.enqueue({
+      id: event.event_id,
+      url: this.options.webhookUrl,
+      body: JSON.stringify(event),
+      headers: (body) => ({ 'content-type': 'application/json', 'user-agent': 'Airbnb-Webhooks/1.0', [AIRBNB_SIGNATURE_HEADER]: signAirbnbPayload(this.options.webhookSecret, body) }),
+    });
+  }
+
+  /** A guest books (instant book): the nights leave the listing's calendar, a webhook is sent. */
+  book(input: { listingId: string; checkIn: string; checkOut: string; units?: number; guestName?: string; force?: boolean }): AirbnbReservation {
+    const listing = this.#listings.get(input.listingId);
+    if (!listing) throw new AirbnbError(404, 'not_found', `no listing ${input.listingId} (push its calendar first)`);
+    if (!isIsoDate(input.checkIn) || !isIsoDate(input.checkOut) || daysBetween(input.checkIn, input.checkOut) < 1) {
+      throw new AirbnbError(400, 'invalid_request', 'checkIn and checkOut must be dates with checkOut after checkIn');
+    }
+    const [first = 'Guest', ...last] = (input.guestName ?? 'Sam Berg').split(' ');
+    const reservation: AirbnbReservation = {
+      confirmation_code: `HM${randomToken(8, 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789')}`,
+      listing_id: input.listingId,
+      host_id: listing.hostId,
+      start_date: input.checkIn,
+      end_date: input.checkOut,
+      number_of_units: input.units ?? 1,
+      status: 'accepted',
+      guest: { first_name: first, last_name: last.join(' ') },
+      updated_at: new Date().toISOString(),
+    };
+    this.#take(listing, reservation, input.force ?? false);
+    const priced = this.#nights(reservation).map((date) => listing.days.get(date));
+    if (priced.every((day) => day?.daily_price !== undefined)) {
+      reservation.total_price = { amount: priced.reduce((sum, day) => sum + day!.daily_price!, 0) * reservation.number_of_units, currency: priced[0]!.currency ?? 'SEK' };
+    }
+    this.#reservations.set(reservation.confirmation_code, reservation);
+    this.#send('reservation.confirmed', reservation);
+    return reservation;
+  }
+
+  alter(code: string, change: { checkIn?: string; checkOut?: string; units?: number; force?: boolean }): AirbnbReservation {
+    const reservation = this.reservation(code);
+    if (reservation.status.startsWith('cancelled')) throw new AirbnbError(409, 'conflict', `reservation ${code} is ${reservation.status}`);
+    const listing = this.#listings.get(reservation.listing_id)!;
+    const next = { start_date: change.checkIn ?? reservation.start_date, end_date: change.checkOut ?? reservation.end_date, number_of_units: change.units ?? reservation.number_of_units };
+    this.#giveBack(listing, reservation);
+    try {
+      this.#take(listing, next, change.force ?? false);
+    } catch (err) {
+      this.#take(listing, reservation, true);
+      throw err;
+    }
+    Object.assign(reservation, next, { status: 'altered', updated_at: new Date().toISOString() });
+    this.#send('reservation.updated', reservation);
+    return reservation;
+  }
+
+  /** Cancelled by the guest (control) or by the host (Skerry rejecting an overbooking). */
+  cancel(code: string, by: 'guest' | 'host', reason?: string): AirbnbReservation {
+    const reservation = this.reservation(code);
+    if (reservation.status.startsWith('cancelled')) return reservation;
+    this.#giveBack(this.#listings.get(reservation.listing_id)!, reservation);
+    reservation.status = by === 'guest' ? 'cancelled_by_guest' : 'cancelled_by_host';
+    reservation.cancel_reason = reason;
+    reservation.updated_at = new Date().toISOString();
+    if (by === 'host') this.counts.hostCancellations += 1;
+    this.#send('reservation.cancelled', reservation);
+    return reservation;
+  }
+
+  reservation(code: string): AirbnbReservation {
+    const reservation = this.#reservations.get(code);
+    if (!reservation) throw new AirbnbError(404, 'not_found', `no reservation ${code}`);
+    return reservation;
+  }
+
+  reservations(hostId?: string, endFrom?: string): AirbnbReservation[] {
+    return [...this.#reservations.values()]
+      .filter((reservation) => (!hostId || reservation.host_id === hostId) && (!endFrom || reservation.end_date >= endFrom))
+      .sort((a, b) => a.confirmation_code.localeCompare(b.confirmation_code));
+  }
+
+  /** A host edit made on Airbnb itself, bypassing Skerry (drift for the resync to find). */
+  setAvailability(listingId: string, from: string, to: string, availableCount: number): void {
+    const listing = this.#listings.get(listingId);
+    if (!listing) throw new AirbnbError(404, 'not_found', `no listing ${listingId}`);
+    for (const date of eachDate({ from, to })) {
+      const day = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
+      day.available_count = availableCount;
+      day.availability = availableCount > 0 ? 'available' : 'unavailable';
+      listing.days.set(date, day);
+    }
+  }
+
+  releaseHeldRequests(): void {
+    this.faults.close();
+  }
+
+  close(): void {
+    this.faults.close();
+    this.webhooks.close();
+  }
+}
+

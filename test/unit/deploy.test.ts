@@ -1,0 +1,57 @@
+// The production files are checked by the tools that consume them: promtool for the alert rules
+// (syntax and the rule unit tests in deploy/alerts.test.yml), docker-compose for the Compose file.
+// Each check skips, saying why, when its tool is not installed (.ci/run installs both).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+async function onPath(tool: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v ${tool}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const hasPromtool = await onPath('promtool');
+const hasCompose = await onPath('docker-compose');
+if (!hasPromtool) console.warn('[deploy.test] promtool is not on PATH: alert rule checks skipped (apt-get install prometheus)');
+if (!hasCompose) console.warn('[deploy.test] docker-compose is not on PATH: compose validation skipped (apt-get install docker-compose)');
+
+describe('alert rules (promtool)', () => {
+  it.skipIf(!hasPromtool)('pass promtool check rules', async () => {
+    const { stdout } = await run('promtool', ['check', 'rules', 'deploy/alerts.yml'], { cwd: ROOT });
+    expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it.skipIf(!hasPromtool)('pass their unit tests (promtool test rules)', async () => {
+    const { stdout } = await run('promtool', ['test', 'rules', 'deploy/alerts.test.yml'], { cwd: ROOT });
+    expect(stdout).toContain('SUCCESS');
+  });
+
+  it.skipIf(!hasPromtool)('are loaded by the Prometheus config, which promtool accepts', async () => {
+    const { stdout, stderr } = await run('promtool', ['check', 'config', 'deploy/prometheus.yml'], { cwd: ROOT });
+    expect(stdout + stderr).toContain('SUCCESS: 1 rule files found');
+    expect(stdout + stderr).toContain('alerts.yml');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it.skipIf(!hasCompose)('validates with docker-compose config', async () => {
+    const env = { ...process.env, STRIPE_SECRET_KEY: 'sk_live_compose_check', STRIPE_WEBHOOK_SECRET: 'whsec_compose_check' };
+    await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env });
+    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '--services'], { cwd: ROOT, env });
+    const { stdout: resolved } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, env });
+    // The admin-tools job registers every search attribute the workflows set.
+    for (const name of Object.keys(SKERRY_SEARCH_ATTRIBUTES)) expect(resolved, name).toMatch(new RegExp(`- ${name}\\n`));
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(
+      ['api', 'postgres', 'prometheus', 'temporal', 'temporal-admin-tools', 'temporal-postgres', 'temporal-ui', 'worker'].sort(),
+    );
+  });
+});
