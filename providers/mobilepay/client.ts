@@ -237,7 +237,12 @@ export class AccessTokenCache {
 
   /** Forgets `value` if it is still the current token (a 401 proved it no longer works). */
   invalidate(value: string): void {
-    void this.#manager.invalidate(this.#spec.key, value).catch(() => undefined);
+    void this.invalidated(value);
+  }
+
+  /** As invalidate, resolving once the shared store no longer offers `value` to anyone. */
+  invalidated(value: string): Promise<void> {
+    return this.#manager.invalidate(this.#spec.key, value).catch(() => undefined);
   }
 }
 
@@ -339,7 +344,7 @@ export function createMobilePayApi(options: MobilePayClientOptions): MobilePayAp
       // A token the API no longer accepts (revoked, clock skew): fetch a new one and try once more.
       // Safe for POSTs too: the retry carries the same Idempotency-Key.
       if (response.status === 401 && attempt === 1) {
-        tokens.invalidate(token);
+        await tokens.invalidated(token);
         continue;
       }
       if (response.status < 200 || response.status >= 300) {

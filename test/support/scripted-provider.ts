@@ -1,5 +1,6 @@
 // An in-memory provider for workflow tests: it keeps each payment's state so a test can play the
 // payer (succeed, decline, never come back) and see exactly which calls the workflow made.
+import { randomUUID } from 'node:crypto';
 import { ProviderError } from '../../providers/errors';
 import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../../providers/types';
 import type { RefundObservation } from '../../workflows/payments/messages';
@@ -15,6 +16,7 @@ export function createScriptedProvider() {
   const calls: Array<{ operation: string; at: number; key?: string }> = [];
   const failures: Array<{ operation: string; error: ProviderError }> = [];
   let counter = 0;
+  const instance = randomUUID().slice(0, 8);
 
   const take = (operation: string) => {
     const index = failures.findIndex((failure) => failure.operation === operation);
@@ -43,7 +45,8 @@ export function createScriptedProvider() {
       record('create', request.idempotencyKey);
       take('create');
       return idempotent(request.idempotencyKey, () => {
-        const reference = `sp_${++counter}`;
+        // Unique across test files: the ledger's (provider, provider_reference) is unique in the shared database.
+        const reference = `sp_${instance}_${++counter}`;
         const snapshot: ProviderPaymentSnapshot = {
           providerReference: reference,
           status: 'created',

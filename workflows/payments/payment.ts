@@ -157,10 +157,19 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     }
   };
 
+  // A poll is a second opinion next to the webhooks: when it fails for good (retries spent, a
+  // refused token) the payment keeps its state and is asked again at the next wake-up, instead of
+  // the whole workflow failing.
   const pollProvider = async (reason: string) => {
     if (!state.providerReference) return;
-    const snapshot = await read(`read payment (${reason})`).getProviderPayment({ provider, providerReference: state.providerReference });
-    observeSnapshot(snapshot, `poll:${reason}:${Date.now()}`, 'poll', `poll.${snapshot.providerStatus}`);
+    try {
+      const snapshot = await read(`read payment (${reason})`).getProviderPayment({ provider, providerReference: state.providerReference });
+      observeSnapshot(snapshot, `poll:${reason}:${Date.now()}`, 'poll', `poll.${snapshot.providerStatus}`);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      lastObservationAtMs = Date.now();
+      setCurrentDetails(`**${state.status}** · last poll of ${provider} failed: ${describeFailure(err).message}`);
+    }
   };
 
   setHandler(paymentObservedSignal, (observation) => observe(observation));
