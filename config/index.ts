@@ -2,27 +2,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { durationMs, optionalString, port, secretList } from './fields';
 import type { TLSConfig } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ProviderName } from '../workflows/payments/messages';
 import { RESILIENCE_ENV, ResilienceConfigError, resilienceConfig, type PreviousWebhookSecrets, type ResilienceConfig } from './resilience';
-
-const durationMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
-const secretList = z
-  .string()
-  .optional()
-  .transform((value) =>
-    (value ?? '')
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  );
 
 const EnvSchema = z.object({
   APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),

@@ -1,6 +1,7 @@
 // Configuration of the resilience mechanisms (providers/resilience, providers/oauth): the variables
 // config/index.ts validates with the rest, and the settings each provider gets from them.
 import { z } from 'zod';
+import { secretList } from './fields';
 
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
 const optionalRate = z
@@ -9,15 +10,6 @@ const optionalRate = z
   .optional()
   .transform((value) => (value === undefined || value === '' ? undefined : Number(value)))
   .pipe(z.number().positive('must be a positive number of requests per second').optional());
-const secretList = z
-  .string()
-  .optional()
-  .transform((value) =>
-    (value ?? '')
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  );
 const isoTime = z
   .string()
   .trim()
