@@ -228,17 +228,9 @@ export class MobilePaySandbox {
     return targets;
   }
 
-  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
-  #webhooksLost = 0;
-
   /** Runs `fn` with its webhooks lost: the payment moves on, nothing is delivered. */
   withoutWebhooks<T>(fn: () => T): T {
-    this.#webhooksLost += 1;
-    try {
-      return fn();
-    } finally {
-      this.#webhooksLost -= 1;
-    }
+    return this.webhooks.withoutDelivery(fn);
   }
 
   /**
@@ -305,7 +297,6 @@ export class MobilePaySandbox {
   }
 
   #deliver(event: EPaymentEvent): void {
-    if (this.#webhooksLost > 0) return;
     const body = JSON.stringify(event);
     for (const target of this.#targets(event)) {
       this.webhooks.enqueue({

@@ -236,17 +236,9 @@ export class PayPalSandbox {
     }
   }
 
-  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
-  #webhooksLost = 0;
-
   /** Runs `fn` with its webhooks lost: the objects move on, nothing is delivered. */
   withoutWebhooks<T>(fn: () => T): T {
-    this.#webhooksLost += 1;
-    try {
-      return fn();
-    } finally {
-      this.#webhooksLost -= 1;
-    }
+    return this.webhooks.withoutDelivery(fn);
   }
 
   /**
@@ -296,7 +288,7 @@ export class PayPalSandbox {
   }
 
   #deliver(event: WebhookEvent): void {
-    if (this.options.webhookUrl === '' || this.#webhooksLost > 0) return;
+    if (this.options.webhookUrl === '') return;
     this.webhooks.enqueue({
       id: event.id,
       url: this.options.webhookUrl,

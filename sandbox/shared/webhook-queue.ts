@@ -107,8 +107,21 @@ export class WebhookQueue {
     };
   }
 
+  /** Nesting depth of `withoutDelivery`: while > 0, nothing is queued. */
+  #lost = 0;
+
+  /** Runs `fn` with its webhooks lost: the provider's objects move on, nothing is delivered (drift). */
+  withoutDelivery<T>(fn: () => T): T {
+    this.#lost += 1;
+    try {
+      return fn();
+    } finally {
+      this.#lost -= 1;
+    }
+  }
+
   enqueue(message: WebhookMessage, duplicate = false): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#lost > 0) return;
     const now = this.#options.now();
     this.#items.push({ seq: this.#seq++, message, attempt: 0, firstAt: now, nextAt: now, duplicate, inFlight: false });
     this.#schedule(0);

@@ -120,20 +120,12 @@ export class StripeSandbox {
     return [first, ...extra].join(',');
   }
 
-  /** Nesting depth of `withoutWebhooks`: while > 0, events are recorded but never sent. */
-  #webhooksLost = 0;
-
   /**
    * Runs `fn` as if the webhook endpoint never heard of it: the objects move on and their Events
    * exist (`GET /v1/events` lists them), but nothing is delivered. A lost webhook, for drift tests.
    */
   withoutWebhooks<T>(fn: () => T): T {
-    this.#webhooksLost += 1;
-    try {
-      return fn();
-    } finally {
-      this.#webhooksLost -= 1;
-    }
+    return this.webhooks.withoutDelivery(fn);
   }
 
   /**
@@ -167,7 +159,7 @@ export class StripeSandbox {
   }
 
   #deliver(event: StripeEvent): void {
-    if (this.options.webhookUrl === '' || this.#webhooksLost > 0) return;
+    if (this.options.webhookUrl === '') return;
     // Stripe sends the event pretty-printed; the receiver must verify these exact bytes.
     const body = JSON.stringify(event, null, 2);
     this.webhooks.enqueue({
