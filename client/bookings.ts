@@ -130,6 +130,23 @@ export async function signalListingSync(
   });
 }
 
+/**
+ * Tells the sync of every channel the unit is mapped to (but `exceptChannel`, where the change came
+ * from) that nights changed. One place for the API's calendar edits and the reservation workflow.
+ */
+export async function signalMappedChannels(
+  temporal: Client,
+  inventory: Pick<InventoryStore, 'listMappings'>,
+  options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming> },
+): Promise<ChannelName[]> {
+  const mappings = await inventory.listMappings(options.unitId);
+  const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
+  await Promise.all(
+    channels.map((channel) => signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing })),
+  );
+  return channels;
+}
+
 /** Delivers a channel's reservation message to its reservation workflow (signal-with-start). */
 export async function signalReservationEvent(
   temporal: Client,
@@ -161,16 +178,11 @@ export function createBookingsClient(options: BookingsClientOptions) {
     ...options.reservationTiming,
   };
 
-  const reservationHandle = (reservationId: string) => temporal.workflow.getHandle<typeof reservationWorkflow>(reservationWorkflowId(reservationId));
+  /** Tells every mapped channel's sync (but `exceptChannel`) that nights changed. */
+  const notifyChannels = (unitId: string, change: CalendarChange, exceptChannel?: ChannelName) =>
+    signalMappedChannels(temporal, inventory, { taskQueue, unitId, change, exceptChannel, timing: options.syncTiming });
 
-  async function notifyChannels(unitId: string, ranges: DateRange[], reason: string, exceptChannel?: ChannelName): Promise<ChannelName[]> {
-    const mappings = await inventory.listMappings(unitId);
-    const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== exceptChannel);
-    await Promise.all(
-      channels.map((channel) => signalListingSync(temporal, { taskQueue, unitId, channel, change: { ranges, reason }, timing: options.syncTiming })),
-    );
-    return channels;
-  }
+  const reservationHandle = (reservationId: string) => temporal.workflow.getHandle<typeof reservationWorkflow>(reservationWorkflowId(reservationId));
 
   async function readBooking(reservationId: string): Promise<ReservationState> {
     try {
@@ -255,7 +267,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
     /** Edits the calendar, then every mapped channel's sync pushes the changed nights. */
     async updateCalendar(unitId: string, updates: CalendarUpdate[]): Promise<{ ranges: DateRange[]; channels: ChannelName[] }> {
       const ranges = await inventory.updateCalendar(unitId, updates);
-      const channels = await notifyChannels(unitId, ranges, 'calendar edit');
+      const channels = await notifyChannels(unitId, { ranges, reason: 'calendar edit' });
       return { ranges, channels };
     },
 

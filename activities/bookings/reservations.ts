@@ -2,7 +2,7 @@
 // calls that confirm or reject a reservation, and the signals that make other channels push.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { signalListingSync } from '../../client/bookings';
+import { signalMappedChannels } from '../../client/bookings';
 import type { ChannelName, ChannelReservationEvent, DateRange, HoldResult, ReservationChannel } from '../../workflows/bookings/messages';
 import { CHANNEL_LABELS } from '../../workflows/bookings/messages';
 import type { Money } from '../../workflows/payments/messages';
@@ -180,27 +180,21 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       unitId: string;
       ranges: DateRange[];
       reason: string;
+      /** Nights were sold: the syncs push without waiting for their quiet window. */
+      urgent?: boolean;
       exceptChannel?: ChannelName;
       /** Where the sync workflows run (the caller's workflow task queue). */
       workflowTaskQueue: string;
     }): Promise<{ channels: ChannelName[] }> {
       const current = deps();
-      const mappings = await current.inventory.listMappings(input.unitId);
-      const targets = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== input.exceptChannel);
-      const temporal = temporalOf(current);
-      const taskQueue = input.workflowTaskQueue;
-      await Promise.all(
-        targets.map((channel) =>
-          signalListingSync(temporal, {
-            taskQueue,
-            unitId: input.unitId,
-            channel,
-            change: { ranges: input.ranges, reason: input.reason },
-            timing: current.syncTiming,
-          }),
-        ),
-      );
-      return { channels: targets };
+      const channels = await signalMappedChannels(temporalOf(current), current.inventory, {
+        taskQueue: input.workflowTaskQueue,
+        unitId: input.unitId,
+        change: { ranges: input.ranges, reason: input.reason, ...(input.urgent ? { urgent: true } : {}) },
+        exceptChannel: input.exceptChannel,
+        timing: current.syncTiming,
+      });
+      return { channels };
     },
   };
 }

@@ -174,6 +174,15 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
     await saveHandle('listing-sync-push', syncId, false);
   });
 
+  it('listing sync: an edit waiting, then a sale pushed at once with it', async () => {
+    const seed = await seedUnit(b, { from: '2029-03-25', nights: 10 });
+    await b.bookings.notifyChannels(seed.unitId, { ranges: [{ from: '2029-03-30', to: '2029-03-30' }], reason: 'calendar edit' });
+    await b.bookings.notifyChannels(seed.unitId, { ranges: [{ from: '2029-03-26', to: '2029-03-27' }], reason: 'airbnb reservation', urgent: true }, 'airbnb');
+    const syncId = listingSyncWorkflowId(seed.unitId, 'booking_com');
+    await eventually(async () => (await b.temporal.workflow.getHandle(syncId).query(listingSyncStateQuery)).pushes >= 1, { what: 'the push' });
+    await saveHandle('listing-sync-urgent', syncId, false);
+  });
+
   it('full resync of a channel', async () => {
     const seed = await seedUnit(b, { from: '2029-04-10', nights: 5, push: true });
     const { workflowId } = await b.bookings.startResync('booking_com', { horizonDays: 1_000, accounts: [seed.hotelId] });

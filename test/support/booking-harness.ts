@@ -149,7 +149,7 @@ export async function seedUnit(
   const to = new Date(Date.parse(`${options.from}T00:00:00Z`) + (options.nights - 1) * 86_400_000).toISOString().slice(0, 10);
   await h.inventory.updateCalendar(unit.id, [{ from: options.from, to, available: options.available ?? options.count ?? 1, price: { value: options.price ?? 100_000, currency: 'SEK' } }]);
   if (options.push) {
-    await h.bookings.notifyChannels(unit.id, [{ from: options.from, to }], 'initial full load');
+    await h.bookings.notifyChannels(unit.id, { ranges: [{ from: options.from, to }], reason: 'initial full load' });
     if ((options.channels ?? ['booking_com']).includes('booking_com')) {
       await eventually(() => h.bookingCom.calendar(hotelId, roomId, rateId, to, to)[0]?.roomsToSell !== undefined, { what: 'the full load on Booking.com' });
     }

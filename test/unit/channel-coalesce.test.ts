@@ -48,6 +48,27 @@ describe('coalescing calendar changes into ranges', () => {
     expect(dueAtMs(pending, policy)).toBe(16_000);
   });
 
+  it('pushes sold nights at once, taking the edits already waiting with them, but not past the rate limit', () => {
+    let pending = addChange(emptyPending(), [one(0)], 1_000);
+    pending = addChange(pending, [one(5)], 1_500, true);
+    expect(dueAtMs(pending, policy)).toBe(1_500);
+    // A later edit does not postpone the urgent batch.
+    pending = addChange(pending, [one(6)], 1_700);
+    expect(dueAtMs(pending, policy)).toBe(1_500);
+
+    const edits = [{ atMs: 0, range: one(0) }, { atMs: 500, range: one(1) }];
+    const sale = { atMs: 900, range: one(10), urgent: true };
+    expect(simulatePushes([...edits, sale], policy).map((push) => push.atMs)).toEqual([900]);
+    expect(simulatePushes(edits, policy).map((push) => push.atMs)).toEqual([2_500]);
+    // After the push the urgency is spent: the next plain edit waits for its quiet window again.
+    expect(simulatePushes([...edits, sale, { atMs: 1_000, range: one(2) }], policy).map((push) => push.atMs)).toEqual([900, 3_000]);
+
+    // Ten pushes in the window already: a sale waits for the next slot, like any batch.
+    const busy = Array.from({ length: 10 }, (_, i) => ({ atMs: i * 3_000, range: one(i), urgent: true }));
+    const pushes = simulatePushes([...busy, { atMs: 31_000, range: one(20), urgent: true }], policy);
+    expect(pushes.map((push) => push.atMs)).toEqual([...busy.map((change) => change.atMs), 60_000]);
+  });
+
   it('waits for the oldest push to leave the rate-limit window', () => {
     const times = Array.from({ length: 10 }, (_, i) => i * 1_000);
     expect(rateLimitWaitMs(times, 30_000, policy.rateLimit)).toBe(30_000);

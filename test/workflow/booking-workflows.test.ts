@@ -194,6 +194,35 @@ describe('availability sync', () => {
     }
   });
 
+  it('pushes sold nights at once, without waiting for the quiet window, and takes waiting edits along', async () => {
+    const from = nextStart();
+    const seed = await seedUnit(h, { from, nights: 10, count: 1, available: 1 });
+    // A sync whose quiet window (an hour) would hold any plain edit for the whole test.
+    const local = await startBookingHarnessForBurst({ quietMs: 3_600_000, maxDelayMs: 3_600_000 });
+    try {
+      await local.bookings.updateCalendar(seed.unitId, [{ from: addDays(from, 8), to: addDays(from, 8), price: { value: 777_000, currency: 'SEK' } }]);
+      const handle = h.temporal.workflow.getHandle(listingSyncWorkflowId(seed.unitId, 'booking_com'));
+      const waiting = await eventually(async () => {
+        const current = await handle.query(listingSyncStateQuery);
+        return current.status === 'coalescing' && current.pendingRanges.length === 1 ? current : undefined;
+      }, { what: 'the edit waiting in its quiet window' });
+      expect(waiting.pushes).toBe(0);
+
+      // A sale is urgent: the sync pushes at once, the waiting edit with it.
+      const { booking } = await h.bookings.createBooking({ unitId: seed.unitId, checkIn: addDays(from, 2), checkOut: addDays(from, 4), guest: { name: 'Hedda' } });
+      expect(booking.status).toBe('confirmed');
+      await eventually(() => sandboxDay(seed, addDays(from, 3))?.roomsToSell === 0, { what: 'the sold nights on Booking.com' });
+      expect(sandboxDay(seed, addDays(from, 8))?.price).toBe(777_000);
+      const state = await eventually(async () => {
+        const current = await handle.query(listingSyncStateQuery);
+        return current.status === 'idle' ? current : undefined;
+      }, { what: 'the sync idle after the push' });
+      expect(state).toMatchObject({ pushes: 1, pendingRanges: [] });
+    } finally {
+      await local.close();
+    }
+  });
+
   it('continues as new without losing pending changes, and pushes through injected 500s', async () => {
     const from = nextStart();
     const seed = await seedUnit(h, { from, nights: 30, count: 2, available: 2 });
@@ -221,7 +250,7 @@ describe('availability sync', () => {
 });
 
 /** A bookings client with its own sync timing, on the harness's task queue. */
-async function startBookingHarnessForBurst(timing: { maxHistoryEvents?: number } = {}) {
+async function startBookingHarnessForBurst(timing: { maxHistoryEvents?: number; quietMs?: number; maxDelayMs?: number } = {}) {
   const { createBookingsClient } = await import('../../client/bookings');
   const bookings = createBookingsClient({
     temporal: h.temporal,

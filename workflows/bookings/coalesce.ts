@@ -68,17 +68,25 @@ export interface PendingChanges {
   ranges: DateRange[];
   firstChangeAtMs?: number;
   lastChangeAtMs?: number;
+  /**
+   * Set by the first urgent change (nights just sold): the batch is due at that moment instead of
+   * after the quiet window, because every second the other channels still sell those nights is a
+   * second an overbooking can happen in.
+   */
+  urgentAtMs?: number;
   /** Changes received since the workflow started (all runs). */
   changesReceived: number;
 }
 
 export const emptyPending = (): PendingChanges => ({ ranges: [], changesReceived: 0 });
 
-export function addChange(pending: PendingChanges, ranges: readonly DateRange[], atMs: number): PendingChanges {
+export function addChange(pending: PendingChanges, ranges: readonly DateRange[], atMs: number, urgent = false): PendingChanges {
+  const urgentAtMs = pending.urgentAtMs ?? (urgent ? atMs : undefined);
   return {
     ranges: mergeRanges([...pending.ranges, ...ranges]),
     firstChangeAtMs: pending.firstChangeAtMs ?? atMs,
     lastChangeAtMs: atMs,
+    ...(urgentAtMs !== undefined ? { urgentAtMs } : {}),
     changesReceived: pending.changesReceived + 1,
   };
 }
@@ -86,7 +94,7 @@ export function addChange(pending: PendingChanges, ranges: readonly DateRange[],
 /** The moment the pending changes are due, or undefined when nothing is pending. */
 export function dueAtMs(pending: PendingChanges, policy: CoalescePolicy): number | undefined {
   if (pending.ranges.length === 0 || pending.firstChangeAtMs === undefined || pending.lastChangeAtMs === undefined) return undefined;
-  return Math.min(pending.lastChangeAtMs + policy.quietMs, pending.firstChangeAtMs + policy.maxDelayMs);
+  return Math.min(pending.lastChangeAtMs + policy.quietMs, pending.firstChangeAtMs + policy.maxDelayMs, pending.urgentAtMs ?? Infinity);
 }
 
 /** Takes every pending range for a push; what arrives later starts a new window. */
@@ -127,7 +135,7 @@ export function prunePushTimes(recentPushAtMs: readonly number[], nowMs: number,
  * The unit tests pin exact push counts here.
  */
 export function simulatePushes(
-  changes: ReadonlyArray<{ atMs: number; range: DateRange }>,
+  changes: ReadonlyArray<{ atMs: number; range: DateRange; urgent?: boolean }>,
   policy: CoalescePolicy & { rateLimit: RateLimitPolicy; maxDaysPerPush: number },
 ): Array<{ atMs: number; ranges: DateRange[] }> {
   const pushes: Array<{ atMs: number; ranges: DateRange[] }> = [];
@@ -138,7 +146,7 @@ export function simulatePushes(
   let now = sorted[0]?.atMs ?? 0;
   const absorbUntil = (untilMs: number) => {
     while (index < sorted.length && sorted[index]!.atMs <= untilMs) {
-      pending = addChange(pending, [sorted[index]!.range], sorted[index]!.atMs);
+      pending = addChange(pending, [sorted[index]!.range], sorted[index]!.atMs, sorted[index]!.urgent);
       index += 1;
     }
   };

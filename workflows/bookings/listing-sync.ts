@@ -75,7 +75,7 @@ export async function listingSyncWorkflow(input: ListingSyncInput, carried?: Lis
   };
 
   setHandler(calendarChangedSignal, (change) => {
-    pending = addChange(pending, change.ranges, Date.now());
+    pending = addChange(pending, change.ranges, Date.now(), change.urgent === true);
     // A new change retries a failed push at once: the manager may just have fixed the cause.
     errorUntilMs = undefined;
   });

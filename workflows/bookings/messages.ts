@@ -78,6 +78,8 @@ export interface CalendarChange {
   ranges: DateRange[];
   /** Why (calendar edit, reservation, cancellation, resync), for the workflow's details. */
   reason: string;
+  /** Nights were sold: push at once, without waiting for the quiet window (still within the rate limit). */
+  urgent?: boolean;
 }
 
 export interface PushCalendarResult {

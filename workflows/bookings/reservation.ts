@@ -125,13 +125,17 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     );
   };
 
-  /** Every other channel pushes the nights whose availability just changed. */
-  const tellOtherChannels = async (ranges: DateRange[], reason: string) => {
+  /**
+   * Every other channel pushes the nights whose availability just changed; `sold` nights go out at
+   * once (the others still sell them until told), released nights may wait for the quiet window.
+   */
+  const tellOtherChannels = async (ranges: DateRange[], reason: string, sold = false) => {
     if (!state.unitId || ranges.length === 0) return;
     await signals.notifyCalendarChanged({
       unitId: state.unitId,
       ranges,
       reason,
+      ...(sold ? { urgent: true } : {}),
       exceptChannel: state.channel === 'direct' ? undefined : state.channel,
       workflowTaskQueue: workflowInfo().taskQueue,
     });
@@ -248,7 +252,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     record('command:hold', 'hold', 'held');
     holdDecided = true;
     publish();
-    await tellOtherChannels([stayNights(request.checkIn, request.checkOut)], 'direct booking');
+    await tellOtherChannels([stayNights(request.checkIn, request.checkOut)], 'direct booking', true);
 
     if (paymentId && request.payment) {
       if (!hold.total) {
@@ -348,7 +352,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       set({ status: 'confirmed', reason: undefined });
       publish();
       await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-      await tellOtherChannels([stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
+      await tellOtherChannels([stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`, true);
       return 'confirmed';
     }
     await refuse(event, hold, 'new');
@@ -389,7 +393,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     }
     set({ checkIn: event.checkIn, checkOut: event.checkOut, rooms: event.rooms, total: event.total ?? state.total, guest: event.guest ?? state.guest });
     await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-    await tellOtherChannels([...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`);
+    await tellOtherChannels([...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`, true);
     return 'modified';
   };
 
