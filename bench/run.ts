@@ -27,6 +27,7 @@ import { createPaymentsClient } from '../client/payments';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
 import type { baselineWorkflow } from './workflows/baseline';
 import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
+import { benchChannelSync, type ChannelSyncBenchResult } from './channels';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
 const SELECTED = new Set(process.argv.slice(2).map((name) => name.toUpperCase()));
@@ -156,10 +157,12 @@ try {
   // ---------------------------------------------------------------- B4 reconciliation (bench/reconciliation.ts)
   if (wants('B4')) results.B4 = await benchReconciliation({ temporalAddress: temporal.address, databaseUrl: postgres.url, database: database.db, workDir, say });
 
+  // The prebuilt production bundle, as a production worker would load it.
+  const needsBundle = wants('B2') || wants('B3') || wants('B5') || wants('B6');
+  const bundlePath = needsBundle ? await buildWorkflowBundle(join(workDir, 'workflow-bundle.js')) : '';
+
   const needsStack = wants('B2') || wants('B3') || wants('B5');
   if (needsStack) {
-    // The prebuilt production bundle, as a production worker would load it.
-    const bundlePath = await buildWorkflowBundle(join(workDir, 'workflow-bundle.js'));
 
     const apiPort = await freePort();
     const sandboxPort = await freePort();
@@ -335,6 +338,21 @@ try {
     await stopChild(worker);
   }
 
+  // ---------------------------------------------------------------- B6 availability sync (bench/channels.ts)
+  if (wants('B6')) {
+    results.B6 = await benchChannelSync({
+      temporalAddress: temporal.address,
+      databaseUrl: postgres.url,
+      workDir,
+      bundlePath,
+      durationS: DURATION_S,
+      startWorkerProcess: (env) => forkTs('bench/worker-process.ts', [], env),
+      stopWorkerProcess: stopChild,
+      say,
+    });
+    say(`B6: ${JSON.stringify(results.B6)}`);
+  }
+
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2);
@@ -350,6 +368,13 @@ try {
   const b5 = results.B5 as { perThousandParkedMiB: number } | undefined;
   if (b5) console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked payments`);
   const b4 = results.B4 as ReconciliationBenchResult | undefined;
+  const b6 = results.B6 as ChannelSyncBenchResult | undefined;
+  if (b6) {
+    const { airbnbToBookingCom: a, bookingComToAirbnb: b } = b6.reservations;
+    console.log(`B6 Airbnb → Booking.com       p50 ${a.p50Ms}ms p99 ${a.p99Ms}ms   direct push p50 ${b6.baseline.bookingComPush.p50Ms}ms   ${b6.ratio.airbnbToBookingComP50}`);
+    console.log(`B6 Booking.com → Airbnb       p50 ${b.p50Ms}ms p99 ${b.p99Ms}ms (after the pull: p50 ${b.afterPull.p50Ms}ms p99 ${b.afterPull.p99Ms}ms)   direct push p50 ${b6.baseline.airbnbPush.p50Ms}ms   ${b6.ratio.bookingComToAirbnbAfterPullP50}`);
+    console.log(`B6 channel calls              ${b6.changes.channelRequests.total} per ${b6.changes.edits} edits   ${b6.changes.naiveRequests} (one per edit per channel)   ${b6.changes.ratio}`);
+  }
   if (b4) console.log(`B4 reconciliation            ${b4.skerry.rowsPerSecond} rows/s (${b4.rows} rows, ${b4.skerry.pages} pages)   ${b4.baseline.rowsPerSecond} rows/s   ${b4.ratio}`);
 } finally {
   for (const stop of stops.reverse()) await stop().catch((err: Error) => say(`cleanup: ${err.message}`));

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../shared/faults';
 import { randomToken } from '../shared/ids';
+import { channelSandboxEvents } from '../shared/events';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger } from '../shared/webhook-queue';
 import { addDays, daysBetween, eachDate, isIsoDate } from '../../workflows/bookings/dates';
 import {
@@ -55,6 +56,7 @@ export class AirbnbSandbox {
   readonly #refreshTokens = new Map<string, { hostId: string; used: boolean }>();
   readonly #listings = new Map<string, Listing>();
   readonly #reservations = new Map<string, AirbnbReservation>();
+  readonly events = channelSandboxEvents();
   counts = { codeExchanges: 0, refreshes: 0, refreshReuse: 0, rejectedTokens: 0, calendarRequests: 0, calendarOperations: 0, hostCancellations: 0, webhooksSent: 0 };
 
   constructor(options: AirbnbSandboxOptions) {
@@ -169,6 +171,7 @@ export class AirbnbSandbox {
         listing.days.set(date, day);
       }
     }
+    this.events.emit('calendar', { listing: listingId, dates: [...new Set(expanded.flatMap(({ dates }) => dates))], atMs: Date.now() });
   }
 
   calendar(listingId: string, from: string, to: string, hostId?: string): AirbnbCalendarDay[] {

@@ -4,6 +4,7 @@
 // `/_control` routes (plugin.ts); faults come from the shared injector.
 import { randomInt } from 'node:crypto';
 import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../shared/faults';
+import { channelSandboxEvents } from '../shared/events';
 import { addDays, daysBetween, eachDate, isIsoDate } from '../../workflows/bookings/dates';
 import {
   OTA_ERROR,
@@ -86,6 +87,7 @@ export class BookingComSandbox {
   readonly summaryCursors: string[] = [];
   /** Every ARI request received, newest last (for tests and the control API). */
   readonly pushLog: Array<{ at: string; type: 'avail' | 'rate'; hotelId: string; items: number; echoToken: string }> = [];
+  readonly events = channelSandboxEvents();
 
   constructor(options: BookingComSandboxOptions) {
     this.options = options;
@@ -133,6 +135,17 @@ export class BookingComSandbox {
   }
 
   // ─── ARI ───────────────────────────────────────────────────────────────────────────────────────
+  /** Tells observers which nights of which rooms a request changed, once per room. */
+  #announce(hotelId: string, items: ReadonlyArray<{ invTypeCode: string; start: string; end: string }>): void {
+    const byRoom = new Map<string, Set<string>>();
+    for (const item of items) {
+      const dates = byRoom.get(item.invTypeCode) ?? new Set<string>();
+      for (const date of eachDate({ from: item.start, to: item.end })) dates.add(date);
+      byRoom.set(item.invTypeCode, dates);
+    }
+    for (const [roomId, dates] of byRoom) this.events.emit('calendar', { listing: `${hotelId}/${roomId}`, dates: [...dates], atMs: this.#now() });
+  }
+
   /** Applies OTA_HotelAvailNotifRQ items; hotels and rooms are created on first use. */
   applyAvailability(hotelId: string, items: readonly AvailStatusItem[], echoToken: string): OtaError[] {
     const errors = validateRanges(items);
@@ -151,6 +164,7 @@ export class BookingComSandbox {
         if (item.restriction?.type === 'Arrival') day.closedToArrival = item.restriction.status === 'Close';
       }
     }
+    this.#announce(hotelId, items);
     return [];
   }
 
@@ -168,6 +182,7 @@ export class BookingComSandbox {
         day.currency = item.currency;
       }
     }
+    this.#announce(hotelId, items);
     return [];
   }
 
@@ -315,6 +330,7 @@ export class BookingComSandbox {
   pull(queue: 'new' | 'modify'): OtaReservation[] {
     this.counts.queuePulls += 1;
     return [...this.#queues[queue].values()].map((entry) => {
+      if (entry.servedVersion !== entry.version) this.events.emit('retrieved', { reservationId: entry.resId, atMs: this.#now() });
       entry.servedVersion = entry.version;
       return this.#otaReservation(this.reservation(entry.resId), queue);
     });

@@ -77,6 +77,32 @@ describe('Booking.com sandbox', () => {
     expect(queue.reservations.find((reservation) => reservation.resId === guest.resId)?.status).toBe('Cancel');
   });
 
+  it('announces each applied push per room and each reservation the first time it is fetched', async () => {
+    const sandbox = sandboxHandles(app).bookingCom;
+    const client = createBookingComClient({ apiBase: base, ...credentials });
+    const pushes: Array<{ listing: string; dates: readonly string[] }> = [];
+    const fetched: string[] = [];
+    const onPush = (event: { listing: string; dates: readonly string[] }) => pushes.push(event);
+    const onFetch = (event: { reservationId: string }) => fetched.push(event.reservationId);
+    sandbox.events.on('calendar', onPush);
+    sandbox.events.on('retrieved', onFetch);
+    try {
+      await client.pushCalendar(mapping, [night('2027-10-01', 9_000), night('2027-10-02', 9_500)], { skipRequests: 0, onRequest: () => {} });
+      // One availability and one rate request, each announced once for the room with both nights.
+      expect(pushes).toEqual([
+        { listing: '7000001/700000101', dates: ['2027-10-01', '2027-10-02'], atMs: expect.any(Number) },
+        { listing: '7000001/700000101', dates: ['2027-10-01', '2027-10-02'], atMs: expect.any(Number) },
+      ]);
+      const guest = sandbox.book({ hotelId: '7000001', roomId: '700000101', rateId: '70000019', checkIn: '2027-10-01', checkOut: '2027-10-02' });
+      await client.pullReservations!();
+      await client.pullReservations!();
+      expect(fetched.filter((id) => id === guest.resId)).toEqual([guest.resId]);
+    } finally {
+      sandbox.events.off('calendar', onPush);
+      sandbox.events.off('retrieved', onFetch);
+    }
+  });
+
   it('shows the channel calendar and the shared fault controls under /_control', async () => {
     const calendar = (await (await fetch(`${base}/_control/calendar/7000001/700000101?rateId=70000019&from=2027-08-01&to=2027-08-02`)).json()) as { days: unknown[] };
     expect(calendar.days).toHaveLength(2);

@@ -19,6 +19,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -41,6 +42,9 @@ import {
 } from '../payments/messages';
 import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
 import { stayNights, type DateRange } from './dates';
+
+/** Marks histories in which a sale is pushed to the other channels before the origin's acknowledgement. */
+const TELL_BEFORE_ACKNOWLEDGE_PATCH = 'tell-other-channels-before-acknowledging';
 import {
   awaitHoldUpdate,
   bookingPaymentId,
@@ -139,6 +143,22 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       exceptChannel: state.channel === 'direct' ? undefined : state.channel,
       workflowTaskQueue: workflowInfo().taskQueue,
     });
+  };
+
+  /**
+   * Nights a channel just sold are pushed to the other channels before the origin is acknowledged:
+   * the acknowledgement waits its turn in the origin's rate-limited queue (Booking.com: 5 calls a
+   * second, a whole poll's worth of messages at once), and while it waits the others still sell the
+   * nights. Histories from before this order replay the old one.
+   */
+  const tellOthersThenAcknowledge = async (event: ChannelReservationEvent, sold: DateRange[], reason: string) => {
+    if (patched(TELL_BEFORE_ACKNOWLEDGE_PATCH)) {
+      await tellOtherChannels(sold, reason, true);
+      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
+      return;
+    }
+    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
+    await tellOtherChannels(sold, reason, true);
   };
 
   setHandler(reservationEventSignal, (event) => {
@@ -351,8 +371,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     if (hold.ok) {
       set({ status: 'confirmed', reason: undefined });
       publish();
-      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-      await tellOtherChannels([stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`, true);
+      await tellOthersThenAcknowledge(event, [stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
       return 'confirmed';
     }
     await refuse(event, hold, 'new');
@@ -392,8 +411,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       return `modification rejected: ${result.code}`;
     }
     set({ checkIn: event.checkIn, checkOut: event.checkOut, rooms: event.rooms, total: event.total ?? state.total, guest: event.guest ?? state.guest });
-    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-    await tellOtherChannels([...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`, true);
+    await tellOthersThenAcknowledge(event, [...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`);
     return 'modified';
   };
 
