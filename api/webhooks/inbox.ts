@@ -1,6 +1,6 @@
 // The durable webhook inbox: rows are written before the provider gets its 2xx and leave
 // `pending` only once the event reached its workflow (or can never be routed).
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { payments, webhookInbox, type WebhookInboxStatus } from '../../db/schema';
 import type { VerifiedWebhookEvent } from '../../providers/types';
@@ -9,7 +9,6 @@ import { createBatcher } from '../../db/batch';
 export type InboxRow = typeof webhookInbox.$inferSelect;
 /** What delivery needs of a row: everything but the provider's raw payload. */
 export type DeliverableRow = Omit<InboxRow, 'payload'>;
-const { payload: _payload, ...deliverableColumns } = getTableColumns(webhookInbox);
 
 export interface InboxDelivery {
   delivery: VerifiedWebhookEvent['delivery'];
@@ -22,28 +21,100 @@ export interface InboxDelivery {
 /** A row claimed by one deliverer is invisible to others for this long (crash recovery). */
 const CLAIM_SECONDS = 30;
 
-type NewInboxRow = typeof webhookInbox.$inferInsert;
+interface NewInboxEvent {
+  provider: string;
+  eventId: string;
+  eventType: string;
+  paymentId: string | null;
+  providerReference: string | null;
+  delivery: InboxDelivery;
+  payload: unknown;
+  status: 'pending' | 'ignored';
+}
+
+/** A returned row as the driver gives it (snake_case; bigint and timestamps as text). */
+interface RawDeliverableRow {
+  id: string;
+  provider: string;
+  event_id: string;
+  event_type: string;
+  payment_id: string | null;
+  provider_reference: string | null;
+  delivery: unknown;
+  status: WebhookInboxStatus;
+  attempts: number;
+  last_error: string | null;
+  received_at: string;
+  next_attempt_at: string;
+  locked_until: string | null;
+  delivered_at: string | null;
+  duplicates: number;
+  inserted: boolean;
+}
+
+const INSERT_BATCH_SQL = `
+  insert into webhook_inbox (provider, event_id, event_type, payment_id, provider_reference, delivery, payload, status, locked_until, attempts, duplicates)
+  select r.provider, r.event_id, r.event_type, r.payment_id, r.provider_reference, r.delivery::jsonb, r.payload::jsonb, r.status,
+         case when r.status = 'pending' then now() + make_interval(secs => $10::int) end,
+         case when r.status = 'pending' then 1 else 0 end,
+         r.duplicates::int
+    from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+         as r(provider, event_id, event_type, payment_id, provider_reference, delivery, payload, status, duplicates)
+  on conflict (provider, event_id) do update set duplicates = webhook_inbox.duplicates + excluded.duplicates + 1
+  returning id, provider, event_id, event_type, payment_id, provider_reference, delivery, status, attempts, last_error,
+            received_at, next_attempt_at, locked_until, delivered_at, duplicates, (xmax = 0) as inserted`;
+
+const timestamp = (value: string | null) => (value === null ? null : new Date(value));
+
+function deliverableRow(row: Omit<RawDeliverableRow, 'inserted'>): DeliverableRow {
+  return {
+    id: Number(row.id),
+    provider: row.provider,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    paymentId: row.payment_id,
+    providerReference: row.provider_reference,
+    delivery: row.delivery,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    receivedAt: new Date(row.received_at),
+    nextAttemptAt: new Date(row.next_attempt_at),
+    lockedUntil: timestamp(row.locked_until),
+    deliveredAt: timestamp(row.delivered_at),
+    duplicates: row.duplicates,
+  };
+}
 
 export function createWebhookInbox(db: Database) {
   // Concurrent webhooks share one INSERT (group commit); the row comes back already claimed by
-  // this process, so its immediate delivery needs no second round trip.
-  const insert = createBatcher<NewInboxRow, { row: DeliverableRow; inserted: boolean }>(async (rows) => {
-    const key = (row: Pick<NewInboxRow, 'provider' | 'eventId'>) => `${row.provider}\u0000${row.eventId}`;
-    const unique = new Map<string, NewInboxRow & { duplicates: number }>();
+  // this process, so its immediate delivery needs no second round trip. The batch travels as one
+  // array per column through unnest(): the statement text is the same for every batch size, and
+  // building it costs nothing per row (per-row query building was a quarter of ingest CPU in B1).
+  const client = db.$client;
+  const insert = createBatcher<NewInboxEvent, { row: DeliverableRow; inserted: boolean }>(async (rows) => {
+    const key = (row: Pick<NewInboxEvent, 'provider' | 'eventId'>) => `${row.provider}\u0000${row.eventId}`;
+    const unique = new Map<string, NewInboxEvent & { duplicates: number }>();
     for (const row of rows) {
       const seen = unique.get(key(row));
       if (seen) seen.duplicates += 1;
       else unique.set(key(row), { ...row, duplicates: 0 });
     }
-    const written = await db
-      .insert(webhookInbox)
-      .values([...unique.values()])
-      .onConflictDoUpdate({
-        target: [webhookInbox.provider, webhookInbox.eventId],
-        set: { duplicates: sql`${webhookInbox.duplicates} + excluded.duplicates + 1` },
-      })
-      .returning({ ...deliverableColumns, inserted: sql<boolean>`(xmax = 0)` });
-    const byKey = new Map(written.map(({ inserted, ...row }) => [key(row), { row, inserted }]));
+    const batch = [...unique.values()];
+    const column = <T>(pick: (row: (typeof batch)[number]) => T) => batch.map(pick);
+    const written = await client.unsafe<RawDeliverableRow[]>(INSERT_BATCH_SQL, [
+      column((row) => row.provider),
+      column((row) => row.eventId),
+      column((row) => row.eventType),
+      column((row) => row.paymentId),
+      column((row) => row.providerReference),
+      column((row) => JSON.stringify(row.delivery)),
+      column((row) => JSON.stringify(row.payload)),
+      column((row) => row.status),
+      column((row) => String(row.duplicates)),
+      String(CLAIM_SECONDS),
+    ] as never[]);
+    const byKey = new Map(written.map(({ inserted, ...row }) => [key({ provider: row.provider, eventId: row.event_id }), { row: deliverableRow(row), inserted }]));
     const firstSeen = new Set<string>();
     return rows.map((row) => {
       const entry = byKey.get(key(row))!;
@@ -81,11 +152,10 @@ export function createWebhookInbox(db: Database) {
             eventType: event.eventType,
             paymentId: event.paymentId ?? null,
             providerReference: event.providerReference ?? null,
-            delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt, reservation: event.reservation } satisfies InboxDelivery,
-            payload: event.payload as object,
+            delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt, reservation: event.reservation },
+            payload: event.payload,
             status: deliverable ? 'pending' : 'ignored',
-            ...(deliverable ? { lockedUntil: sql`now() + make_interval(secs => ${CLAIM_SECONDS})`, attempts: 1 } : {}),
-          } as NewInboxRow);
+          });
         }),
       );
       return {
