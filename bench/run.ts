@@ -278,10 +278,8 @@ try {
 
     // ------------------------------------------------------------ B5 memory, B2 signal latency
     if (wants('B5') || wants('B2')) {
-      await stopChild(worker);
-      worker = await forkTs('bench/worker-process.ts', [], workerEnv);
-      // Every webhook the sandbox owes is sent and every inbox row delivered: memory is read, and B2
-      // starts, with no work left over from starting the payments.
+      // Every webhook the sandbox owes is sent and every inbox row delivered: memory is read, and
+      // signals are timed, with no work left over from starting the payments.
       const quiesce = async () => {
         if (!(await sandboxHandles(sandbox).stripe.webhooks.flush({ timeoutMs: 120_000 }))) throw new Error('the sandbox did not drain its webhooks');
         const deadline = Date.now() + 120_000;
@@ -293,79 +291,102 @@ try {
         }
       };
       const paymentsClient = createPaymentsClient({ temporal: temporalClient, taskQueue: 'bench', timing: config.payments, createWaitMs: 30_000 });
-      // Warm up: the first workflows load the bundle into the worker's V8 isolate.
-      await Promise.all(Array.from({ length: 20 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `warm-${index}` })));
-      await quiesce();
-      const before = await workerMemory(worker);
-      say('B5: parking 1,000 payment workflows…');
-      const parked: Array<{ paymentId: string; providerReference: string }> = [];
-      for (let batch = 0; batch < 20; batch += 1) {
-        const states = await Promise.all(
-          Array.from({ length: 50 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `park-${batch}-${index}` })),
-        );
-        for (const state of states) parked.push({ paymentId: state.paymentId, providerReference: state.providerReference! });
-      }
-      await quiesce();
-      const after = await workerMemory(worker);
-      results.B5 = {
-        parked: parked.length,
-        workerRssBeforeMiB: round(before.rss),
-        workerRssAfterMiB: round(after.rss),
-        perThousandParkedMiB: round(((after.rss - before.rss) * 1000) / parked.length),
-        heapPerThousandParkedMiB: round(((after.heapUsed - before.heapUsed) * 1000) / parked.length),
-      };
-      say(`B5: ${JSON.stringify(results.B5)}`);
 
+      /** A fresh worker with this workflow cache; 1,000 payments parked waiting for their customer. */
+      const parkOnFreshWorker = async (maxCached: number, tag: string) => {
+        await stopChild(worker);
+        worker = await forkTs('bench/worker-process.ts', [], { ...workerEnv, BENCH_MAX_CACHED: String(maxCached) });
+        // Warm up: the first workflows load the bundle into the worker's workflow thread.
+        await Promise.all(Array.from({ length: 20 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `warm-${tag}-${index}` })));
+        await quiesce();
+        const before = await workerMemory(worker);
+        say(`B5: parking 1,000 payment workflows on a worker caching at most ${maxCached}…`);
+        const parked: Array<{ paymentId: string; providerReference: string }> = [];
+        for (let batch = 0; batch < 20; batch += 1) {
+          const states = await Promise.all(
+            Array.from({ length: 50 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `park-${tag}-${batch}-${index}` })),
+          );
+          for (const state of states) parked.push({ paymentId: state.paymentId, providerReference: state.providerReference! });
+        }
+        await quiesce();
+        const after = await workerMemory(worker);
+        return {
+          parked,
+          memory: {
+            maxCachedWorkflows: maxCached,
+            parked: parked.length,
+            workerRssBeforeMiB: round(before.rss),
+            workerRssAfterMiB: round(after.rss),
+            perThousandParkedMiB: round(((after.rss - before.rss) * 1000) / parked.length),
+            // The worker's main thread (activities, clients); workflows run in the SDK's workflow thread.
+            mainThreadHeapPerThousandParkedMiB: round(((after.heapUsed - before.heapUsed) * 1000) / parked.length),
+          },
+        };
+      };
+
+      /** Signed webhooks at `rate` per second for `seconds`, spread over the parked payments. */
+      const signalLatency = async (parked: Array<{ paymentId: string; providerReference: string }>, rate: number, seconds: number, tag: string) => {
+        const prefix = `evt_b2${tag}r${rate}_`;
+        say(`B2: ${rate} signed webhooks/s over ${parked.length} waiting workflows for ${seconds} s…`);
+        const ids: string[] = [];
+        const begin = Date.now();
+        const cpu = measureCpu(cpuGroups({ worker: worker.pid }));
+        let sent = 0;
+        const inflight: Promise<unknown>[] = [];
+        while (sent < rate * seconds) {
+          const due = Math.floor(((Date.now() - begin) / 1000) * rate);
+          while (sent < due && sent < rate * seconds) {
+            const target = parked[sent % parked.length]!;
+            const id = `${prefix}${sent}_${randomUUID().slice(0, 8)}`;
+            ids.push(id);
+            const event = signedStripeEvent(id, 'payment_intent.requires_action', {
+              id: target.providerReference,
+              object: 'payment_intent',
+              amount: 5_000,
+              currency: 'sek',
+              status: 'requires_action',
+              amount_received: 0,
+              amount_capturable: 0,
+              metadata: { skerry_payment_id: target.paymentId },
+            }, Math.floor(Date.now() / 1000));
+            inflight.push(fetch(`${config.publicUrl}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': event.header }, body: event.body }));
+            sent += 1;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await Promise.all(inflight);
+        let lags: number[] = [];
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const rows = await database.db
+            .select({ lag: sql<number>`extract(epoch from (${webhookInbox.deliveredAt} - ${webhookInbox.receivedAt})) * 1000` })
+            .from(webhookInbox)
+            .where(sql`${webhookInbox.eventId} like ${`${prefix}%`} and ${webhookInbox.status} = 'delivered'`);
+          lags = rows.map((row) => Number(row.lag));
+          if (lags.length >= ids.length || Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        return { eventsSent: ids.length, delivered: lags.length, ratePerSecond: rate, p50Ms: round(percentile(lags, 50)), p99Ms: round(percentile(lags, 99)), maxMs: round(Math.max(...lags)), cpu: cpu.stop() };
+      };
+
+      // Every parked payment cached: what a cached workflow costs, and B2 on the warm cache.
+      const cached = await parkOnFreshWorker(5_000, 'c');
+      say(`B5: ${JSON.stringify(cached.memory)}`);
       if (wants('B2')) {
         // The target rate, and a quarter of it: the second shows the path's latency when the
         // server is not saturated, so the first can be read as queueing or as work.
-        const signalLatency = async (rate: number) => {
-          const seconds = Math.min(DURATION_S, 30);
-          const prefix = `evt_b2r${rate}_`;
-          say(`B2: ${rate} signed webhooks/s over ${parked.length} waiting workflows for ${seconds} s…`);
-          const ids: string[] = [];
-          const begin = Date.now();
-          const cpu = measureCpu(cpuGroups({ worker: worker.pid }));
-          let sent = 0;
-          const inflight: Promise<unknown>[] = [];
-          while (sent < rate * seconds) {
-            const due = Math.floor(((Date.now() - begin) / 1000) * rate);
-            while (sent < due && sent < rate * seconds) {
-              const target = parked[sent % parked.length]!;
-              const id = `${prefix}${sent}_${randomUUID().slice(0, 8)}`;
-              ids.push(id);
-              const event = signedStripeEvent(id, 'payment_intent.requires_action', {
-                id: target.providerReference,
-                object: 'payment_intent',
-                amount: 5_000,
-                currency: 'sek',
-                status: 'requires_action',
-                amount_received: 0,
-                amount_capturable: 0,
-                metadata: { skerry_payment_id: target.paymentId },
-              }, Math.floor(Date.now() / 1000));
-              inflight.push(fetch(`${config.publicUrl}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': event.header }, body: event.body }));
-              sent += 1;
-            }
-            await new Promise((resolve) => setTimeout(resolve, 5));
-          }
-          await Promise.all(inflight);
-          let lags: number[] = [];
-          const deadline = Date.now() + 60_000;
-          for (;;) {
-            const rows = await database.db
-              .select({ lag: sql<number>`extract(epoch from (${webhookInbox.deliveredAt} - ${webhookInbox.receivedAt})) * 1000` })
-              .from(webhookInbox)
-              .where(sql`${webhookInbox.eventId} like ${`${prefix}%`} and ${webhookInbox.status} = 'delivered'`);
-            lags = rows.map((row) => Number(row.lag));
-            if (lags.length >= ids.length || Date.now() > deadline) break;
-            await new Promise((resolve) => setTimeout(resolve, 500));
-          }
-          return { eventsSent: ids.length, delivered: lags.length, ratePerSecond: rate, p50Ms: round(percentile(lags, 50)), p99Ms: round(percentile(lags, 99)), maxMs: round(Math.max(...lags)), cpu: cpu.stop() };
-        };
-        const unsaturated = await signalLatency(50);
-        results.B2 = { ...(await signalLatency(200)), atQuarterRate: unsaturated };
+        const seconds = Math.min(DURATION_S, 30);
+        const unsaturated = await signalLatency(cached.parked, 50, seconds, 'c');
+        results.B2 = { ...(await signalLatency(cached.parked, 200, seconds, 'c')), atQuarterRate: unsaturated };
         say(`B2: ${JSON.stringify(results.B2)}`);
+      }
+      if (wants('B5')) {
+        // A bounded cache: parked payments beyond it cost nothing until their next event, which
+        // then replays the history; the signal latency at 50/s shows that price.
+        const bounded = await parkOnFreshWorker(200, 'b');
+        const replayed = await signalLatency(bounded.parked, 50, Math.min(DURATION_S, 20), 'b');
+        results.B5 = { ...cached.memory, boundedCache: { ...bounded.memory, signalsToEvictedAt50PerSecond: replayed } };
+        say(`B5: ${JSON.stringify(results.B5)}`);
       }
     }
     await stopChild(worker);
@@ -398,8 +419,11 @@ try {
   if (b3) console.log(`B3 end-to-end payments       ${b3.skerry.perSecond}/s (lost ${b3.skerry.lostPayments}, dup ${b3.skerry.duplicateLedgerEvents})   ${b3.baseline.perSecond}/s   ${b3.ratio}`);
   const b2 = results.B2 as { p50Ms: number; p99Ms: number; atQuarterRate: { p50Ms: number; p99Ms: number } } | undefined;
   if (b2) console.log(`B2 webhook→signal latency    200/s: p50 ${b2.p50Ms}ms p99 ${b2.p99Ms}ms   50/s: p50 ${b2.atQuarterRate.p50Ms}ms p99 ${b2.atQuarterRate.p99Ms}ms`);
-  const b5 = results.B5 as { perThousandParkedMiB: number } | undefined;
-  if (b5) console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked payments`);
+  const b5 = results.B5 as { perThousandParkedMiB: number; boundedCache: { maxCachedWorkflows: number; perThousandParkedMiB: number; signalsToEvictedAt50PerSecond: { p50Ms: number; p99Ms: number } } } | undefined;
+  if (b5) {
+    const bounded = b5.boundedCache;
+    console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked (all cached); ${bounded.perThousandParkedMiB} MiB with at most ${bounded.maxCachedWorkflows} cached (a signal to an evicted one: p50 ${bounded.signalsToEvictedAt50PerSecond.p50Ms}ms p99 ${bounded.signalsToEvictedAt50PerSecond.p99Ms}ms)`);
+  }
   const b4 = results.B4 as ReconciliationBenchResult | undefined;
   const b6 = results.B6 as ChannelSyncBenchResult | undefined;
   if (b6) {
