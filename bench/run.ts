@@ -46,7 +46,9 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 
 function forkTs(script: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
   const child = fork(join(ROOT, script), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // BENCH_CPU_PROF=worker-process (or ingest-server) writes that child's V8 CPU profiles, one per
+    // thread, to bench/results/profiles/ (open them in Chrome DevTools).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF && script.includes(process.env.BENCH_CPU_PROF) ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
