@@ -9,7 +9,9 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
+# patches/: fixes to dependencies applied by patch-package at install (see patches/README.md).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit \
  && npm cache clean --force
 
