@@ -1,9 +1,19 @@
-// A deliberately incompatible change to the payment workflow: it waits on a timer before doing
+// A deliberately incompatible change to every workflow type: each waits on a timer before doing
 // anything. Replaying any recorded history against it must fail — proof the replay test bites.
 import { sleep } from '@temporalio/workflow';
-import { paymentWorkflow as current } from '../../../workflows/payments/payment';
+import * as current from '../../../workflows';
 
-export async function paymentWorkflow(...args: Parameters<typeof current>): ReturnType<typeof current> {
-  await sleep('1 second');
-  return current(...args);
+function waitingFirst<Args extends unknown[], Result>(workflow: (...args: Args) => Promise<Result>) {
+  return async (...args: Args): Promise<Result> => {
+    await sleep('1 second');
+    return workflow(...args);
+  };
 }
+
+export const paymentWorkflow = waitingFirst(current.paymentWorkflow);
+export const listingSyncWorkflow = waitingFirst(current.listingSyncWorkflow);
+export const reservationWorkflow = waitingFirst(current.reservationWorkflow);
+export const reservationPollWorkflow = waitingFirst(current.reservationPollWorkflow);
+export const channelResyncWorkflow = waitingFirst(current.channelResyncWorkflow);
+export const reconciliationWorkflow = waitingFirst(current.reconciliationWorkflow);
+export const scheduledReconciliationWorkflow = waitingFirst(current.scheduledReconciliationWorkflow);
