@@ -21,6 +21,7 @@ import {
   BOOKINGS_TASK_QUEUE,
   calendarChangedSignal,
   cancelReservationUpdate,
+  canonicalReservationId,
   channelReservationId as deriveReservationId,
   channelSearchAttribute,
   listingIdSearchAttribute,
@@ -337,7 +338,8 @@ export function createBookingsClient(options: BookingsClientOptions) {
       return { booking, payment };
     },
 
-    getBooking: readBooking,
+    /** A booking or channel reservation; a channel's own reference may be written as the channel shows it. */
+    getBooking: (id: string) => readBooking(canonicalReservationId(id)),
 
     /**
      * Cancels a direct booking: the nights go back to every channel. An unpaid payment is cancelled,

@@ -201,7 +201,7 @@ describe('channel manager through the API', () => {
       return row?.channelNotified ? row : undefined;
     }, { what: 'the overbooking event marked as told to Airbnb' });
     expect(event).toMatchObject({ channel: 'airbnb', channelNotified: true });
-    const rejected = await ok('GET', `/bookings/abnb_${airbnbGuest.confirmation_code.toLowerCase()}`);
+    const rejected = await ok('GET', `/bookings/abnb_${airbnbGuest.confirmation_code}`);
     expect(rejected).toMatchObject({ channel: 'airbnb', status: 'rejected' });
   });
 

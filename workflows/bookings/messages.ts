@@ -225,6 +225,18 @@ export function channelReservationId(channel: ChannelName, externalId: string): 
   return `${CHANNEL_PREFIX[channel]}_${externalId.replace(/[^A-Za-z0-9]/g, '').toLowerCase()}`;
 }
 
+/**
+ * The Skerry id for what a person may type: a channel reservation id written with the channel's own
+ * reference as the channel shows it (`abnb_HMHWSAGSMT`, `bdc_4711-02`) is the same booking as the
+ * derived id; any other id is taken as it is.
+ */
+export function canonicalReservationId(id: string): string {
+  const separator = id.indexOf('_');
+  const prefix = id.slice(0, separator);
+  const channel = (Object.keys(CHANNEL_PREFIX) as ChannelName[]).find((name) => CHANNEL_PREFIX[name] === prefix);
+  return channel ? channelReservationId(channel, id.slice(separator + 1)) : id;
+}
+
 /** A direct booking's payment id is derived from its reservation id (`res_x` → `pay_x`). */
 export function bookingPaymentId(reservationId: string): string {
   return `pay_${reservationId.replace(/^res_/, '')}`;
