@@ -1,5 +1,5 @@
 // The HTTP API. buildApp never listens: main.ts does, and tests use app.inject().
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../observability/logger';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -124,7 +124,8 @@ export function paymentView(state: PaymentState) {
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: (deps.logger ?? createLogger({ level: 'silent' })) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // installRequestLogging writes one line per request with the fields operators search by.
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
