@@ -116,6 +116,20 @@ export function createProviderRegistry(config: Config, options: RegistryOptions 
   };
 }
 
+/** A verifier built from part of the configuration, and built again when that part changes. */
+function rebuiltOnChange(provider: WebhookVerifier['provider'], source: ConfigSource, inputs: (config: Config) => unknown[], build: (config: Config) => WebhookVerifier): WebhookVerifier {
+  let built: { fingerprint: string; verifier: WebhookVerifier } | undefined;
+  return {
+    provider,
+    verify(webhook) {
+      const current = source.current();
+      const fingerprint = createHash('sha256').update(JSON.stringify(inputs(current))).digest('hex');
+      if (built?.fingerprint !== fingerprint) built = { fingerprint, verifier: build(current) };
+      return built.verifier.verify(webhook);
+    },
+  };
+}
+
 export function createWebhookVerifiers(config: Config, options: RegistryOptions = {}): WebhookVerifier[] {
   const source = options.source ?? staticConfig(config);
   const enabled = new Set(enabledPaymentProviders(config));
@@ -125,22 +139,29 @@ export function createWebhookVerifiers(config: Config, options: RegistryOptions 
       secrets: (now) => acceptedWebhookSecrets(source.current().stripe.webhookSecrets, source.current().stripe.previousWebhookSecrets, now),
       toleranceSeconds: config.stripe.webhookToleranceSeconds,
     }),
-    createPayPalWebhookVerifier({
-      webhookId: config.paypal.webhookId,
-      clientId: config.paypal.clientId,
-      clientSecret: config.paypal.clientSecret,
-      apiBase: config.paypal.apiBase,
-      gate: options.resilience?.gate('paypal'),
-      tokens: options.resilience?.tokens,
-      requiredScopes: PAYPAL_REQUIRED_SCOPES,
-    }),
+    // PayPal verifies by calling PayPal with the app's credentials: rebuilt when a reload rotates them.
+    rebuiltOnChange(
+      'paypal',
+      source,
+      (c) => [c.paypal.webhookId, c.paypal.clientId, c.paypal.clientSecret, c.paypal.apiBase],
+      (c) =>
+        createPayPalWebhookVerifier({
+          webhookId: c.paypal.webhookId,
+          clientId: c.paypal.clientId,
+          clientSecret: c.paypal.clientSecret,
+          apiBase: c.paypal.apiBase,
+          gate: options.resilience?.gate('paypal'),
+          tokens: options.resilience?.tokens,
+          requiredScopes: PAYPAL_REQUIRED_SCOPES,
+        }),
+    ),
     createSwishWebhookVerifier(),
     createMobilePayWebhookVerifier({
       secrets: (now) => acceptedWebhookSecrets(source.current().mobilepay.webhookSecrets, source.current().mobilepay.previousWebhookSecrets, now),
       toleranceSeconds: config.mobilepay.webhookToleranceSeconds,
     }),
     ...(config.channels.airbnb.enabled
-      ? [createAirbnbWebhookVerifier({ secrets: () => config.channels.airbnb.webhookSecrets, toleranceSeconds: config.channels.airbnb.webhookToleranceSeconds })]
+      ? [createAirbnbWebhookVerifier({ secrets: () => source.current().channels.airbnb.webhookSecrets, toleranceSeconds: config.channels.airbnb.webhookToleranceSeconds })]
       : []),
   ];
   return verifiers.filter((verifier) => !(verifier.provider in config) || enabled.has(verifier.provider as ProviderName));

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadEnvFiles, type Config } from '../config';
+import { createReloadableConfig, installSighupReload } from '../config/secrets';
 import { createLogger } from '../observability/logger';
 import { migrateDatabase } from '../db/migrate';
 import { startWorker } from '../worker/run';
@@ -24,8 +25,12 @@ async function requireFreePort(port: number, what: string, variable: string) {
   }
 }
 
-async function main(config: Config) {
+async function main(config: Config, processEnv: NodeJS.ProcessEnv) {
   const logger = createLogger({ level: config.logLevel, name: 'skerry' });
+  // Rotated secrets without a restart, as `npm run worker` and `npm run api` do: SIGHUP re-reads
+  // .env.<APP_ENV>; without this handler Node would end the whole stack on SIGHUP.
+  const configSource = createReloadableConfig({ processEnv });
+  installSighupReload(configSource, logger);
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -105,10 +110,10 @@ async function main(config: Config) {
     }
 
     say('starting the worker…');
-    const worker = await startWorker(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'worker' }) });
+    const worker = await startWorker(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'worker' }), configSource });
     stops.push({ name: 'worker', stop: () => worker.shutdown() });
 
-    const api = await startApi(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'api' }) });
+    const api = await startApi(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'api' }), configSource });
     stops.push({ name: 'API', stop: () => api.close() });
 
     const lines = [
@@ -138,9 +143,11 @@ async function main(config: Config) {
   }
 }
 
+// The environment as the shell set it: a reload re-reads the env files under it.
+const processEnv = { ...process.env };
 loadEnvFiles();
 try {
-  await main(loadConfig());
+  await main(loadConfig(), processEnv);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);

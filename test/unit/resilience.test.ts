@@ -1,6 +1,8 @@
 // The resilience mechanisms on their own: the retry table, the throttle, quota tracking, the
 // conditional-GET gate, the circuit breaker's state machine (in memory), webhook secret rotation and
 // the reloadable configuration. The shared (Postgres, Redis) variants are in test/workflow/resilience-shared.test.ts.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { CALL_TIMEOUTS, RETRY_TABLE, callOptions, providerTaskQueue, NON_RETRYABLE_PROVIDER_ERRORS } from '../../workflows/shared/retry-policies';
@@ -17,6 +19,8 @@ import { createReloadableConfig } from '../../config/secrets';
 import { createProviderRegistry, createWebhookVerifiers } from '../../providers/registry';
 import { createLogger } from '../../observability/logger';
 import { OAuthTokenManager } from '../../providers/oauth/token-manager';
+import { signAirbnbPayload } from '../../providers/airbnb/webhooks';
+import { AIRBNB_SIGNATURE_HEADER } from '../../providers/airbnb/api';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -291,6 +295,81 @@ describe('reloadable secrets', () => {
     expect(refused.ok).toBe(false);
     expect(source.current().stripe.secretKey).toBe('sk_test_second_key_from_file');
     expect(registry.get('stripe')).toBe(second);
+  });
+});
+
+describe('reloadable webhook verifiers', () => {
+  it('takes a rotated Airbnb webhook secret from the next request on', async () => {
+    let file: Record<string, string> = { AIRBNB_WEBHOOK_SECRET: 'first-airbnb-secret' };
+    const source = createReloadableConfig({ processEnv: { APP_ENV: 'development' }, readFiles: () => file });
+    const airbnb = createWebhookVerifiers(source.current(), { source }).find((verifier) => verifier.provider === 'airbnb')!;
+    const body = JSON.stringify({ event_id: 'evt_rotate_1', event_type: 'listing.updated' });
+    const signedWith = (secret: string) => ({ rawBody: Buffer.from(body), headers: { [AIRBNB_SIGNATURE_HEADER]: signAirbnbPayload(secret, body) }, url: '/webhooks/airbnb' });
+
+    await expect(airbnb.verify(signedWith('first-airbnb-secret'))).resolves.toHaveLength(1);
+    await expect(airbnb.verify(signedWith('second-airbnb-secret'))).rejects.toMatchObject({ reason: 'bad_signature' });
+    // Both secrets while Airbnb rolls the endpoint's secret, then only the new one.
+    file = { AIRBNB_WEBHOOK_SECRET: 'second-airbnb-secret,first-airbnb-secret' };
+    expect(source.reload()).toEqual({ ok: true, changed: ['AIRBNB_WEBHOOK_SECRET'] });
+    await expect(airbnb.verify(signedWith('second-airbnb-secret'))).resolves.toHaveLength(1);
+    await expect(airbnb.verify(signedWith('first-airbnb-secret'))).resolves.toHaveLength(1);
+    file = { AIRBNB_WEBHOOK_SECRET: 'second-airbnb-secret' };
+    source.reload();
+    await expect(airbnb.verify(signedWith('first-airbnb-secret'))).rejects.toMatchObject({ reason: 'bad_signature' });
+  });
+
+  it('asks PayPal with the rotated app credentials and webhook id after a reload', async () => {
+    // PayPal's two endpoints the verifier uses: the token (Basic auth with the app's credentials) and
+    // verify-webhook-signature (Bearer token, the webhook id in the body).
+    const seen: Array<{ path: string; authorization?: string; webhookId?: string }> = [];
+    const server = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      request.on('end', () => {
+        const webhookId = request.url === '/v1/notifications/verify-webhook-signature' ? (JSON.parse(text) as { webhook_id: string }).webhook_id : undefined;
+        seen.push({ path: request.url!, authorization: request.headers.authorization, webhookId });
+        response.setHeader('content-type', 'application/json');
+        if (request.url === '/v1/oauth2/token') {
+          const clientId = Buffer.from(request.headers.authorization!.slice('Basic '.length), 'base64').toString('utf8').split(':')[0];
+          response.end(JSON.stringify({ access_token: `token-for-${clientId}`, token_type: 'Bearer', expires_in: 32_400, scope: 'https://uri.paypal.com/services/payments/refund', app_id: 'APP-1', nonce: 'n' }));
+        } else {
+          response.end(JSON.stringify({ verification_status: 'SUCCESS' }));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const apiBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      let file: Record<string, string> = { PAYPAL_CLIENT_ID: 'first-client', PAYPAL_CLIENT_SECRET: 'first-secret', PAYPAL_WEBHOOK_ID: '8PT597110X687430LK', PAYPAL_API_BASE: apiBase };
+      const source = createReloadableConfig({ processEnv: { APP_ENV: 'development' }, readFiles: () => file });
+      const paypal = createWebhookVerifiers(source.current(), { source }).find((verifier) => verifier.provider === 'paypal')!;
+      const raw = JSON.stringify({ id: 'WH-EVT-1', event_type: 'CHECKOUT.ORDER.APPROVED', resource: { id: 'ORDER1', status: 'APPROVED' }, create_time: '2030-01-01T10:00:00Z' });
+      const webhook = {
+        rawBody: Buffer.from(raw),
+        headers: {
+          'paypal-transmission-id': 'tx-1',
+          'paypal-transmission-time': '2030-01-01T10:00:00Z',
+          'paypal-transmission-sig': 'c2ln',
+          'paypal-cert-url': `${apiBase}/v1/notifications/certs/CERT-1`,
+          'paypal-auth-algo': 'SHA256withRSA',
+        },
+        url: '/webhooks/paypal',
+      };
+      const verifications = () => seen.filter((request) => request.path === '/v1/notifications/verify-webhook-signature');
+
+      await paypal.verify(webhook);
+      expect(verifications().at(-1)).toMatchObject({ authorization: 'Bearer token-for-first-client', webhookId: '8PT597110X687430LK' });
+      file = { ...file, PAYPAL_CLIENT_ID: 'second-client', PAYPAL_CLIENT_SECRET: 'second-secret', PAYPAL_WEBHOOK_ID: '1JE4291016473214C' };
+      expect(source.reload()).toMatchObject({ ok: true });
+      await paypal.verify(webhook);
+      expect(verifications().at(-1)).toMatchObject({ authorization: 'Bearer token-for-second-client', webhookId: '1JE4291016473214C' });
+      expect(seen.filter((request) => request.path === '/v1/oauth2/token').map((request) => request.authorization)).toEqual([
+        `Basic ${Buffer.from('first-client:first-secret').toString('base64')}`,
+        `Basic ${Buffer.from('second-client:second-secret').toString('base64')}`,
+      ]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
