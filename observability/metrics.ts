@@ -7,9 +7,9 @@
 //
 // Metric names the alert rules (deploy/alerts.yml) rely on. Those marked "registered by" come from
 // the module that owns the value and only appear once that module is wired in:
-//   skerry_provider_calls_total{provider,operation,outcome}           provider-call.ts observer
-//   skerry_provider_call_duration_seconds{provider,operation,outcome} provider-call.ts observer
-//   skerry_provider_call_retries_total{provider,operation}            provider-call.ts observer
+//   skerry_provider_calls_total{provider,operation,outcome}           provider-call.ts, bookings/channel-call.ts
+//   skerry_provider_call_duration_seconds{provider,operation,outcome} provider-call.ts, bookings/channel-call.ts
+//   skerry_provider_call_retries_total{provider,operation}            provider-call.ts, bookings/channel-call.ts
 //   skerry_webhooks_received_total{provider,outcome}                  webhook routes observer
 //   skerry_webhook_delivery_lag_seconds{provider,outcome}             webhook delivery observer
 //   skerry_webhook_delivery_failures_total{provider}                  webhook delivery observer
@@ -102,14 +102,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     );
   }
 
-  const providerCalls = counter('skerry_provider_calls_total', 'Provider calls made by activities, by outcome (ok or the ProviderError kind)', [
+  const providerCalls = counter('skerry_provider_calls_total', 'Provider and channel calls made by activities, by outcome (ok or the ProviderError kind)', [
     'provider',
     'operation',
     'outcome',
   ]);
   const providerCallDuration = histogram(
     'skerry_provider_call_duration_seconds',
-    'Latency of provider calls made by activities',
+    'Latency of provider and channel calls made by activities',
     ['provider', 'operation', 'outcome'],
     CALL_BUCKETS,
   );

@@ -64,7 +64,7 @@ export async function startWorker(
       ledger: createPaymentLedger(database.db),
       logger: options.logger.child({ component: 'activity' }),
       observer: metrics.providerCallObserver,
-      bookings: bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), resilience),
+      bookings: { ...bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), resilience), observer: metrics.providerCallObserver },
       reconciliation: { store: createReconciliationStore(database.db), paymentTiming: config.payments },
     },
   });

@@ -1,10 +1,11 @@
 // Every channel call made from an activity goes through here, like provider-call.ts for payments:
 // heartbeats while it runs (carrying the call's progress, so a retry resumes), one log line per call,
-// and ProviderError translated into Temporal's retry semantics.
+// the same provider-call metrics as payments (so the provider alerts cover the channels), and
+// ProviderError translated into Temporal's retry semantics.
 import { Context } from '@temporalio/activity';
 import { ProviderError, classifyTransportError } from '../../providers/errors';
 import type { Logger } from '../../observability/logger';
-import { toApplicationFailure } from '../provider-call';
+import { toApplicationFailure, type ProviderCallObserver } from '../provider-call';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -15,7 +16,7 @@ export interface ChannelCallContext<P> {
   progress(details: P): void;
 }
 
-export function createChannelCallRunner(logger: Logger) {
+export function createChannelCallRunner(logger: Logger, observer: ProviderCallObserver = {}) {
   return async function runChannelCall<T, P = unknown>(
     channel: string,
     operation: string,
@@ -29,6 +30,7 @@ export function createChannelCallRunner(logger: Logger) {
     const resumeFrom = details;
     const beat = () => context.heartbeat(details);
     const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+    if (attempt > 1) observer.onRetry?.(channel, operation, attempt);
     const started = performance.now();
     try {
       const result = await fn({
@@ -38,13 +40,17 @@ export function createChannelCallRunner(logger: Logger) {
           beat();
         },
       });
-      log.info({ latencyMs: Math.round(performance.now() - started), outcome: 'ok' }, 'channel call');
+      const seconds = (performance.now() - started) / 1000;
+      observer.onCall?.(channel, operation, 'ok', seconds);
+      log.info({ latencyMs: Math.round(seconds * 1000), outcome: 'ok' }, 'channel call');
       return result;
     } catch (err) {
       const failure = err instanceof ProviderError ? err : classifyTransportError(channel, operation, err);
+      const seconds = (performance.now() - started) / 1000;
+      observer.onCall?.(channel, operation, failure.kind, seconds);
       log.warn(
         {
-          latencyMs: Math.round(performance.now() - started),
+          latencyMs: Math.round(seconds * 1000),
           outcome: failure.kind,
           retryable: failure.retryable,
           httpStatus: failure.details.httpStatus,

@@ -10,12 +10,15 @@ import { createInventoryStore } from '../persistence/inventory';
 import { createChannelRegistry } from '../../providers/channel-registry';
 import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
 import type { ProviderResilience } from '../../providers/resilience';
+import type { ProviderCallObserver } from '../provider-call';
 
 /** What the booking activities need; injected by the worker (and by tests). */
 export interface BookingActivityDeps {
   inventory: InventoryStore;
   channels: ChannelRegistry;
   logger: Logger;
+  /** Counts and times channel calls in the provider-call metrics. */
+  observer?: ProviderCallObserver;
   /** The Temporal client for signal-with-start; defaults to the worker's own (activity context). */
   temporal?: () => Client;
   syncTiming?: Partial<ListingSyncTiming>;

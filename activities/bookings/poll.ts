@@ -20,7 +20,7 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
       if (!client.pullReservations) {
         throw ApplicationFailure.create({ type: 'ChannelNotConfigured', message: `${channel} has no reservation queue to pull`, nonRetryable: true });
       }
-      const run = createChannelCallRunner(current.logger);
+      const run = createChannelCallRunner(current.logger, current.observer);
       const events = await run(channel, 'pullReservations', {}, () => client.pullReservations!());
       const { fresh, undispatched } = await current.inventory.recordChannelMessages(
         channel,

@@ -140,8 +140,8 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
 
     /** Acknowledges the processed message to its channel; retried until the channel takes it. */
     async confirmChannelReservation({ event }: { event: ChannelReservationEvent; reservationId: string }): Promise<void> {
-      const { channels, logger } = deps();
-      const run = createChannelCallRunner(logger);
+      const { channels, logger, observer } = deps();
+      const run = createChannelCallRunner(logger, observer);
       try {
         await run(event.channel, 'confirmReservation', { channelReservationId: event.channelReservationId }, () =>
           channels.get(event.channel).confirmReservation(event),
@@ -161,8 +161,8 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       code: ReservationRefusal['code'];
       overbookingId?: number;
     }): Promise<void> {
-      const { channels, logger, inventory } = deps();
-      const run = createChannelCallRunner(logger);
+      const { channels, logger, inventory, observer } = deps();
+      const run = createChannelCallRunner(logger, observer);
       try {
         await run(input.event.channel, 'rejectReservation', { channelReservationId: input.event.channelReservationId }, () =>
           channels.get(input.event.channel).rejectReservation(input.event, { reason: input.reason, code: input.code }),

@@ -8,6 +8,7 @@ import { mergeRanges } from '../../workflows/bookings/coalesce';
 import { addDays } from '../../workflows/bookings/dates';
 import { channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../workflows/bookings/messages';
 import type { BookingActivityDeps } from './deps';
+import { createChannelCallRunner } from './channel-call';
 import { temporalOf } from './reservations';
 
 /** Whether a channel's night differs from ours in anything the channel reports. */
@@ -66,13 +67,19 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       const mappings = await mappingsOf(input.channel, input.accounts);
       const accounts = [...new Set(mappings.map((mapping) => mapping.externalAccountId))];
       const client = current.channels.get(input.channel);
+      const run = createChannelCallRunner(current.logger, current.observer);
       const temporal = temporalOf(current);
       const taskQueue = input.workflowTaskQueue;
       if (accounts.length === 0) return { ...progress, phase: 'calendar', cursor: undefined };
 
       for (;;) {
         context.heartbeat(progress);
-        const page = await client.listReservations({ externalAccountIds: accounts, cursor: progress.cursor, pageSize: input.pageSize, from: addDays(today(), -1) });
+        const checkpoint = progress;
+        const page = await run<Awaited<ReturnType<typeof client.listReservations>>, ResyncProgress>(input.channel, 'listReservations', { runId: input.runId }, (call) => {
+          // The call's own heartbeats carry the last checkpoint, never an older one.
+          call.progress(checkpoint);
+          return client.listReservations({ externalAccountIds: accounts, cursor: checkpoint.cursor, pageSize: input.pageSize, from: addDays(today(), -1) });
+        });
         let corrected = 0;
         for (const theirs of page.reservations) {
           const ours = await current.inventory.getReservation(channelReservationId(input.channel, theirs.channelReservationId));
@@ -120,13 +127,19 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       if (progress.phase === 'done') return progress;
       progress = { ...progress, phase: 'calendar' };
       const client = current.channels.get(input.channel);
+      const run = createChannelCallRunner(current.logger, current.observer);
       const temporal = temporalOf(current);
       const range = { from: today(), to: addDays(today(), input.horizonDays - 1) };
       for (const row of await mappingsOf(input.channel, input.accounts)) {
         if (progress.unitsDone.includes(row.unitId)) continue;
         context.heartbeat(progress);
         const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
-        const theirs = new Map((await client.readCalendar(mapping, range)).map((day) => [day.date, day]));
+        const checkpoint = progress;
+        const calendar = await run<Awaited<ReturnType<typeof client.readCalendar>>, ResyncProgress>(input.channel, 'readCalendar', { runId: input.runId, unitId: row.unitId }, (call) => {
+          call.progress(checkpoint);
+          return client.readCalendar(mapping, range);
+        });
+        const theirs = new Map(calendar.map((day) => [day.date, day]));
         const ours = await current.inventory.desiredDays(row.unitId, [range]);
         const drift = ours.filter((day) => drifted(day, theirs.get(day.date)));
         if (drift.length > 0) {

@@ -10,7 +10,7 @@ import { createChannelCallRunner } from './channel-call';
 export function createSyncActivities(deps: () => BookingActivityDeps) {
   return {
     async pushChannelCalendar({ unitId, channel, ranges }: { unitId: string; channel: ChannelName; ranges: DateRange[] }): Promise<PushCalendarResult> {
-      const { inventory, channels, logger } = deps();
+      const { inventory, channels, logger, observer } = deps();
       const mapping = await inventory.getMapping(unitId, channel);
       if (!mapping) {
         throw ApplicationFailure.create({ type: 'ChannelNotMapped', message: `unit ${unitId} has no ${channel} mapping`, nonRetryable: true });
@@ -20,7 +20,7 @@ export function createSyncActivities(deps: () => BookingActivityDeps) {
       const changed = desired.filter((day) => !sameChannelDay(day, told.get(day.date)));
       if (changed.length === 0) return { daysPushed: 0, daysUnchanged: desired.length, requests: 0 };
 
-      const run = createChannelCallRunner(logger);
+      const run = createChannelCallRunner(logger, observer);
       const { requests } = await run<{ requests: number }, { requestsDone: number }>(
         channel,
         'pushCalendar',

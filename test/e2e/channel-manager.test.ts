@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq, inArray } from 'drizzle-orm';
 import { startStack, type Stack } from '../support/stack';
-import { eventually } from '../support/harness';
+import { eventually, metricSample } from '../support/harness';
 import { sandboxHandles } from '../../sandbox/server';
 import { channelAccounts, overbookingEvents, reservations, webhookInbox } from '../../db/schema';
 import { addDays } from '../../workflows/bookings/dates';
@@ -106,6 +106,15 @@ describe('channel manager through the API', () => {
     await ok('PUT', `/units/${setup.unitId}/calendar`, { ranges: [{ from: addDays(from, 1), to: addDays(from, 1), closed: true }] });
     await eventually(() => handles.airbnb.calendar(setup.listingId, addDays(from, 1), addDays(from, 1))[0]?.availability === 'unavailable', { what: 'stop sell on Airbnb' });
     await eventually(() => handles.bookingCom.calendar(setup.hotelId, setup.roomId, setup.rateId, addDays(from, 1), addDays(from, 1))[0]?.closed === true, { what: 'stop sell on Booking.com' });
+
+    // Channel calls are counted and timed with the payment providers' calls, so the same alerts cover them.
+    // The opening push and the stop sell: the sandbox shows a push before the activity has returned.
+    const pushes = (metrics: string, name: string, channel: string) => metricSample(metrics, name, { provider: channel, operation: 'pushCalendar', outcome: 'ok' }) ?? 0;
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+      return ['booking_com', 'airbnb'].every((channel) => pushes(text, 'skerry_provider_calls_total', channel) >= 2) ? text : undefined;
+    }, { what: 'both channels’ pushes counted' });
+    for (const channel of ['booking_com', 'airbnb']) expect(pushes(metrics, 'skerry_provider_call_duration_seconds_count', channel), channel).toBeGreaterThanOrEqual(2);
 
     // Airbnb's tokens are at rest encrypted, never in the clear.
     const [account] = await stack.database.db.select().from(channelAccounts).where(eq(channelAccounts.externalAccountId, setup.hostId));

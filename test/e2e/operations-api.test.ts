@@ -6,20 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { startStack, type Stack } from '../support/stack';
-import { eventually } from '../support/harness';
+import { eventually, metricSample as sample } from '../support/harness';
 import { exited, spawnWorkerProcess } from '../support/worker-process';
 import { freePort } from '../../stack/ports';
 import { channelMessages } from '../../db/schema';
-
-/** The value of the first sample of `name` whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue;
-    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 async function scrape(url: string): Promise<string> {
   const response = await fetch(url);

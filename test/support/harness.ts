@@ -73,3 +73,13 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
     await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 50));
   }
 }
+
+/** The value of the first sample of `name` in a Prometheus text exposition whose labels include all of `labels`. */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue;
+    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
