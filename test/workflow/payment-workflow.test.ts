@@ -56,8 +56,12 @@ describe('payment workflow', () => {
     const events = await h.database.db.select().from(paymentEvents).where(eq(paymentEvents.paymentId, started.paymentId));
     expect(events.filter((event) => event.eventId === observation.eventId)).toHaveLength(1);
 
-    const described = await h.temporal.workflow.getHandle(paymentWorkflowId(started.paymentId)).describe();
-    expect(described.searchAttributes.PaymentStatus).toEqual(['succeeded']);
+    // The ledger row is written by a local activity inside the workflow task; the search attributes
+    // change when that task completes, a moment later.
+    const described = await eventually(async () => {
+      const current = await h.temporal.workflow.getHandle(paymentWorkflowId(started.paymentId)).describe();
+      return current.searchAttributes.PaymentStatus?.[0] === 'succeeded' ? current : undefined;
+    }, { what: 'PaymentStatus succeeded' });
     expect(described.searchAttributes.PaymentProvider).toEqual(['stripe']);
     expect(described.searchAttributes.PaymentId).toEqual([started.paymentId]);
   });
