@@ -165,7 +165,11 @@ describe('Booking.com reservations', () => {
     }
     await pollNow();
     await eventually(async () => (await reservationRow(channelReservationId('booking_com', guest.resId)))?.status === 'confirmed', { what: 'the next poll' });
-    const workflow = await h.temporal.workflow.getHandle(reservationWorkflowId(channelReservationId('booking_com', guest.resId))).describe();
+    // The hold activity writes the row; ListingId is upserted by the workflow task that follows it.
+    const workflow = await eventually(async () => {
+      const current = await h.temporal.workflow.getHandle(reservationWorkflowId(channelReservationId('booking_com', guest.resId))).describe();
+      return current.searchAttributes.ListingId ? current : undefined;
+    }, { what: 'ListingId on the reservation workflow' });
     expect(workflow.searchAttributes).toMatchObject({ Channel: ['booking_com'], ListingId: [seed.unitId] });
   });
 });
