@@ -19,7 +19,7 @@ import { createProviderGate, type ProviderGate } from './gate';
 import { QuotaTracker, usageRatio, type QuotaSnapshot } from './quota';
 import { createMemoryResponseCache, createRedisResponseCache, type ResponseCache } from './response-cache';
 import { TokenBucket } from './token-bucket';
-import { createPostgresPacer } from './pacer';
+import { createPostgresPacer, waitForSlot } from './pacer';
 
 export interface ProviderResilience {
   /** This process, as it appears in breaker events and quota rows. */
@@ -126,16 +126,13 @@ export function createProviderResilience(options: ProviderResilienceOptions): Pr
       const quota = new QuotaTracker(scopedProvider(config, provider));
       const pace = pacer
         ? async () => {
-            let waitMs = 0;
             try {
-              waitMs = await pacer.reserve(scopedProvider(config, provider), rate);
+              current.pacedMs += await waitForSlot(pacer, scopedProvider(config, provider), rate, {
+                onLate: (lateMs) => log.debug({ provider, lateMs: Math.round(lateMs) }, 'request slot missed; taking the next one'),
+              });
             } catch (err) {
               // Without the shared slots the task queue's limit and this process's throttle still hold.
               log.warn({ provider, err: (err as Error).message }, 'shared request pacing unavailable');
-            }
-            if (waitMs > 0) {
-              current.pacedMs += waitMs;
-              await new Promise((resolve) => setTimeout(resolve, waitMs));
             }
           }
         : undefined;

@@ -41,3 +41,41 @@ export function createPostgresPacer(db: Database): RequestPacer {
     },
   };
 }
+
+/**
+ * How late a request may go out after its slot: the guards of a second's slots, halved to leave the
+ * other half for the trip to the provider. Later than that, the slot is given up for a new one.
+ */
+export function lateToleranceMs(ratePerSecond: number): number {
+  return ((slotIntervalMs(ratePerSecond) - 1_000 / ratePerSecond) * ratePerSecond) / 2;
+}
+
+/**
+ * Waits for a slot and returns the time waited. A slot is a time on the database's clock; the wait
+ * starts when the answer arrives and the timer may fire late on a busy event loop, so a request can
+ * reach its slot late and land in the next second together with the next `rate` requests. When the
+ * whole wait overran the slot by more than the tolerance, the slot is given up and a new one taken
+ * (at most `maxAttempts` slots, then the request goes: a stalled process must not stall forever).
+ */
+export async function waitForSlot(
+  pacer: RequestPacer,
+  provider: string,
+  ratePerSecond: number,
+  options: { now?: () => number; sleep?: (ms: number) => Promise<void>; maxAttempts?: number; onLate?: (lateMs: number) => void } = {},
+): Promise<number> {
+  const now = options.now ?? (() => performance.now());
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const tolerance = lateToleranceMs(ratePerSecond);
+  let waited = 0;
+  for (let attempt = 1; ; attempt++) {
+    const askedAt = now();
+    const waitMs = await pacer.reserve(provider, ratePerSecond);
+    if (waitMs > 0) await sleep(waitMs);
+    const elapsed = now() - askedAt;
+    waited += elapsed;
+    // At most this late: the slot lies no earlier than the moment the database answered.
+    const lateMs = elapsed - waitMs;
+    if (lateMs <= tolerance || attempt >= (options.maxAttempts ?? 3)) return waited;
+    options.onLate?.(lateMs);
+  }
+}

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { CALL_TIMEOUTS, RETRY_TABLE, callOptions, providerTaskQueue, NON_RETRYABLE_PROVIDER_ERRORS } from '../../workflows/shared/retry-policies';
 import { TokenBucket } from '../../providers/resilience/token-bucket';
+import { lateToleranceMs, waitForSlot, type RequestPacer } from '../../providers/resilience/pacer';
 import { QuotaTracker, rateLimitFromHeaders, usageRatio } from '../../providers/resilience/quota';
 import { createProviderGate } from '../../providers/resilience/gate';
 import { cacheTagsOf, createMemoryResponseCache } from '../../providers/resilience/response-cache';
@@ -81,6 +82,55 @@ describe('client-side throttle', () => {
     expect(times[9]!).toBeGreaterThanOrEqual(440);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(40);
     expect(bucket.throttled).toBe(9);
+  });
+});
+
+describe('shared request slots', () => {
+  /** A clock that only moves when told, and a pacer whose answers take scripted time. */
+  function scripted(answers: Array<{ roundTripMs: number; waitMs: number }>) {
+    let clock = 0;
+    const reserved: number[] = [];
+    const pacer: RequestPacer = {
+      async reserve() {
+        const answer = answers[Math.min(reserved.length, answers.length - 1)]!;
+        reserved.push(clock);
+        clock += answer.roundTripMs;
+        return answer.waitMs;
+      },
+    };
+    const late: number[] = [];
+    const options = { now: () => clock, sleep: async (ms: number) => void (clock += ms), onLate: (ms: number) => late.push(ms) };
+    return { pacer, options, reserved, late };
+  }
+
+  it("leaves half of a second's guard time for lateness, whatever the rate", () => {
+    expect(lateToleranceMs(4)).toBe(50);
+    expect(lateToleranceMs(25)).toBe(50);
+    expect(lateToleranceMs(1)).toBe(12.5);
+  });
+
+  it('sends at its slot when the slot is reached in time', async () => {
+    const { pacer, options, reserved, late } = scripted([{ roundTripMs: 3, waitMs: 240 }]);
+    expect(await waitForSlot(pacer, 'stripe', 4, options)).toBe(243);
+    expect(reserved).toHaveLength(1);
+    expect(late).toEqual([]);
+  });
+
+  it('gives up a slot it would reach too late (a slow answer) and takes the next one', async () => {
+    const { pacer, options, reserved, late } = scripted([
+      { roundTripMs: 120, waitMs: 10 },
+      { roundTripMs: 4, waitMs: 270 },
+    ]);
+    expect(await waitForSlot(pacer, 'stripe', 4, options)).toBe(130 + 274);
+    expect(reserved).toEqual([0, 130]);
+    expect(late).toEqual([120]);
+  });
+
+  it('goes after three missed slots rather than stalling', async () => {
+    const { pacer, options, reserved, late } = scripted([{ roundTripMs: 200, waitMs: 0 }]);
+    await waitForSlot(pacer, 'stripe', 4, options);
+    expect(reserved).toHaveLength(3);
+    expect(late).toEqual([200, 200]);
   });
 });
 
