@@ -40,6 +40,8 @@ export const RESILIENCE_ENV = {
   PROVIDER_THROTTLE_BURST: z.coerce.number().int().min(1).default(1),
   /** `shared`: every request takes the provider's next slot, shared by all workers through Postgres. */
   PROVIDER_RATE_PACING: z.enum(['shared', 'off']).default('shared'),
+  /** The window over which calls are counted for GET /providers when a provider sends no quota headers. */
+  PROVIDER_QUOTA_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 
   CIRCUIT_BREAKER_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   CIRCUIT_BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
@@ -89,6 +91,8 @@ export interface ResilienceConfig {
   /** Requests per second, per provider. */
   rateLimits: Record<ResilientProvider, number>;
   throttleBurst: number;
+  /** Counted calls are reported per window of this many seconds (aligned to the clock). */
+  quotaWindowSeconds: number;
   /** Requests take the provider's next slot shared by every process (Postgres), so no second exceeds the rate. */
   sharedPacing: boolean;
   /** undefined: no circuit breakers. */
@@ -134,6 +138,7 @@ export function resilienceConfig(e: ResilienceEnv, context: { stripeLive: boolea
     responseCacheTtlSeconds: e.RESPONSE_CACHE_TTL_SECONDS,
     rateLimits,
     throttleBurst: e.PROVIDER_THROTTLE_BURST,
+    quotaWindowSeconds: e.PROVIDER_QUOTA_WINDOW_SECONDS,
     sharedPacing: e.PROVIDER_RATE_PACING === 'shared',
     breaker: breakerOn
       ? {

@@ -44,7 +44,9 @@ export async function providersView(deps: ProvidersRoutesDeps) {
   const usage = await db
     .select()
     .from(providerQuotaUsage)
-    .where(and(gt(providerQuotaUsage.updatedAt, sql`now() - interval '2 minutes'`), ne(providerQuotaUsage.process, PACER_PROCESS)));
+    .where(
+      and(gt(providerQuotaUsage.updatedAt, sql`now() - make_interval(secs => ${2 * config.resilience.quotaWindowSeconds})`), ne(providerQuotaUsage.process, PACER_PROCESS)),
+    );
   const tokens = await tokenStatuses(db);
 
   return {

@@ -123,7 +123,7 @@ export function createProviderResilience(options: ProviderResilienceOptions): Pr
     if (!entry) {
       const rate = config.rateLimits[provider as ResilientProvider] ?? 10;
       const bucket = new TokenBucket({ ratePerSecond: rate, burst: config.throttleBurst });
-      const quota = new QuotaTracker(scopedProvider(config, provider));
+      const quota = new QuotaTracker(scopedProvider(config, provider), { windowMs: config.quotaWindowSeconds * 1_000 });
       const pace = pacer
         ? async () => {
             try {
