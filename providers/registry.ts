@@ -35,7 +35,9 @@ export interface RegistryOptions {
 /** PayPal refuses a token without these (Skerry refunds, so it needs the refund scope). */
 export const PAYPAL_REQUIRED_SCOPES = ['https://uri.paypal.com/services/payments/refund'];
 
-/** A digest of what a provider's client is built from: a change (a rotated key) rebuilds the client. */
+/** A digest of what a client or verifier is built from: a change (a rotated key) rebuilds it. */
+const digestOf = (parts: unknown[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+
 function fingerprintOf(provider: ProviderName, config: Config): string {
   const parts: Record<ProviderName, unknown[]> = {
     stripe: [config.stripe.secretKey, config.stripe.apiBase],
@@ -50,7 +52,7 @@ function fingerprintOf(provider: ProviderName, config: Config): string {
       config.mobilepay.returnUrl,
     ],
   };
-  return createHash('sha256').update(JSON.stringify(parts[provider])).digest('hex');
+  return digestOf(parts[provider]);
 }
 
 export function createProviderRegistry(config: Config, options: RegistryOptions = {}): ProviderRegistry {
@@ -123,7 +125,7 @@ function rebuiltOnChange(provider: WebhookVerifier['provider'], source: ConfigSo
     provider,
     verify(webhook) {
       const current = source.current();
-      const fingerprint = createHash('sha256').update(JSON.stringify(inputs(current))).digest('hex');
+      const fingerprint = digestOf(inputs(current));
       if (built?.fingerprint !== fingerprint) built = { fingerprint, verifier: build(current) };
       return built.verifier.verify(webhook);
     },

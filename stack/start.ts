@@ -3,8 +3,8 @@
 // (TEMPORAL_ADDRESS, DATABASE_URL, real provider keys) is used instead of the embedded default.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, loadEnvFiles, type Config } from '../config';
-import { createReloadableConfig, installSighupReload } from '../config/secrets';
+import { ConfigError, loadEnvFiles } from '../config';
+import { createReloadableConfig, installSighupReload, type ReloadableConfig } from '../config/secrets';
 import { createLogger } from '../observability/logger';
 import { migrateDatabase } from '../db/migrate';
 import { startWorker } from '../worker/run';
@@ -25,11 +25,11 @@ async function requireFreePort(port: number, what: string, variable: string) {
   }
 }
 
-async function main(config: Config, processEnv: NodeJS.ProcessEnv) {
+async function main(configSource: ReloadableConfig) {
+  const config = configSource.current();
   const logger = createLogger({ level: config.logLevel, name: 'skerry' });
   // Rotated secrets without a restart, as `npm run worker` and `npm run api` do: SIGHUP re-reads
   // .env.<APP_ENV>; without this handler Node would end the whole stack on SIGHUP.
-  const configSource = createReloadableConfig({ processEnv });
   installSighupReload(configSource, logger);
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   let stopping = false;
@@ -147,7 +147,7 @@ async function main(config: Config, processEnv: NodeJS.ProcessEnv) {
 const processEnv = { ...process.env };
 loadEnvFiles();
 try {
-  await main(loadConfig(), processEnv);
+  await main(createReloadableConfig({ processEnv }));
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);

@@ -75,7 +75,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       for (;;) {
         context.heartbeat(progress);
         const checkpoint = progress;
-        const page = await run<Awaited<ReturnType<typeof client.listReservations>>, ResyncProgress>(input.channel, 'listReservations', { runId: input.runId }, (call) => {
+        const page = await run(input.channel, 'listReservations', { runId: input.runId }, (call) => {
           // The call's own heartbeats carry the last checkpoint, never an older one.
           call.progress(checkpoint);
           return client.listReservations({ externalAccountIds: accounts, cursor: checkpoint.cursor, pageSize: input.pageSize, from: addDays(today(), -1) });
@@ -135,7 +135,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
         context.heartbeat(progress);
         const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
         const checkpoint = progress;
-        const calendar = await run<Awaited<ReturnType<typeof client.readCalendar>>, ResyncProgress>(input.channel, 'readCalendar', { runId: input.runId, unitId: row.unitId }, (call) => {
+        const calendar = await run(input.channel, 'readCalendar', { runId: input.runId, unitId: row.unitId }, (call) => {
           call.progress(checkpoint);
           return client.readCalendar(mapping, range);
         });
