@@ -211,7 +211,10 @@ describe('availability sync', () => {
       // A sale is urgent: the sync pushes at once, the waiting edit with it.
       const { booking } = await h.bookings.createBooking({ unitId: seed.unitId, checkIn: addDays(from, 2), checkOut: addDays(from, 4), guest: { name: 'Hedda' } });
       expect(booking.status).toBe('confirmed');
-      await eventually(() => sandboxDay(seed, addDays(from, 3))?.roomsToSell === 0, { what: 'the sold nights on Booking.com' });
+      // One push is two requests (availability, then rates): the rates may land a moment after the rooms.
+      await eventually(() => sandboxDay(seed, addDays(from, 3))?.roomsToSell === 0 && sandboxDay(seed, addDays(from, 8))?.price === 777_000, {
+        what: 'the sold nights and the waiting price on Booking.com',
+      });
       expect(sandboxDay(seed, addDays(from, 8))?.price).toBe(777_000);
       const state = await eventually(async () => {
         const current = await handle.query(listingSyncStateQuery);
