@@ -1,14 +1,11 @@
-import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../providers/types';
-import type { PaymentEventRecord, PaymentState, ProviderName } from '../workflows/payments/messages';
-import type { PaymentLedger } from './persistence/payment-ledger';
+import type { CreateProviderPaymentRequest, ProviderRegistry } from '../providers/types';
+import type { PaymentEventRecord, PaymentState, ProviderName } from '../domain/payments';
+import type { PaymentLedger } from '../store/payment-ledger';
 import type { Logger } from '../observability/logger';
-import { createProviderCallRunner, type ProviderCallObserver } from './provider-call';
+import { createProviderCallRunner } from './provider-call';
+import { type ProviderCallObserver } from '../observability/observers';
 import type { ProviderResilience } from '../providers/resilience';
 import { withBodyLogging } from './provider-body-log';
-
-export interface ProviderRegistry {
-  get(provider: ProviderName): PaymentProviderClient;
-}
 
 export interface PaymentActivityDeps {
   providers: ProviderRegistry;

@@ -3,6 +3,7 @@
 // attempt, with the previous attempt's failure), and one translation of ProviderError into
 // Temporal's retry semantics (retryable or not, and Retry-After — or the breaker's remaining open
 // time — as the exact next delay).
+import type { ProviderCallObserver } from '../observability/observers';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ProviderError, classifyTransportError } from '../providers/errors';
@@ -22,11 +23,6 @@ interface LastFailure {
 
 const lastFailureOf = (details: unknown): LastFailure['lastFailure'] | undefined =>
   details !== null && typeof details === 'object' && 'lastFailure' in details ? (details as LastFailure).lastFailure : undefined;
-
-export interface ProviderCallObserver {
-  onCall?(provider: string, operation: string, outcome: string, seconds: number): void;
-  onRetry?(provider: string, operation: string, attempt: number): void;
-}
 
 export function toApplicationFailure(err: ProviderError): ApplicationFailure {
   return ApplicationFailure.create({

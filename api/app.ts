@@ -10,14 +10,15 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { PaymentsClient } from '../client/payments';
 import { PaymentConflictError, PaymentNotFoundError, PaymentProviderError } from '../client/payments';
 import type { WebhookVerifier } from '../providers/types';
-import { PAYMENT_STATUSES, PROVIDERS, type PaymentState, type ProviderName } from '../workflows/payments/messages';
-import type { WebhookInbox } from './webhooks/inbox';
+import type { ProviderName } from '../domain/payments';
+import type { WebhookInbox } from '../store/webhook-inbox';
 import type { WebhookDelivery } from './webhooks/delivery';
-import { registerWebhookRoutes, type WebhookObserver } from './webhooks/routes';
+import { registerWebhookRoutes } from './webhooks/routes';
+import { type WebhookObserver } from '../observability/observers';
+import { paymentsRoutes } from './routes/payments';
 import { inventoryRoutes, type InventoryRoutesDeps } from './routes/inventory';
 import { providersRoutes, type ProvidersRoutesDeps } from './routes/providers';
 import { reconciliationRoutes, type ReconciliationRoutesDeps } from './routes/reconciliation';
@@ -46,79 +47,6 @@ export interface AppDeps {
   invalidateProviderReads?: (provider: string, providerReference: string) => Promise<void>;
   /** Extra routes (metrics, providers) registered by main.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
-}
-
-const Money = z.object({
-  value: z.number().int().positive().describe('Integer amount in minor units (öre, cents)'),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO 4217 code')
-    .transform((code) => code.toUpperCase()),
-});
-
-const CreatePaymentBody = z.object({
-  provider: z.enum(PROVIDERS),
-  amount: Money,
-  reference: z.string().min(1).max(200).describe('Booking or order reference'),
-  captureMethod: z.enum(['automatic', 'manual']).default('automatic'),
-  description: z.string().max(500).optional(),
-  payer: z.object({ alias: z.string().min(1).max(40).optional() }).optional(),
-});
-
-const NextAction = z.record(z.string(), z.unknown()).nullable();
-
-const PaymentView = z.object({
-  paymentId: z.string(),
-  workflowId: z.string(),
-  provider: z.enum(PROVIDERS),
-  status: z.enum(PAYMENT_STATUSES),
-  providerReference: z.string().nullable(),
-  nextAction: NextAction,
-  reference: z.string(),
-  captureMethod: z.enum(['automatic', 'manual']),
-  amount: z.object({ value: z.number(), currency: z.string() }),
-  amountCaptured: z.number(),
-  amountRefunded: z.number(),
-  failureReason: z.string().nullable(),
-  refunds: z.array(z.object({ refundId: z.string(), amount: z.number(), status: z.string() })),
-  events: z.array(
-    z.object({
-      eventId: z.string(),
-      source: z.string(),
-      providerEventType: z.string(),
-      statusBefore: z.string(),
-      statusAfter: z.string(),
-      applied: z.boolean(),
-      occurredAt: z.string(),
-    }),
-  ),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-
-const ErrorBody = z.object({ error: z.string(), message: z.string(), fields: z.array(z.object({ path: z.string(), message: z.string() })).optional() });
-const PaymentParams = z.object({ id: z.string().regex(/^pay_[a-z0-9]{6,40}$/, 'must be a Skerry payment id (pay_…)') });
-const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).optional() });
-
-export function paymentView(state: PaymentState) {
-  return {
-    paymentId: state.paymentId,
-    workflowId: `payment-${state.paymentId}`,
-    provider: state.provider,
-    status: state.status,
-    providerReference: state.providerReference ?? null,
-    nextAction: (state.nextAction as Record<string, unknown> | undefined) ?? null,
-    reference: state.reference,
-    captureMethod: state.captureMethod,
-    amount: state.amount,
-    amountCaptured: state.amountCaptured,
-    amountRefunded: state.amountRefunded,
-    failureReason: state.failureReason ?? null,
-    refunds: Object.values(state.refunds),
-    events: state.events,
-    createdAt: state.createdAt,
-    updatedAt: state.updatedAt,
-  };
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -162,80 +90,7 @@ export async function buildApp(deps: AppDeps) {
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
 
-  app.post(
-    '/payments',
-    {
-      schema: {
-        summary: 'Start a payment',
-        tags: ['payments'],
-        body: CreatePaymentBody,
-        headers: IdempotencyHeaders,
-        response: { 201: PaymentView, 200: PaymentView, 400: ErrorBody, 409: ErrorBody },
-      },
-    },
-    async (request, reply) => {
-      if (deps.enabledProviders && !deps.enabledProviders.includes(request.body.provider)) {
-        return reply.code(400).send({
-          error: 'invalid_request',
-          message: `body.provider: ${request.body.provider} is not configured here (offered: ${deps.enabledProviders.join(', ') || 'none'})`,
-        });
-      }
-      const state = await deps.payments.startPayment(request.body, { idempotencyKey: request.headers['idempotency-key'] });
-      return reply.code(201).send(paymentView(state));
-    },
-  );
-
-  app.get(
-    '/payments/:id',
-    { schema: { summary: 'Read a payment', tags: ['payments'], params: PaymentParams, response: { 200: PaymentView, 404: ErrorBody } } },
-    async (request) => paymentView(await deps.payments.getPayment(request.params.id)),
-  );
-
-  app.post(
-    '/payments/:id/capture',
-    {
-      schema: {
-        summary: 'Capture an authorized payment (all or part)',
-        tags: ['payments'],
-        params: PaymentParams,
-        headers: IdempotencyHeaders,
-        body: z.object({ amount: z.number().int().positive().optional() }).default({}),
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
-      },
-    },
-    async (request) =>
-      paymentView(await deps.payments.capture(request.params.id, request.body, { updateId: request.headers['idempotency-key'] })),
-  );
-
-  app.post(
-    '/payments/:id/cancel',
-    {
-      schema: {
-        summary: 'Cancel a payment that has not been captured',
-        tags: ['payments'],
-        params: PaymentParams,
-        headers: IdempotencyHeaders,
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
-      },
-    },
-    async (request) => paymentView(await deps.payments.cancel(request.params.id, { updateId: request.headers['idempotency-key'] })),
-  );
-
-  app.post(
-    '/payments/:id/refunds',
-    {
-      schema: {
-        summary: 'Refund a captured payment (all or part)',
-        tags: ['payments'],
-        params: PaymentParams,
-        headers: IdempotencyHeaders,
-        body: z.object({ amount: z.number().int().positive().optional(), reason: z.string().max(200).optional() }).default({}),
-        response: { 200: PaymentView, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
-      },
-    },
-    async (request) =>
-      paymentView(await deps.payments.refund(request.params.id, request.body, { updateId: request.headers['idempotency-key'] })),
-  );
+  await app.register(paymentsRoutes, { payments: deps.payments, enabledProviders: deps.enabledProviders });
 
   await app.register(
     async (scope) => registerWebhookRoutes(scope as unknown as FastifyInstance, {

@@ -5,8 +5,8 @@
 // are high-volume and have their own metrics.
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from '../observability/logger';
-import { paymentWorkflowId } from '../workflows/payments/messages';
-import { reservationWorkflowId } from '../workflows/bookings/messages';
+import { paymentWorkflowId } from '../domain/workflow-ids';
+import { reservationWorkflowId } from '../domain/workflow-ids';
 
 const correlations = new WeakMap<FastifyRequest, Record<string, string>>();
 

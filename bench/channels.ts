@@ -18,8 +18,8 @@ import { startSandboxes } from '../sandbox/start';
 import { freePort } from '../stack/ports';
 import { createLogger } from '../observability/logger';
 import { bookingActivityDeps } from '../activities/bookings/deps';
-import { addDays, eachDate, stayNights } from '../workflows/bookings/dates';
-import type { ChannelName } from '../workflows/bookings/messages';
+import { addDays, eachDate, stayNights } from '../domain/dates';
+import type { ChannelName } from '../domain/bookings';
 
 export interface ChannelSyncBenchResult {
   units: number;

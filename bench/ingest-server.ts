@@ -3,7 +3,7 @@
 // at once, the baseline. Delivery to workflows is B2's subject and is not started here.
 import Fastify from 'fastify';
 import { createDatabase } from '../db/client';
-import { createWebhookInbox } from '../api/webhooks/inbox';
+import { createWebhookInbox } from '../store/webhook-inbox';
 import { registerWebhookRoutes } from '../api/webhooks/routes';
 import { createStripeWebhookVerifier } from '../providers/stripe/webhooks';
 

@@ -16,7 +16,7 @@ import { freePort } from '../stack/ports';
 import { startWorker } from '../worker/run';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { createLogger } from '../observability/logger';
-import { createReconciliationStore } from '../activities/reconciliation/store';
+import { createReconciliationStore } from '../store/reconciliation';
 import { createReconciliationClient } from '../client/reconciliation';
 import { insertBookings, insertLedger, momentIn, tag, type BookingSeed, type LedgerSeed } from '../test/support/reconciliation';
 

@@ -24,7 +24,7 @@ import { startApi } from '../api/server';
 import { buildSandbox, sandboxHandles } from '../sandbox/server';
 import { createLogger } from '../observability/logger';
 import { createPaymentsClient } from '../client/payments';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import type { baselineWorkflow } from './workflows/baseline';
 import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
 import { benchChannelSync, type ChannelSyncBenchResult } from './channels';

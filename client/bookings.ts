@@ -11,46 +11,20 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InventoryError, type CalendarUpdate, type InventoryStore } from '../activities/persistence/inventory';
+import { InventoryError, type CalendarUpdate, type InventoryStore } from '../store/inventory';
 import type { listingSyncWorkflow } from '../workflows/bookings/listing-sync';
 import type { reservationWorkflow } from '../workflows/bookings/reservation';
 import type { reservationPollWorkflow } from '../workflows/bookings/reservation-poll';
 import type { channelResyncWorkflow } from '../workflows/bookings/resync';
-import {
-  awaitHoldUpdate,
-  BOOKINGS_TASK_QUEUE,
-  calendarChangedSignal,
-  cancelReservationUpdate,
-  canonicalReservationId,
-  channelReservationId as deriveReservationId,
-  channelSearchAttribute,
-  listingIdSearchAttribute,
-  listingSyncStateQuery,
-  listingSyncWorkflowId,
-  reservationEventSignal,
-  reservationPollStateQuery,
-  reservationPollWorkflowId,
-  reservationStateQuery,
-  reservationWorkflowId,
-  resyncScheduleId,
-  resyncStateQuery,
-  resyncWorkflowId,
-  syncStatusSearchAttribute,
-  type CalendarChange,
-  type ChannelName,
-  type ChannelReservationEvent,
-  type DateRange,
-  type DirectBookingRequest,
-  type ListingSyncState,
-  type ListingSyncTiming,
-  type ReservationInput,
-  type ReservationPollState,
-  type ReservationState,
-  type ReservationTiming,
-  type ResyncInput,
-  type ResyncState,
-} from '../workflows/bookings/messages';
-import { awaitProviderPaymentUpdate, paymentWorkflowId, type PaymentState, type PaymentTiming } from '../workflows/payments/messages';
+import { awaitHoldUpdate, calendarChangedSignal, cancelReservationUpdate, listingSyncStateQuery, reservationEventSignal, reservationPollStateQuery, reservationStateQuery, resyncStateQuery } from '../workflows/bookings/messages';
+import { listingSyncWorkflowId, reservationPollWorkflowId, reservationWorkflowId, resyncScheduleId, resyncWorkflowId } from '../domain/workflow-ids';
+import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
+import { canonicalReservationId, channelReservationId as deriveReservationId, type CalendarChange, type ChannelName, type ChannelReservationEvent, type DirectBookingRequest, type ListingSyncState, type ListingSyncTiming, type ReservationInput, type ReservationPollState, type ReservationState, type ReservationTiming, type ResyncInput, type ResyncState } from '../domain/bookings';
+import { channelSearchAttribute, listingIdSearchAttribute, syncStatusSearchAttribute } from '../domain/search-attributes';
+import { type DateRange } from '../domain/dates';
+import { awaitProviderPaymentUpdate } from '../workflows/payments/messages';
+import { paymentWorkflowId } from '../domain/workflow-ids';
+import { type PaymentState, type PaymentTiming } from '../domain/payments';
 import type { PaymentsClient } from './payments';
 
 export class BookingNotFoundError extends Error {
@@ -171,7 +145,7 @@ export async function signalReservationEvent(
 
 export function createBookingsClient(options: BookingsClientOptions) {
   const { temporal, inventory } = options;
-  const taskQueue = options.taskQueue ?? BOOKINGS_TASK_QUEUE;
+  const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
   const paymentTiming = options.paymentTiming;
   const reservationTiming: Partial<ReservationTiming> = {
     // The hold outlives the payment's own expiry, so the payment decides (never the clock first).

@@ -9,31 +9,12 @@ import {
 } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
 import type { paymentWorkflow } from '../workflows/payments/payment';
-import {
-  awaitProviderPaymentUpdate,
-  cancelUpdate,
-  captureUpdate,
-  DEFAULT_PAYMENT_TIMING,
-  paymentHintSignal,
-  paymentIdSearchAttribute,
-  paymentObservedSignal,
-  paymentProviderSearchAttribute,
-  paymentReferenceSearchAttribute,
-  paymentStateQuery,
-  paymentStatusSearchAttribute,
-  paymentWorkflowId,
-  PAYMENTS_TASK_QUEUE,
-  PROVIDER_CAPABILITIES,
-  refundUpdate,
-  type CaptureMethod,
-  type Money,
-  type PaymentObservation,
-  type PaymentState,
-  type PaymentTiming,
-  type ProviderName,
-  type RefundRequest,
-  type StartPaymentInput,
-} from '../workflows/payments/messages';
+import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, refundUpdate } from '../workflows/payments/messages';
+import { paymentWorkflowId } from '../domain/workflow-ids';
+import { DEFAULT_PAYMENT_TIMING, PROVIDER_CAPABILITIES, type CaptureMethod, type PaymentObservation, type PaymentState, type PaymentTiming, type ProviderName, type RefundRequest, type StartPaymentInput } from '../domain/payments';
+import { paymentIdSearchAttribute, paymentProviderSearchAttribute, paymentReferenceSearchAttribute, paymentStatusSearchAttribute } from '../domain/search-attributes';
+import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
+import { type Money } from '../domain/money';
 
 export interface CreatePaymentRequest {
   provider: ProviderName;
@@ -107,7 +88,7 @@ function isClosedWorkflowError(err: unknown): boolean {
 
 export function createPaymentsClient(options: PaymentsClientOptions) {
   const { temporal } = options;
-  const taskQueue = options.taskQueue ?? PAYMENTS_TASK_QUEUE;
+  const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
   const timing: PaymentTiming = { ...DEFAULT_PAYMENT_TIMING, ...options.timing };
   const createWaitMs = options.createWaitMs ?? 10_000;
 

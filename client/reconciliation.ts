@@ -10,25 +10,15 @@ import {
   type Client,
 } from '@temporalio/client';
 import { reportCsv, reportJson } from '../activities/reconciliation/report';
-import { runView, type ReconciliationRunView, type ReconciliationStore } from '../activities/reconciliation/store';
-import { PAYMENTS_TASK_QUEUE, type ProviderName } from '../workflows/payments/messages';
+import { runView, type ReconciliationRunView, type ReconciliationStore } from '../store/reconciliation';
+import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
+import { type ProviderName } from '../domain/payments';
 import type { reconciliationWorkflow } from '../workflows/reconciliation/reconcile';
-import {
-  addDays,
-  EMPTY_COUNTS,
-  isReconciliationId,
-  RECONCILIATION_SCHEDULE_ID,
-  reconciliationDateSearchAttribute,
-  reconciliationProviderSearchAttribute,
-  reconciliationStateQuery,
-  reconciliationStatusSearchAttribute,
-  reconciliationWorkflowId,
-  type DiscrepancyKind,
-  type ReconciliationInput,
-  type ReconciliationOptions,
-  type ReconciliationState,
-  type ScheduledReconciliationInput,
-} from '../workflows/reconciliation/messages';
+import { addDays } from '../domain/dates';
+import { EMPTY_COUNTS, type DiscrepancyKind, type ReconciliationInput, type ReconciliationOptions, type ReconciliationState, type ScheduledReconciliationInput } from '../domain/reconciliation';
+import { isReconciliationId, RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId } from '../domain/workflow-ids';
+import { reconciliationStateQuery } from '../workflows/reconciliation/messages';
+import { reconciliationDateSearchAttribute, reconciliationProviderSearchAttribute, reconciliationStatusSearchAttribute } from '../domain/search-attributes';
 
 export class ReconciliationNotFoundError extends Error {
   override readonly name = 'ReconciliationNotFoundError';
@@ -66,7 +56,7 @@ export const MAX_PERIOD_DAYS = 31;
 
 export function createReconciliationClient(options: ReconciliationClientOptions) {
   const { temporal, store } = options;
-  const taskQueue = options.taskQueue ?? PAYMENTS_TASK_QUEUE;
+  const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
   const now = options.now ?? Date.now;
 
   const liveState = async (id: string): Promise<ReconciliationState | undefined> => {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { durationMs, optionalString, port, secretList } from './fields';
 import type { TLSConfig } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type { ProviderName } from '../workflows/payments/messages';
+import type { ProviderName } from '../domain/payments';
 import { RESILIENCE_ENV, ResilienceConfigError, resilienceConfig, type PreviousWebhookSecrets, type ResilienceConfig } from './resilience';
 
 const EnvSchema = z.object({

@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { channelMessages, payments, webhookInbox } from '../db/schema';
-import { PAYMENT_STATUSES } from '../workflows/payments/messages';
+import { PAYMENT_STATUSES } from '../domain/payments';
 import { isFinal } from '../workflows/payments/state';
 import type { Metrics } from './metrics';
 

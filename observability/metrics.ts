@@ -21,9 +21,9 @@
 //   skerry_oauth_refresh_failures_total{provider}                           registered by the token manager (#5)
 //   skerry_reconciliation_discrepancies{provider}                           registered by reconciliation (#6)
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ProviderCallObserver } from '../activities/provider-call';
-import type { WebhookObserver } from '../api/webhooks/routes';
-import type { DeliveryObserver } from '../api/webhooks/delivery';
+import type { ProviderCallObserver } from './observers';
+import type { WebhookObserver } from './observers';
+import type { DeliveryObserver } from './observers';
 
 /** One sample of a scrape-time gauge. */
 export interface GaugeSample<L extends string = string> {

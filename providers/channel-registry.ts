@@ -7,7 +7,7 @@ import { createBookingComClient } from './booking-com/client';
 import type { ProviderResilience } from './resilience';
 import { gatedFetch } from './resilience/gate';
 import { guardChannelClient } from './resilience/channel-guard';
-import type { ChannelName } from '../workflows/bookings/messages';
+import type { ChannelName } from '../domain/bookings';
 
 export function createChannelRegistryFrom(clients: ReadonlyArray<ChannelClient>): ChannelRegistry {
   const byName = new Map(clients.map((client) => [client.channel, client]));

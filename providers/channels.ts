@@ -1,12 +1,7 @@
 // The one interface every booking channel implements (Booking.com's OTA XML, Airbnb's JSON API).
 // The sync, reservation and resync workflows only see these shapes through their activities.
-import type {
-  ChannelDay,
-  ChannelMapping,
-  ChannelName,
-  ChannelReservationEvent,
-  DateRange,
-} from '../workflows/bookings/messages';
+import type { ChannelDay, ChannelMapping, ChannelName, ChannelReservationEvent } from '../domain/bookings';
+import type { DateRange } from '../domain/dates';
 
 export interface PushProgress {
   /** Requests already accepted by the channel in an earlier attempt (from heartbeat details). */

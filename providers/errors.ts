@@ -1,6 +1,6 @@
 // One classification of provider failures, shared by every adapter. Activities turn a ProviderError
 // into an ApplicationFailure whose retryability and delay come from here, never from call sites.
-import type { ProviderName } from '../workflows/payments/messages';
+import type { ProviderName } from '../domain/payments';
 
 export type ProviderErrorKind =
   | 'decline'

@@ -7,7 +7,7 @@ import { acceptedWebhookSecrets } from '../config/resilience';
 import { staticConfig, type ConfigSource } from '../config/secrets';
 import type { ProviderResilience } from './resilience';
 import type { SwishClient } from './swish/client';
-import type { ProviderRegistry } from '../activities/payments';
+import type { ProviderRegistry } from './types';
 import { ProviderError } from './errors';
 import type { PaymentProviderClient, WebhookVerifier } from './types';
 import { createStripeClient } from './stripe/client';
@@ -19,7 +19,7 @@ import { createMobilePayWebhookVerifier } from './mobilepay/webhooks';
 import { createPayPalClient } from './paypal/client';
 import { createPayPalWebhookVerifier } from './paypal/webhooks';
 import { createAirbnbWebhookVerifier } from './airbnb/webhooks';
-import type { ProviderName } from '../workflows/payments/messages';
+import type { ProviderName } from '../domain/payments';
 
 /** What the registry builds clients with: the current configuration and this process's resilience. */
 export interface RegistryOptions {

@@ -14,7 +14,7 @@ import { ensureBinary } from './binaries';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { isPortFree } from './ports';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { bindAddress, installTemporalRuntime } from '../observability/temporal-runtime';
 
 const say = (message: string) => console.log(`[skerry] ${message}`);

@@ -7,8 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { PROVIDERS } from '../workflows/payments/messages';
-import { SYNC_CHANNELS } from '../workflows/bookings/messages';
+import { PROVIDERS } from '../domain/payments';
+import { SYNC_CHANNELS } from '../domain/bookings';
 import { providerTaskQueue } from '../workflows/shared/retry-policies';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));

@@ -2,10 +2,10 @@
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import { createDatabase } from '../db/client';
-import { createPaymentLedger } from '../activities/persistence/payment-ledger';
+import { createPaymentLedger } from '../store/payment-ledger';
 import { createProviderRegistry } from '../providers/registry';
 import { bookingActivityDeps } from '../activities/bookings/deps';
-import { createReconciliationStore } from '../activities/reconciliation/store';
+import { createReconciliationStore } from '../store/reconciliation';
 import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';

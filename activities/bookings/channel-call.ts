@@ -5,7 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ProviderError, classifyTransportError } from '../../providers/errors';
 import type { Logger } from '../../observability/logger';
-import { toApplicationFailure, type ProviderCallObserver } from '../provider-call';
+import { toApplicationFailure } from '../provider-call';
+import { type ProviderCallObserver } from '../../observability/observers';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 

@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../observability/logger';
 import type { ChannelRegistry } from '../../providers/channels';
-import { type InventoryStore } from '../persistence/inventory';
-import type { ReservationTiming } from '../../workflows/bookings/messages';
-import type { ListingSyncTiming } from '../../workflows/bookings/messages';
+import { type InventoryStore } from '../../store/inventory';
+import type { ReservationTiming } from '../../domain/bookings';
+import type { ListingSyncTiming } from '../../domain/bookings';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
-import { createInventoryStore } from '../persistence/inventory';
+import { createInventoryStore } from '../../store/inventory';
 import { createChannelRegistry } from '../../providers/channel-registry';
 import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
 import type { ProviderResilience } from '../../providers/resilience';
-import type { ProviderCallObserver } from '../provider-call';
+import type { ProviderCallObserver } from '../../observability/observers';
 
 /** What the booking activities need; injected by the worker (and by tests). */
 export interface BookingActivityDeps {

@@ -3,7 +3,7 @@
 // after a while (the reservation workflow recognizes them and acknowledges again).
 import { ApplicationFailure } from '@temporalio/common';
 import { signalReservationEvent } from '../../client/bookings';
-import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../workflows/bookings/messages';
+import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../domain/bookings';
 import type { BookingActivityDeps } from './deps';
 import { createChannelCallRunner } from './channel-call';
 import { temporalOf } from './reservations';

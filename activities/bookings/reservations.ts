@@ -3,11 +3,12 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { signalMappedChannels } from '../../client/bookings';
-import type { ChannelName, ChannelReservationEvent, DateRange, HoldResult, ReservationChannel } from '../../workflows/bookings/messages';
-import { CHANNEL_LABELS } from '../../workflows/bookings/messages';
-import type { Money } from '../../workflows/payments/messages';
+import type { ChannelName, ChannelReservationEvent, HoldResult, ReservationChannel } from '../../domain/bookings';
+import type { DateRange } from '../../domain/dates';
+import { CHANNEL_LABELS } from '../../domain/bookings';
+import type { Money } from '../../domain/money';
 import type { ReservationRefusal } from '../../providers/channels';
-import type { HoldRequest } from '../persistence/inventory';
+import type { HoldRequest } from '../../store/inventory';
 import type { BookingActivityDeps } from './deps';
 import { createChannelCallRunner } from './channel-call';
 

@@ -2,8 +2,9 @@
 // what the channel was last told, and remembers what it told. Long pushes heartbeat the number of
 // requests the channel accepted, so a retried attempt does not send them again.
 import { ApplicationFailure } from '@temporalio/common';
-import { sameChannelDay } from '../persistence/inventory';
-import type { ChannelName, DateRange, PushCalendarResult } from '../../workflows/bookings/messages';
+import { sameChannelDay } from '../../store/inventory';
+import type { ChannelName, PushCalendarResult } from '../../domain/bookings';
+import type { DateRange } from '../../domain/dates';
 import type { BookingActivityDeps } from './deps';
 import { createChannelCallRunner } from './channel-call';
 

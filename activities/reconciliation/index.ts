@@ -7,14 +7,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { createPaymentsClient } from '../../client/payments';
 import { classifyTransportError, ProviderError } from '../../providers/errors';
-import type { TransactionPage } from '../../providers/types';
+import type { TransactionPage } from '../../domain/provider-transactions';
 import type { Logger } from '../../observability/logger';
-import type { PaymentTiming, ProviderName } from '../../workflows/payments/messages';
-import { observationFromSnapshot } from '../../workflows/payments/payment';
-import { FETCH_SLACK_MS, type HealCandidate, type MatchResult, type ReconciliationStore } from './store';
-import { periodBounds, type ReconciliationInput, type ReconciliationOptions, type ReconciliationPhase, type ReconciliationStatus } from '../../workflows/reconciliation/messages';
-import type { ProviderRegistry } from '../payments';
-import { toApplicationFailure, type ProviderCallObserver } from '../provider-call';
+import type { PaymentTiming, ProviderName } from '../../domain/payments';
+import { observationFromSnapshot } from '../../domain/observations';
+import { FETCH_SLACK_MS, type HealCandidate, type MatchResult, type ReconciliationStore } from '../../store/reconciliation';
+import { periodBounds, type ReconciliationInput, type ReconciliationOptions, type ReconciliationPhase, type ReconciliationStatus } from '../../domain/reconciliation';
+import type { ProviderRegistry } from '../../providers/types';
+import { toApplicationFailure } from '../provider-call';
+import { type ProviderCallObserver } from '../../observability/observers';
 
 export interface ReconciliationActivityDeps {
   store: ReconciliationStore;

@@ -10,14 +10,15 @@ import {
   InventoryError,
   type BookingsClient,
 } from '../../client/bookings';
-import { isIsoDate, rangeLength } from '../../workflows/bookings/dates';
-import { SYNC_CHANNELS, type ChannelName, type ReservationState } from '../../workflows/bookings/messages';
-import { PROVIDERS, type PaymentState } from '../../workflows/payments/messages';
-import { paymentView } from '../app';
+import { isIsoDate, rangeLength } from '../../domain/dates';
+import { SYNC_CHANNELS, type ChannelName, type ReservationState } from '../../domain/bookings';
+import { PROVIDERS, type PaymentState } from '../../domain/payments';
+import { paymentView } from './payments';
+import { ErrorBody } from '../schemas';
 import type { Config } from '../../config';
 import type { Logger } from '../../observability/logger';
 import { signOAuthState, verifyOAuthState, type AirbnbOAuth } from '../../providers/airbnb/client';
-import type { ChannelAccountStore } from '../../activities/persistence/channel-accounts';
+import type { ChannelAccountStore } from '../../store/channel-accounts';
 import { ProviderError } from '../../providers/errors';
 
 export interface InventoryRoutesDeps {
@@ -40,7 +41,6 @@ const Id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[a-z0-9]{
 
 /** Response bodies are documented by their route's summary; validation is on the way in. */
 const Json = z.unknown();
-const ErrorBody = z.object({ error: z.string(), message: z.string(), fields: z.array(z.object({ path: z.string(), message: z.string() })).optional() });
 
 const CalendarRange = z
   .strictObject({

@@ -2,9 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ErrorBody } from '../schemas';
 import { WEBHOOK_INBOX_STATUSES } from '../../db/schema';
 import type { Metrics } from '../../observability/metrics';
-import type { InboxRow, WebhookInbox } from '../webhooks/inbox';
+import type { InboxRow, WebhookInbox } from '../../store/webhook-inbox';
 import type { WebhookDelivery } from '../webhooks/delivery';
 
 export interface OperationsRoutesDeps {
@@ -52,7 +53,6 @@ const ReplayBody = z
   })
   .refine((body) => body.fromId === undefined || body.toId === undefined || body.fromId <= body.toId, { message: 'fromId must be <= toId' });
 
-const ErrorBody = z.object({ error: z.string(), message: z.string() });
 
 function entry(row: InboxRow) {
   return {

@@ -4,19 +4,20 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ErrorBody } from '../schemas';
 import {
   createReconciliationClient,
   ReconciliationNotFoundError,
   ReconciliationRequestError,
   type ReconciliationClient,
 } from '../../client/reconciliation';
-import { createReconciliationStore } from '../../activities/reconciliation/store';
+import { createReconciliationStore } from '../../store/reconciliation';
 import { enabledPaymentProviders, type Config } from '../../config';
 import type { Database } from '../../db/client';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
-import { PROVIDERS } from '../../workflows/payments/messages';
-import { DISCREPANCY_KINDS } from '../../workflows/reconciliation/messages';
+import { PROVIDERS } from '../../domain/payments';
+import { DISCREPANCY_KINDS } from '../../domain/reconciliation';
 
 export interface ReconciliationRoutesDeps {
   reconciliation: ReconciliationClient;
@@ -24,7 +25,6 @@ export interface ReconciliationRoutesDeps {
 
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const Json = z.unknown();
-const ErrorBody = z.object({ error: z.string(), message: z.string() });
 const RunParams = z.object({ id: z.string().min(1).max(100).describe('The run id, reconciliation-<provider>-<YYYY-MM-DD>') });
 
 const StartBody = z.strictObject({

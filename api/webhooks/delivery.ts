@@ -1,19 +1,15 @@
 // Moves inbox rows into their workflows. New rows are delivered at once; a sweep picks up what a
 // crash, a Temporal outage or a not-yet-recorded payment left behind. Delivery is at least once:
 // the workflow ignores an event id it has already seen.
+import type { DeliveryObserver } from '../../observability/observers';
 import type { Logger } from '../../observability/logger';
 import type { PaymentsClient } from '../../client/payments';
 import type { BookingsClient } from '../../client/bookings';
-import type { ProviderName } from '../../workflows/payments/messages';
-import type { DeliverableRow, InboxDelivery, WebhookInbox } from './inbox';
+import type { ProviderName } from '../../domain/payments';
+import type { DeliverableRow, InboxDelivery, WebhookInbox } from '../../store/webhook-inbox';
 
 /** An event whose payment is not in the ledger yet is retried for this long, then parked. */
 const UNMATCHED_AFTER_MS = 10 * 60_000;
-
-export interface DeliveryObserver {
-  onDelivered?(provider: string, outcome: string, lagSeconds: number): void;
-  onFailed?(provider: string): void;
-}
 
 export function createWebhookDelivery(deps: {
   inbox: WebhookInbox;

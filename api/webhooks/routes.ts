@@ -1,14 +1,11 @@
 // One ingress for every provider: raw body → verify → durable inbox → 2xx → delivery.
 // The 2xx is sent only after the inbox row is committed; a database failure answers 503 so the
 // provider retries, and nothing is acknowledged that could be lost.
+import type { WebhookObserver } from '../../observability/observers';
 import type { FastifyInstance } from 'fastify';
 import { WebhookVerificationError, type WebhookVerifier } from '../../providers/types';
-import type { WebhookInbox } from './inbox';
+import type { WebhookInbox } from '../../store/webhook-inbox';
 import type { WebhookDelivery } from './delivery';
-
-export interface WebhookObserver {
-  onReceived?(provider: string, outcome: 'accepted' | 'duplicate' | 'rejected' | 'unavailable'): void;
-}
 
 export function registerWebhookRoutes(
   app: FastifyInstance,

@@ -5,8 +5,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ChannelClient, PushProgress } from '../channels';
 import { ProviderError, kindFromHttpStatus, parseRetryAfter } from '../errors';
 import { runsOf } from '../booking-com/client';
-import type { ChannelDay, ChannelMapping, DateRange } from '../../workflows/bookings/messages';
-import type { OAuthTokens } from '../../activities/persistence/channel-accounts';
+import type { ChannelDay, ChannelMapping } from '../../domain/bookings';
+import type { DateRange } from '../../domain/dates';
+import type { OAuthTokens } from '../../store/channel-accounts';
 import { toDecimal, toMinor, type AirbnbCalendarDay, type AirbnbCalendarOperation, type AirbnbReservation, type AirbnbTokenResponse } from './api';
 import { airbnbReservationEvent } from './webhooks';
 

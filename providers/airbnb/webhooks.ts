@@ -3,8 +3,9 @@
 // rolled). Verified events go through the same durable inbox as payment webhooks, then to the
 // reservation workflow (signal-with-start).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { WebhookVerificationError, type IncomingWebhook, type VerifiedWebhookEvent, type WebhookVerifier } from '../types';
-import type { ChannelReservationEvent } from '../../workflows/bookings/messages';
+import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
+import type { ChannelReservationEvent } from '../../domain/bookings';
 import { AIRBNB_SIGNATURE_HEADER, toMinor, type AirbnbReservation, type AirbnbWebhookEvent } from './api';
 
 export function signAirbnbPayload(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {

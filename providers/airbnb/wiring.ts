@@ -2,7 +2,7 @@
 // host's OAuth tokens, kept encrypted in Postgres and refreshed by one writer at a time.
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
-import { ChannelAccountError, createChannelAccountStore } from '../../activities/persistence/channel-accounts';
+import { ChannelAccountError, createChannelAccountStore } from '../../store/channel-accounts';
 import { ProviderError } from '../errors';
 import type { ChannelClient } from '../channels';
 import { createAirbnbClient, createAirbnbOAuth, type AirbnbOAuth, type AirbnbTokenSource } from './client';

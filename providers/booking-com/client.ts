@@ -4,8 +4,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelClient, PushProgress, ReservationRefusal } from '../channels';
 import { ProviderError, kindFromHttpStatus, parseRetryAfter } from '../errors';
-import { daysBetween } from '../../workflows/bookings/dates';
-import type { ChannelDay, ChannelMapping, ChannelReservationEvent, DateRange } from '../../workflows/bookings/messages';
+import { daysBetween } from '../../domain/dates';
+import type { ChannelDay, ChannelMapping, ChannelReservationEvent } from '../../domain/bookings';
+import type { DateRange } from '../../domain/dates';
 import { parseReservationsSummary, parseRoomRateAvailability } from './bxml';
 import {
   buildAvailNotif,

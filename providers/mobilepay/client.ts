@@ -2,7 +2,7 @@
 // the official SDK's (`@vippsmobilepay/sdk` types); the HTTP calls are made here with undici, because
 // the SDK cannot do what a durable payment needs (see the note on `createMobilePayApi`). The same
 // code talks to api.vipps.no, apitest.vipps.no and Skerry's sandbox; only the base URL differs.
-import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
+import { PROVIDER_CAPABILITIES } from '../../domain/payments';
 import { createHash } from 'node:crypto';
 import { request as undiciRequest } from 'undici';
 import type {
@@ -19,11 +19,12 @@ import type {
   QueryResponse,
 } from '@vippsmobilepay/sdk';
 import { classifyTransportError, kindFromHttpStatus, parseRetryAfter, ProviderError, type ProviderErrorKind } from '../errors';
-import type { CreateProviderPaymentRequest, PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../types';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
 import { OAuthTokenManager, type TokenSpec } from '../oauth/token-manager';
 import { passThroughGate, type ProviderGate } from '../resilience/gate';
 import { createMobilePayReportSource, type ReportApi } from './report';
-import type { RefundObservation } from '../../workflows/payments/messages';
+import type { RefundObservation } from '../../domain/payments';
 
 const PROVIDER = 'mobilepay';
 

@@ -7,7 +7,7 @@
 //
 // The period is walked ledger by ledger, day by day; the reconciliation's cursor is that position
 // plus the API's own cursor, as JSON.
-import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../types';
+import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../../domain/provider-transactions';
 
 export interface LedgerEntry {
   pspReference: string;

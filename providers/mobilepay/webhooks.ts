@@ -7,8 +7,9 @@
 //   Authorization       = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=<base64 HMAC-SHA256(secret, signed string)>"
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { WebhookVerificationError, type IncomingWebhook, type VerifiedWebhookEvent, type WebhookVerifier } from '../types';
-import type { PaymentObservation } from '../../workflows/payments/messages';
+import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
+import type { PaymentObservation } from '../../domain/payments';
 import { paymentIdFromReference } from './client';
 
 export interface MobilePayWebhookOptions {

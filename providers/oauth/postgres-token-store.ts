@@ -7,7 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { channelAccounts, oauthTokens } from '../../db/schema';
-import { createTokenCipher } from '../../activities/persistence/channel-accounts';
+import { createTokenCipher } from '../../store/channel-accounts';
 import { ProviderError } from '../errors';
 import { fingerprintOf, parseScopes, type StoredToken, type TokenStore } from './token-manager';
 

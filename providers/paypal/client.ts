@@ -7,7 +7,7 @@
 // idempotently (PayPal-Request-Id derived from the order id), and reports the result. So a
 // CAPTURE order goes created → succeeded, an AUTHORIZE order created → requires_capture, and the
 // capture update then captures the authorization.
-import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
+import { PROVIDER_CAPABILITIES } from '../../domain/payments';
 import {
   CheckoutPaymentIntent,
   PaypalExperienceUserAction,
@@ -16,8 +16,9 @@ import {
   type PurchaseUnitRequest,
 } from '@paypal/paypal-server-sdk';
 import { ProviderError } from '../errors';
-import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
-import type { RefundObservation } from '../../workflows/payments/messages';
+import type { PaymentProviderClient } from '../types';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
+import type { RefundObservation } from '../../domain/payments';
 import { toPayPalValue } from './amounts';
 import { createPayPalConnection, type PayPalConnection, type PayPalConnectionOptions } from './connection';
 import { classifyPayPalError } from './errors';

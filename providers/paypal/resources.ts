@@ -1,8 +1,9 @@
 // PayPal's resources as they travel on the wire (snake_case JSON: API responses and webhook events
 // alike) and their normalization into Skerry's snapshot. Pure: no I/O, so the webhook verifier and
 // the client share one mapping and unit tests cover it directly.
-import type { ProviderPaymentSnapshot } from '../types';
-import type { CaptureMethod, Money, NextAction, RefundObservation, RefundStatus } from '../../workflows/payments/messages';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
+import type { CaptureMethod, NextAction, RefundObservation, RefundStatus } from '../../domain/payments';
+import type { Money } from '../../domain/money';
 import { fromPayPalValue } from './amounts';
 
 export interface PayPalMoney {

@@ -4,7 +4,7 @@
 // echoes as `custom_field`; a refund's line names its capture in `paypal_reference_id`. PayPal
 // documents that a transaction can take up to three hours to appear: reconcile a day after it ends.
 import { TransactionSearchController } from '@paypal/paypal-server-sdk';
-import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../types';
+import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../../domain/provider-transactions';
 import { fromPayPalValue } from './amounts';
 import type { PayPalConnection } from './connection';
 import { classifyPayPalError } from './errors';

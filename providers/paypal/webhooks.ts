@@ -5,8 +5,9 @@
 // PayPal's SDKs use.) The event is sent back byte for byte: PayPal checks the CRC of what it signed,
 // and a re-serialized event can differ from the bytes that were signed.
 import { ProviderError } from '../errors';
-import { WebhookVerificationError, type IncomingWebhook, type VerifiedWebhookEvent, type WebhookVerifier } from '../types';
-import type { PaymentObservation } from '../../workflows/payments/messages';
+import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
+import type { PaymentObservation } from '../../domain/payments';
 import { createPayPalConnection, type PayPalConnection, type PayPalConnectionOptions } from './connection';
 import { classifyPayPalError } from './errors';
 import {

@@ -1,11 +1,12 @@
 // Stripe through its official SDK. The same code talks to api.stripe.com, to stripe-mock and to
 // Skerry's sandbox; only the base URL differs.
-import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
+import { PROVIDER_CAPABILITIES } from '../../domain/payments';
 import Stripe from 'stripe';
 import { classifyTransportError, kindFromHttpStatus, parseRetryAfter, ProviderError, type ProviderErrorKind } from '../errors';
-import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import type { PaymentProviderClient } from '../types';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
 import { passThroughGate, type ProviderGate } from '../resilience/gate';
-import type { RefundObservation } from '../../workflows/payments/messages';
+import type { RefundObservation } from '../../domain/payments';
 import { listStripeTransactions } from './transactions';
 
 export interface StripeClientOptions {

@@ -4,7 +4,7 @@
 // id in its metadata. A charge's balance transaction exists once money is captured; its status is
 // `pending` until `available_on`, then `available` (settled into the balance that is paid out).
 import type Stripe from 'stripe';
-import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../types';
+import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../../domain/provider-transactions';
 
 const MAX_PAGE = 100;
 

@@ -1,7 +1,8 @@
 // Stripe-Signature verification over the raw body, with every configured secret (rotation).
 import Stripe from 'stripe';
-import { WebhookVerificationError, type IncomingWebhook, type VerifiedWebhookEvent, type WebhookVerifier } from '../types';
-import type { PaymentObservation } from '../../workflows/payments/messages';
+import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
+import type { PaymentObservation } from '../../domain/payments';
 import { refundObservation, snapshotFromIntent } from './client';
 
 const verifierSdk = new Stripe('sk_test_verification_only', { telemetry: false });

@@ -13,15 +13,16 @@
 // refund again by reading refund 1, 2, … until a few in a row do not exist (any process, after any
 // restart). The refunds this process made are also remembered, for keys without an ordinal and for
 // ordinals beyond a run of refused refunds.
-import { PROVIDER_CAPABILITIES } from '../../workflows/payments/messages';
+import { PROVIDER_CAPABILITIES } from '../../domain/payments';
 import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { classifyTransportError, parseRetryAfter, ProviderError } from '../errors';
 import { createSwishSettlementReportSource } from './settlement-report';
-import type { CreateProviderPaymentRequest, PaymentProviderClient, ProviderPaymentSnapshot } from '../types';
+import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../types';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
 import { passThroughGate } from '../resilience/gate';
 import type { ProviderGate } from '../resilience/gate';
-import type { NextAction, RefundObservation } from '../../workflows/payments/messages';
+import type { NextAction, RefundObservation } from '../../domain/payments';
 import {
   formatAmount,
   failureReasonOf,

@@ -2,7 +2,7 @@
 // follow, and how its statuses and error codes map onto Skerry's. No I/O here, so the client, the
 // callback verifier and the tests share one definition.
 import { createHash } from 'node:crypto';
-import type { PaymentObservation, RefundObservation } from '../../workflows/payments/messages';
+import type { PaymentObservation, RefundObservation } from '../../domain/payments';
 import { kindFromHttpStatus, type ProviderErrorKind } from '../errors';
 
 /** A payment request as Swish returns it (GET, callbacks). Amounts are in kronor. */

@@ -12,7 +12,7 @@
 // in time order, and refunds on the payment reference of the payment they return.
 import { request as undiciRequest } from 'undici';
 import { classifyTransportError, kindFromHttpStatus, ProviderError } from '../errors';
-import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../types';
+import type { ProviderTransaction, TransactionListRequest, TransactionPage } from '../../domain/provider-transactions';
 import { parseAmount } from './protocol';
 
 export interface SwishSettlementRow {

@@ -6,7 +6,8 @@
 // (`…/webhooks/swish?payment=<id>`, and `&refund=<refund id>` for refunds). A refund callback only
 // carries Swish's own `originalPaymentReference`, so the query is how it finds its payment. The
 // query is cross-checked with the body: a callback whose ids disagree with its URL is refused.
-import { WebhookVerificationError, type IncomingWebhook, type VerifiedWebhookEvent, type WebhookVerifier } from '../types';
+import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 import type { SwishPaymentRequest, SwishRefund } from './protocol';
 
 export interface SwishCallback {

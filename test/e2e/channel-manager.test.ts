@@ -8,7 +8,7 @@ import { startStack, type Stack } from '../support/stack';
 import { eventually, metricSample } from '../support/harness';
 import { sandboxHandles } from '../../sandbox/server';
 import { channelAccounts, overbookingEvents, reservations, webhookInbox } from '../../db/schema';
-import { addDays } from '../../workflows/bookings/dates';
+import { addDays } from '../../domain/dates';
 import { signAirbnbPayload } from '../../providers/airbnb/webhooks';
 import { CHANNEL_SANDBOX_DEFAULTS } from '../../config';
 

@@ -7,7 +7,7 @@ import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 import { exited, spawnWorkerProcess } from '../support/worker-process';
 import { insertBookings, insertLedger, momentIn, randomPastDay, tag, type BookingSeed, type LedgerSeed } from '../support/reconciliation';
-import { reconciliationWorkflowId } from '../../workflows/reconciliation/messages';
+import { reconciliationWorkflowId } from '../../domain/workflow-ids';
 
 let stack: Stack;
 beforeAll(async () => {

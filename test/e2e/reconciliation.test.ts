@@ -10,7 +10,8 @@ import { payments } from '../../db/schema';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 import { insertBookings, insertLedger, momentIn, randomPastDay, tag, type BookingSeed, type LedgerSeed } from '../support/reconciliation';
-import { RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId, type DiscrepancyKind, type ReconciliationState } from '../../workflows/reconciliation/messages';
+import { RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId } from '../../domain/workflow-ids';
+import { type DiscrepancyKind, type ReconciliationState } from '../../domain/reconciliation';
 import type { ReconciliationClient } from '../../client/reconciliation';
 
 let stack: Stack;

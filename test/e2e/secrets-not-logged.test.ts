@@ -8,7 +8,7 @@ import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 import { createLogger } from '../../observability/logger';
 import { oauthTokens } from '../../db/schema';
-import { createTokenCipher } from '../../activities/persistence/channel-accounts';
+import { createTokenCipher } from '../../store/channel-accounts';
 
 const SECRETS = {
   STRIPE_SECRET_KEY: 'sk_test_PROBEstripeKey5f3kq9w2',

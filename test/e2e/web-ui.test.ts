@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { ensureBinary } from '../../stack/binaries';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-dev-server';
 import { freePort } from '../../stack/ports';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 

@@ -11,7 +11,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temp
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../stack/embedded-postgres';
 import { freePort } from '../../stack/ports';
 import { migrateDatabase } from '../../db/migrate';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { webhookInbox } from '../../db/schema';
 import { startStack } from '../support/stack';
 import { eventually } from '../support/harness';

@@ -7,7 +7,8 @@ import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 import { createStripeSdk } from '../../providers/stripe/client';
 import { paymentEvents, webhookInbox } from '../../db/schema';
-import { paymentWorkflowId, type PaymentStatus } from '../../workflows/payments/messages';
+import { paymentWorkflowId } from '../../domain/workflow-ids';
+import { type PaymentStatus } from '../../domain/payments';
 import { lifecycleOf } from '../../workflows/payments/state';
 import { createPayments, integrity, payAndAwait } from './load';
 

@@ -6,15 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startWorkerHarness, type WorkerHarness } from '../support/harness';
 import { startStack } from '../support/stack';
 import { createScriptedProvider } from '../support/scripted-provider';
-import { paymentWorkflowId } from '../../workflows/payments/messages';
+import { paymentWorkflowId } from '../../domain/workflow-ids';
 import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
-import {
-  channelReservationId,
-  listingSyncStateQuery,
-  listingSyncWorkflowId,
-  reservationPollStateQuery,
-  reservationWorkflowId,
-} from '../../workflows/bookings/messages';
+import { channelReservationId } from '../../domain/bookings';
+import { listingSyncStateQuery, reservationPollStateQuery } from '../../workflows/bookings/messages';
+import { listingSyncWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
 
 const provider = createScriptedProvider();
 let h: WorkerHarness;

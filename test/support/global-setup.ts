@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from '../../stack/embedded-postgres';
 import { freePort } from '../../stack/ports';
 import { migrateDatabase } from '../../db/migrate';
 import { buildWorkflowBundle } from '../../worker/bundle';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,12 +5,13 @@ import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createDatabase } from '../../db/client';
-import { createPaymentLedger } from '../../activities/persistence/payment-ledger';
-import type { PaymentActivityDeps, ProviderRegistry } from '../../activities/payments';
+import { createPaymentLedger } from '../../store/payment-ledger';
+import type { PaymentActivityDeps } from '../../activities/payments';
+import type { ProviderRegistry } from '../../providers/types';
 import { createPaymentsClient } from '../../client/payments';
 import { createWorker } from '../../worker/create-worker';
 import { createLogger } from '../../observability/logger';
-import type { PaymentTiming } from '../../workflows/payments/messages';
+import type { PaymentTiming } from '../../domain/payments';
 
 export interface WorkerHarnessOptions {
   providers: ProviderRegistry;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/client';
 import { payments, reservations } from '../../db/schema';
-import type { ProviderName } from '../../workflows/payments/messages';
+import type { ProviderName } from '../../domain/payments';
 
 export interface LedgerSeed {
   paymentId: string;

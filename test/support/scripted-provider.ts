@@ -2,8 +2,9 @@
 // payer (succeed, decline, never come back) and see exactly which calls the workflow made.
 import { randomUUID } from 'node:crypto';
 import { ProviderError } from '../../providers/errors';
-import type { PaymentProviderClient, ProviderPaymentSnapshot } from '../../providers/types';
-import type { RefundObservation } from '../../workflows/payments/messages';
+import type { PaymentProviderClient } from '../../providers/types';
+import type { ProviderPaymentSnapshot } from '../../domain/observations';
+import type { RefundObservation } from '../../domain/payments';
 
 interface ScriptedPayment {
   snapshot: ProviderPaymentSnapshot;

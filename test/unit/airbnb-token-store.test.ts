@@ -5,10 +5,10 @@ import { inject } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { createDatabase } from '../../db/client';
 import { channelAccounts } from '../../db/schema';
-import { createChannelAccountStore, createTokenCipher } from '../../activities/persistence/channel-accounts';
+import { createChannelAccountStore, createTokenCipher } from '../../store/channel-accounts';
 import { createAirbnbClient, createAirbnbOAuth, signOAuthState, verifyOAuthState, type AirbnbTokenSource } from '../../providers/airbnb/client';
 import { buildSandbox, sandboxHandles } from '../../sandbox/server';
-import type { ChannelMapping } from '../../workflows/bookings/messages';
+import type { ChannelMapping } from '../../domain/bookings';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const database = createDatabase(inject('databaseUrl'), { max: 20 });

@@ -16,7 +16,7 @@ import {
   parseResponse,
 } from '../../providers/booking-com/ota';
 import { availItems, rateItems, reservationEvent, runsOf } from '../../providers/booking-com/client';
-import type { ChannelDay, ChannelMapping } from '../../workflows/bookings/messages';
+import type { ChannelDay, ChannelMapping } from '../../domain/bookings';
 
 const header = { echoToken: 'echo-1', timeStamp: '2026-05-01T10:00:00Z' };
 const mapping: ChannelMapping = { mappingId: 'map_1', unitId: 'unit_1', channel: 'booking_com', externalAccountId: '1234567', externalListingId: '123456701', externalRateId: '9876543' };

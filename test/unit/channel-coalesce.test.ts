@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  addChange,
-  batchRanges,
-  countDays,
-  dueAtMs,
-  emptyPending,
-  mergeRanges,
-  rateLimitWaitMs,
-  simulatePushes,
-} from '../../workflows/bookings/coalesce';
-import { addDays, eachDate, isIsoDate, stayNights } from '../../workflows/bookings/dates';
+import { addChange, batchRanges, countDays, dueAtMs, emptyPending, mergeRanges, rateLimitWaitMs, simulatePushes } from '../../workflows/bookings/coalesce';
+import { addDays, eachDate, isIsoDate, stayNights } from '../../domain/dates';
 
 const day = (n: number) => addDays('2026-06-01', n);
 const one = (n: number) => ({ from: day(n), to: day(n) });

@@ -13,7 +13,7 @@ import { createMobilePayClient } from '../../providers/mobilepay/client';
 import { createProviderGate } from '../../providers/resilience/gate';
 import { createMemoryResponseCache, createRedisResponseCache } from '../../providers/resilience/response-cache';
 import { registerWebhookRoutes } from '../../api/webhooks/routes';
-import type { WebhookInbox } from '../../api/webhooks/inbox';
+import type { WebhookInbox } from '../../store/webhook-inbox';
 import type { WebhookDelivery } from '../../api/webhooks/delivery';
 import type { CreateProviderPaymentRequest } from '../../providers/types';
 

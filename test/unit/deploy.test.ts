@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SKERRY_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes';
+import { SKERRY_SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

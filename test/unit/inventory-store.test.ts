@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { and, eq, sql } from 'drizzle-orm';
 import { createDatabase } from '../../db/client';
 import { calendarDays, reservations } from '../../db/schema';
-import { createInventoryStore, isOverbookingViolation, newInventoryId, type HoldRequest } from '../../activities/persistence/inventory';
+import { createInventoryStore, isOverbookingViolation, newInventoryId, type HoldRequest } from '../../store/inventory';
 
 const database = createDatabase(inject('databaseUrl'), { max: 25 });
 const store = createInventoryStore(database.db);

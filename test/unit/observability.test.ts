@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../observability/metrics';
 import { createLogger, scrubString } from '../../observability/logger';
 import { buildApp } from '../../api/app';
-import type { WebhookInbox } from '../../api/webhooks/inbox';
+import type { WebhookInbox } from '../../store/webhook-inbox';
 import type { WebhookDelivery } from '../../api/webhooks/delivery';
 import type { PaymentsClient } from '../../client/payments';
 import { initialPaymentState } from '../../workflows/payments/state';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyObservation, commandBlocker, initialPaymentState, lifecycleOf, localOutcome } from '../../workflows/payments/state';
-import type { PaymentObservation, PaymentState, PaymentStatus } from '../../workflows/payments/messages';
+import type { PaymentObservation, PaymentState, PaymentStatus } from '../../domain/payments';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const start = (captureMethod: 'automatic' | 'manual' = 'automatic') =>

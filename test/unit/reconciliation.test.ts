@@ -2,13 +2,15 @@
 // transaction shape, and the CSV report.
 import { describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { addDays, isReconciliationId, periodBounds, reconciliationWorkflowId } from '../../workflows/reconciliation/messages';
+import { addDays } from '../../domain/dates';
+import { isReconciliationId, reconciliationWorkflowId } from '../../domain/workflow-ids';
+import { periodBounds } from '../../domain/reconciliation';
 import { transactionFromBalanceTransaction } from '../../providers/stripe/transactions';
 import { transactionFromDetail } from '../../providers/paypal/transactions';
 import { transactionFromRow } from '../../providers/swish/settlement-report';
 import { createMobilePayReportSource, transactionFromEntry } from '../../providers/mobilepay/report';
 import { reportCsv } from '../../activities/reconciliation/report';
-import type { DiscrepancyRow } from '../../activities/reconciliation/store';
+import type { DiscrepancyRow } from '../../store/reconciliation';
 
 describe('run ids and periods', () => {
   it('one deterministic id per provider and day (or period)', () => {

@@ -1,7 +1,7 @@
 // A channel reservation's Skerry id is derived from the channel's own reference; people type the
 // reference as the channel shows it, so reading a booking accepts that spelling too.
 import { describe, expect, it } from 'vitest';
-import { canonicalReservationId, channelReservationId } from '../../workflows/bookings/messages';
+import { canonicalReservationId, channelReservationId } from '../../domain/bookings';
 
 describe('reservation ids', () => {
   it("derives a stable id from the channel's own reference", () => {

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { registerWebhookRoutes } from '../../api/webhooks/routes';
 import type { WebhookDelivery } from '../../api/webhooks/delivery';
-import type { WebhookInbox } from '../../api/webhooks/inbox';
+import type { WebhookInbox } from '../../store/webhook-inbox';
 import { classifySwishTransportError, errorFromResponse, snapshotFromPaymentRequest } from '../../providers/swish/client';
 import {
   failureReasonOf,
@@ -23,8 +23,9 @@ import {
   toSwishMessage,
 } from '../../providers/swish/protocol';
 import { createSwishWebhookVerifier, parseSwishCallback } from '../../providers/swish/webhooks';
-import { WebhookVerificationError, type VerifiedWebhookEvent } from '../../providers/types';
-import { providerIdempotencyKey } from '../../workflows/payments/messages';
+import { WebhookVerificationError } from '../../providers/types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
+import { providerIdempotencyKey } from '../../domain/payments';
 
 const PAYMENT_ID = '6491C950AF0D6B5D6D10E405BB224102';
 const REFUND_ID = 'C6A25B23516B7438EB2AF358CCDF9AF6';

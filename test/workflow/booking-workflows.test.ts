@@ -7,9 +7,10 @@ import { eventually } from '../support/harness';
 import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
 import { BookingConflictError, BookingUnavailableError } from '../../client/bookings';
 import { reservations } from '../../db/schema';
-import { addDays } from '../../workflows/bookings/dates';
-import { listingSyncStateQuery, listingSyncWorkflowId, reservationWorkflowId } from '../../workflows/bookings/messages';
-import { paymentWorkflowId } from '../../workflows/payments/messages';
+import { addDays } from '../../domain/dates';
+import { listingSyncStateQuery } from '../../workflows/bookings/messages';
+import { listingSyncWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
+import { paymentWorkflowId } from '../../domain/workflow-ids';
 
 let h: BookingHarness;
 beforeAll(async () => {

@@ -7,14 +7,10 @@ import { seedUnit, startBookingHarness, type BookingHarness } from '../support/b
 import { channelMessages, overbookingEvents, reservations } from '../../db/schema';
 import { createBookingComClient } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
-import { addDays } from '../../workflows/bookings/dates';
-import {
-  channelReservationId,
-  pollNowSignal,
-  reservationPollStateQuery,
-  reservationPollWorkflowId,
-  reservationWorkflowId,
-} from '../../workflows/bookings/messages';
+import { addDays } from '../../domain/dates';
+import { channelReservationId } from '../../domain/bookings';
+import { pollNowSignal, reservationPollStateQuery } from '../../workflows/bookings/messages';
+import { reservationPollWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
 import { channelAccountKey } from '../../api/routes/inventory';
 
 let h: BookingHarness;

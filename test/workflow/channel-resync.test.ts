@@ -8,8 +8,10 @@ import { seedUnit, startBookingHarness, type BookingHarness } from '../support/b
 import { channelResyncRuns, reservations } from '../../db/schema';
 import { createBookingComClient } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
-import { addDays, daysBetween } from '../../workflows/bookings/dates';
-import { channelReservationId, resyncScheduleId, resyncStateQuery, type ResyncState } from '../../workflows/bookings/messages';
+import { addDays, daysBetween } from '../../domain/dates';
+import { channelReservationId, type ResyncState } from '../../domain/bookings';
+import { resyncScheduleId } from '../../domain/workflow-ids';
+import { resyncStateQuery } from '../../workflows/bookings/messages';
 
 let h: BookingHarness;
 /** The answer to this page is lost once, as when a worker dies mid-page. */

@@ -5,7 +5,8 @@ import { createScriptedProvider } from '../support/scripted-provider';
 import { ProviderError } from '../../providers/errors';
 import { PaymentConflictError } from '../../client/payments';
 import { paymentEvents, payments as paymentsTable } from '../../db/schema';
-import { paymentWorkflowId, type PaymentObservation } from '../../workflows/payments/messages';
+import { paymentWorkflowId } from '../../domain/workflow-ids';
+import { type PaymentObservation } from '../../domain/payments';
 
 const provider = createScriptedProvider();
 let h: WorkerHarness;

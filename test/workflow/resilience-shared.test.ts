@@ -10,7 +10,7 @@ import { createDatabase } from '../../db/client';
 import { channelAccounts, circuitBreakerEvents, oauthTokens } from '../../db/schema';
 import { OAuthTokenManager, type TokenSpec } from '../../providers/oauth/token-manager';
 import { createChannelAccountTokenStore, createPostgresTokenStore } from '../../providers/oauth/postgres-token-store';
-import { createChannelAccountStore, createTokenCipher } from '../../activities/persistence/channel-accounts';
+import { createChannelAccountStore, createTokenCipher } from '../../store/channel-accounts';
 import { CircuitBreakers, createPostgresBreakerStore, type BreakerSettings } from '../../providers/resilience/circuit-breaker';
 import { createRedisResponseCache } from '../../providers/resilience/response-cache';
 import { createProviderGate } from '../../providers/resilience/gate';

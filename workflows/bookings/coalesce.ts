@@ -1,7 +1,8 @@
 // The availability sync's pure logic: how calendar changes coalesce into date ranges, when a batch is
 // due, how the channel's rate limit delays it, and how a batch is cut into bounded pushes. No I/O and
 // no clock of its own: the workflow passes workflow time in, the unit tests pass simulated time.
-import { fromDayNumber, toDayNumber, type DateRange } from './dates';
+import { fromDayNumber, toDayNumber, type DateRange } from '../../domain/dates';
+import type { CoalescePolicy, RateLimitPolicy } from '../../domain/sync-policies';
 
 /** Merges overlapping and adjacent ranges; the result is sorted and disjoint. */
 export function mergeRanges(ranges: readonly DateRange[]): DateRange[] {
@@ -47,20 +48,6 @@ export function batchRanges(ranges: readonly DateRange[], maxDays: number): Date
   }
   if (current.length > 0) batches.push(current);
   return batches;
-}
-
-/** When a batch of changes is pushed: after a quiet period, but never later than a maximum delay. */
-export interface CoalescePolicy {
-  /** Push once no change has arrived for this long. */
-  quietMs: number;
-  /** Push at the latest this long after the first pending change, even while changes keep coming. */
-  maxDelayMs: number;
-}
-
-/** A channel's rate limit for calendar pushes: at most `maxPushes` in any `perMs` window. */
-export interface RateLimitPolicy {
-  maxPushes: number;
-  perMs: number;
 }
 
 /** What survives continue-as-new: the changes not pushed yet and the recent push times. */

@@ -17,27 +17,10 @@ import {
 } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
 import { channelCallOptions } from './activity-options';
-import {
-  addChange,
-  batchRanges,
-  countDays,
-  dueAtMs,
-  emptyPending,
-  prunePushTimes,
-  rateLimitWaitMs,
-  restorePending,
-  takePending,
-  type PendingChanges,
-} from './coalesce';
-import {
-  calendarChangedSignal,
-  DEFAULT_LISTING_SYNC_TIMING,
-  listingSyncStateQuery,
-  syncStatusSearchAttribute,
-  type ListingSyncInput,
-  type ListingSyncState,
-  type SyncStatus,
-} from './messages';
+import { addChange, batchRanges, countDays, dueAtMs, emptyPending, prunePushTimes, rateLimitWaitMs, restorePending, takePending, type PendingChanges } from './coalesce';
+import { calendarChangedSignal, listingSyncStateQuery } from './messages';
+import { DEFAULT_LISTING_SYNC_TIMING, type ListingSyncInput, type ListingSyncState, type SyncStatus } from '../../domain/bookings';
+import { syncStatusSearchAttribute } from '../../domain/search-attributes';
 
 /** What survives continue-as-new. Everything else (status, timers) is rebuilt by the next run. */
 export interface ListingSyncCarried {

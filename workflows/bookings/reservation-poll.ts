@@ -6,7 +6,8 @@
 import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
 import { channelCallOptions } from './activity-options';
-import { pollNowSignal, reservationPollStateQuery, type ReservationPollInput, type ReservationPollState } from './messages';
+import { pollNowSignal, reservationPollStateQuery } from './messages';
+import { type ReservationPollInput, type ReservationPollState } from '../../domain/bookings';
 
 /** Polls per run before continuing as new (Booking.com recommends about 20 s between two GETs). */
 const DEFAULT_POLLS_PER_RUN = 500;

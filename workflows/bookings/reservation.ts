@@ -30,36 +30,19 @@ import {
 } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
 import type { paymentWorkflow } from '../payments/payment';
-import {
-  paymentIdSearchAttribute,
-  paymentProviderSearchAttribute,
-  paymentReferenceSearchAttribute,
-  paymentStatusChangedSignal,
-  paymentStatusSearchAttribute,
-  paymentWorkflowId,
-  type PaymentStatus,
-  type StartPaymentInput,
-} from '../payments/messages';
+import { paymentIdSearchAttribute, paymentProviderSearchAttribute, paymentReferenceSearchAttribute, paymentStatusSearchAttribute } from '../../domain/search-attributes';
+import { paymentStatusChangedSignal } from '../payments/messages';
+import { paymentWorkflowId } from '../../domain/workflow-ids';
+import { type PaymentStatus, type StartPaymentInput } from '../../domain/payments';
 import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
-import { stayNights, type DateRange } from './dates';
+import { stayNights, type DateRange } from '../../domain/dates';
 
 /** Marks histories in which a sale is pushed to the other channels before the origin's acknowledgement. */
 const TELL_BEFORE_ACKNOWLEDGE_PATCH = 'tell-other-channels-before-acknowledging';
-import {
-  awaitHoldUpdate,
-  bookingPaymentId,
-  cancelReservationUpdate,
-  DEFAULT_RESERVATION_TIMING,
-  reservationEventSignal,
-  reservationStateQuery,
-  reservationWorkflowId,
-  listingIdSearchAttribute,
-  type ChannelReservationEvent,
-  type HoldResult,
-  type ReservationInput,
-  type ReservationState,
-  type ReservationStatus,
-} from './messages';
+import { awaitHoldUpdate, cancelReservationUpdate, reservationEventSignal, reservationStateQuery } from './messages';
+import { reservationWorkflowId } from '../../domain/workflow-ids';
+import { bookingPaymentId, DEFAULT_RESERVATION_TIMING, type ChannelReservationEvent, type HoldResult, type ReservationInput, type ReservationState, type ReservationStatus } from '../../domain/bookings';
+import { listingIdSearchAttribute } from '../../domain/search-attributes';
 
 const inventory = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.inventory);
 /** Confirming or rejecting a reservation on its channel: retried until the channel takes it. */

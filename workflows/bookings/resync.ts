@@ -5,7 +5,9 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
 import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
-import { resyncStateQuery, syncStatusSearchAttribute, type ResyncInput, type ResyncProgress, type ResyncState } from './messages';
+import { resyncStateQuery } from './messages';
+import { syncStatusSearchAttribute } from '../../domain/search-attributes';
+import { type ResyncInput, type ResyncProgress, type ResyncState } from '../../domain/bookings';
 
 const records = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.inventory);
 

@@ -16,25 +16,11 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../../activities/payments';
-import type { ProviderPaymentSnapshot } from '../../providers/types';
+import { observationFromSnapshot, type ProviderPaymentSnapshot } from '../../domain/observations';
 import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, providerTaskQueue, type PaymentCallKind } from '../shared/retry-policies';
-import {
-  awaitProviderPaymentUpdate,
-  cancelUpdate,
-  captureUpdate,
-  DEFAULT_PAYMENT_TIMING,
-  paymentHintSignal,
-  paymentObservedSignal,
-  paymentStateQuery,
-  paymentStatusChangedSignal,
-  paymentStatusSearchAttribute,
-  providerIdempotencyKey,
-  refundUpdate,
-  type PaymentEventRecord,
-  type PaymentObservation,
-  type PaymentState,
-  type StartPaymentInput,
-} from './messages';
+import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, paymentStatusChangedSignal, refundUpdate } from './messages';
+import { DEFAULT_PAYMENT_TIMING, providerIdempotencyKey, type PaymentEventRecord, type PaymentObservation, type PaymentState, type StartPaymentInput } from '../../domain/payments';
+import { paymentStatusSearchAttribute } from '../../domain/search-attributes';
 import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, isFinal, localOutcome } from './state';
 
 // Provider calls run on the provider's own task queue (its server-side rate limit); ledger writes
@@ -43,29 +29,6 @@ const activitiesFor = (provider: string, kind: PaymentCallKind, extra: ActivityO
   proxyActivities<PaymentActivities>({ ...callOptions(provider, kind), taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider), ...extra });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-export function observationFromSnapshot(
-  snapshot: ProviderPaymentSnapshot,
-  eventId: string,
-  source: PaymentObservation['source'],
-  providerEventType: string,
-  occurredAt: string,
-): PaymentObservation {
-  return {
-    eventId,
-    source,
-    providerEventType,
-    providerReference: snapshot.providerReference,
-    status: snapshot.status,
-    amountAuthorized: snapshot.amountAuthorized,
-    amountCaptured: snapshot.amountCaptured,
-    amountRefunded: snapshot.amountRefunded,
-    nextAction: snapshot.nextAction,
-    failureReason: snapshot.failureReason,
-    refunds: snapshot.refunds,
-    occurredAt,
-  };
-}
 
 /** Serializes provider commands so two updates never race on one payment. */
 class CommandLock {

@@ -1,16 +1,8 @@
 // The payment state machine: a pure fold of provider observations. Webhooks arrive at least once
 // and in any order, so the fold is built to be order-independent: lifecycle status only moves up a
 // fixed ranking, amounts only grow, and refunds merge per refund id. Same events, same final state.
-import { PROVIDER_CAPABILITIES } from './messages';
-import type {
-  PaymentEventRecord,
-  PaymentObservation,
-  PaymentState,
-  PaymentStatus,
-  RefundObservation,
-  RefundStatus,
-  StartPaymentInput,
-} from './messages';
+import { PROVIDER_CAPABILITIES } from '../../domain/payments';
+import type { PaymentEventRecord, PaymentObservation, PaymentState, PaymentStatus, RefundObservation, RefundStatus, StartPaymentInput } from '../../domain/payments';
 
 type LifecycleStatus = NonNullable<PaymentObservation['status']>;
 

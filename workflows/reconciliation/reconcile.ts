@@ -17,15 +17,9 @@ import {
 } from '@temporalio/workflow';
 import type { ReconciliationActivities } from '../../activities/reconciliation';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../shared/retry-policies';
-import {
-  EMPTY_COUNTS,
-  reconciliationStateQuery,
-  reconciliationStatusSearchAttribute,
-  type ReconciliationInput,
-  type ReconciliationPhase,
-  type ReconciliationState,
-  type ReconciliationStatus,
-} from './messages';
+import { EMPTY_COUNTS, type ReconciliationInput, type ReconciliationPhase, type ReconciliationState, type ReconciliationStatus } from '../../domain/reconciliation';
+import { reconciliationStateQuery } from './messages';
+import { reconciliationStatusSearchAttribute } from '../../domain/search-attributes';
 
 const HEAL_BATCH = 100;
 const VERIFY_CHECKS = 4;

@@ -5,15 +5,10 @@
 import { ParentClosePolicy, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { reconciliationWorkflow } from './reconcile';
-import {
-  addDays,
-  reconciliationDateSearchAttribute,
-  reconciliationProviderSearchAttribute,
-  reconciliationStatusSearchAttribute,
-  reconciliationWorkflowId,
-  type ScheduledReconciliationInput,
-  type ScheduledReconciliationResult,
-} from './messages';
+import { addDays } from '../../domain/dates';
+import { reconciliationDateSearchAttribute, reconciliationProviderSearchAttribute, reconciliationStatusSearchAttribute } from '../../domain/search-attributes';
+import { reconciliationWorkflowId } from '../../domain/workflow-ids';
+import { type ScheduledReconciliationInput, type ScheduledReconciliationResult } from '../../domain/reconciliation';
 
 /** Set by the Schedule on the workflows it starts: the time the action was due (not when it ran). */
 const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,10 +1,10 @@
 // The durable webhook inbox: rows are written before the provider gets its 2xx and leave
 // `pending` only once the event reached its workflow (or can never be routed).
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
-import { payments, webhookInbox, type WebhookInboxStatus } from '../../db/schema';
-import type { VerifiedWebhookEvent } from '../../providers/types';
-import { createBatcher } from '../../db/batch';
+import type { Database } from '../db/client';
+import { payments, webhookInbox, type WebhookInboxStatus } from '../db/schema';
+import type { VerifiedWebhookEvent } from '../domain/webhooks';
+import { createBatcher } from '../db/batch';
 
 export type InboxRow = typeof webhookInbox.$inferSelect;
 /** What delivery needs of a row: everything but the provider's raw payload. */

@@ -1,8 +1,9 @@
 // The payment ledger in Postgres, written only by the payment workflow through activities.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
-import { paymentEvents, payments } from '../../db/schema';
-import { paymentWorkflowId, type PaymentEventRecord, type PaymentState } from '../../workflows/payments/messages';
+import type { Database } from '../db/client';
+import { paymentEvents, payments } from '../db/schema';
+import { paymentWorkflowId } from '../domain/workflow-ids';
+import { type PaymentEventRecord, type PaymentState } from '../domain/payments';
 
 export function createPaymentLedger(db: Database) {
   return {

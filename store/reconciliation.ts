@@ -3,20 +3,11 @@
 // set-based and never passes through workflow code or history. Every statement is idempotent per
 // run, so an activity retried after a crash writes the same rows again, never twice.
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
-import { reconciliationDiscrepancies, reconciliationRuns, reconciliationTransactions } from '../../db/schema';
-import type { ProviderTransaction } from '../../providers/types';
-import type { ProviderName } from '../../workflows/payments/messages';
-import {
-  DISCREPANCY_KINDS,
-  periodBounds,
-  type DiscrepancyKind,
-  type ReconciliationCounts,
-  type ReconciliationInput,
-  type ReconciliationOptions,
-  type ReconciliationPhase,
-  type ReconciliationStatus,
-} from '../../workflows/reconciliation/messages';
+import type { Database } from '../db/client';
+import { reconciliationDiscrepancies, reconciliationRuns, reconciliationTransactions } from '../db/schema';
+import type { ProviderTransaction } from '../domain/provider-transactions';
+import type { ProviderName } from '../domain/payments';
+import { DISCREPANCY_KINDS, periodBounds, type DiscrepancyKind, type ReconciliationCounts, type ReconciliationInput, type ReconciliationOptions, type ReconciliationPhase, type ReconciliationStatus } from '../domain/reconciliation';
 
 /** The ledger has taken the money. */
 const SETTLED = ['succeeded', 'partially_refunded', 'refunded'] as const;

@@ -3,7 +3,7 @@
 // and the calendar's CHECK constraint refuses an overbooking even if the checks here were wrong.
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
+import type { Database } from '../db/client';
 import {
   calendarDays,
   channelCalendarState,
@@ -16,17 +16,10 @@ import {
   reservations,
   units,
   type ReservationStatus as ReservationRowStatus,
-} from '../../db/schema';
-import { addDays, daysBetween, eachDate, type DateRange } from '../../workflows/bookings/dates';
-import type {
-  ChannelDay,
-  ChannelMapping,
-  ChannelName,
-  HoldResult,
-  ReservationChannel,
-  UnackedMessage,
-} from '../../workflows/bookings/messages';
-import type { Money } from '../../workflows/payments/messages';
+} from '../db/schema';
+import { addDays, daysBetween, eachDate, type DateRange } from '../domain/dates';
+import type { ChannelDay, ChannelMapping, ChannelName, HoldResult, ReservationChannel, UnackedMessage } from '../domain/bookings';
+import type { Money } from '../domain/money';
 
 export const newInventoryId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 

@@ -4,9 +4,9 @@
 // token — a rotating refresh token is never spent twice.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
-import { channelAccounts } from '../../db/schema';
-import type { ChannelName } from '../../workflows/bookings/messages';
+import type { Database } from '../db/client';
+import { channelAccounts } from '../db/schema';
+import type { ChannelName } from '../domain/bookings';
 import { newInventoryId } from './inventory';
 
 const VERSION = 'v1';
