@@ -9,7 +9,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { reportCsv, reportJson } from '../activities/reconciliation/report';
+import { reportCsv, reportJson } from './reconciliation-report';
 import { runView, type ReconciliationRunView, type ReconciliationStore } from '../store/reconciliation';
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type ProviderName } from '../domain/payments';

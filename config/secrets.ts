@@ -9,7 +9,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import type { Logger } from '../observability/logger';
 import { ConfigError, loadConfig, type Config } from './index';
 
 export interface ConfigSource {
@@ -83,7 +82,13 @@ export function createReloadableConfig(options: {
 }
 
 /** Reloads on SIGHUP, logging which variables changed (names only). Returns the uninstaller. */
-export function installSighupReload(source: ReloadableConfig, logger: Logger): () => void {
+/** The two lines a reload writes; config/ sits below observability/, so it takes any pino-like logger. */
+interface ReloadLogger {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export function installSighupReload(source: ReloadableConfig, logger: ReloadLogger): () => void {
   const handler = () => {
     const result = source.reload();
     if (result.ok) logger.info({ changed: result.changed }, result.changed.length ? 'configuration reloaded' : 'configuration reloaded; nothing changed');

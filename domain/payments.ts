@@ -174,3 +174,5 @@ export const providerIdempotencyKey = {
 };
 
 export const FINAL_STATUSES: readonly PaymentStatus[] = ['failed', 'canceled', 'expired', 'refunded'];
+
+export const isFinal = (status: PaymentStatus): boolean => FINAL_STATUSES.includes(status);

@@ -7,6 +7,7 @@ import type { ListingSyncTiming } from '../../domain/bookings';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
 import { createInventoryStore } from '../../store/inventory';
+import { bookingTimings } from '../../config/booking-timings';
 import { createChannelRegistry } from '../../providers/channel-registry';
 import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
 import type { ProviderResilience } from '../../providers/resilience';
@@ -33,14 +34,5 @@ export function bookingActivityDeps(config: Config, db: Database, logger: Logger
     channels: createChannelRegistry(config, channelClientsNeedingDatabase(config, db, resilience), resilience),
     logger,
     ...bookingTimings(config),
-  };
-}
-
-/** Sync and reservation timing from configuration (shared by the worker's activities and the API). */
-export function bookingTimings(config: Config): Pick<BookingActivityDeps, 'syncTiming' | 'reservationTiming'> {
-  const { sync, reservationIdleCloseMs } = config.channels;
-  return {
-    syncTiming: { quietMs: sync.quietMs, maxDelayMs: sync.maxDelayMs, rateLimit: { maxPushes: sync.maxPushesPerMinute, perMs: 60_000 } },
-    reservationTiming: { idleCloseMs: reservationIdleCloseMs },
   };
 }

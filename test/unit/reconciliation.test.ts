@@ -9,7 +9,7 @@ import { transactionFromBalanceTransaction } from '../../providers/stripe/transa
 import { transactionFromDetail } from '../../providers/paypal/transactions';
 import { transactionFromRow } from '../../providers/swish/settlement-report';
 import { createMobilePayReportSource, transactionFromEntry } from '../../providers/mobilepay/report';
-import { reportCsv } from '../../activities/reconciliation/report';
+import { reportCsv } from '../../client/reconciliation-report';
 import type { DiscrepancyRow } from '../../store/reconciliation';
 
 describe('run ids and periods', () => {

@@ -21,7 +21,8 @@ import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, providerTaskQueue, type Pay
 import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, paymentStatusChangedSignal, refundUpdate } from './messages';
 import { DEFAULT_PAYMENT_TIMING, providerIdempotencyKey, type PaymentEventRecord, type PaymentObservation, type PaymentState, type StartPaymentInput } from '../../domain/payments';
 import { paymentStatusSearchAttribute } from '../../domain/search-attributes';
-import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, isFinal, localOutcome } from './state';
+import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, localOutcome } from './state';
+import { isFinal } from '../../domain/payments';
 
 // Provider calls run on the provider's own task queue (its server-side rate limit); ledger writes
 // stay local activities.

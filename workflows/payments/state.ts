@@ -142,9 +142,6 @@ export function localOutcome(outcome: 'expired' | 'failed', eventId: string, occ
   return { eventId, source: 'command', providerEventType: `skerry.${outcome}`, status: outcome, failureReason: reason, occurredAt };
 }
 
-export const isFinal = (status: PaymentStatus): boolean =>
-  status === 'failed' || status === 'canceled' || status === 'expired' || status === 'refunded';
-
 /** Still waiting for the payer: these can expire. */
 export const isAwaitingPayer = (status: PaymentStatus): boolean => status === 'created' || status === 'requires_action';
 

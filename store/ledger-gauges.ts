@@ -5,8 +5,8 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { channelMessages, payments, webhookInbox } from '../db/schema';
 import { PAYMENT_STATUSES } from '../domain/payments';
-import { isFinal } from '../workflows/payments/state';
-import type { Metrics } from './metrics';
+import { isFinal } from '../domain/payments';
+import type { Metrics } from '../observability/metrics';
 
 const OPEN_STATUSES = PAYMENT_STATUSES.filter((status) => !isFinal(status));
 

@@ -1,0 +1,71 @@
+// The house rules of Skerry's imports: every import points down the layers, no module circles, and the
+// sandboxes (other companies' servers) import nothing of the product. `npm test` runs this check;
+// README.md ("Layout") draws the same layers.
+//
+// Each layer names the layers it may import. What no rule allows is a violation.
+const LAYERS = {
+  domain: [],
+  config: ['domain'],
+  db: ['domain'],
+  observability: ['domain', 'config'],
+  workflows: ['domain'],
+  store: ['domain', 'db', 'observability'],
+  providers: ['domain', 'config', 'db', 'store', 'observability'],
+  activities: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
+  client: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
+  api: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'client'],
+  worker: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client'],
+  cli: ['domain', 'config', 'db', 'store', 'observability', 'workflows', 'client'],
+  // The development stack starts everything, the sandboxes included; nothing imports it but tests and benches.
+  stack: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client', 'api', 'worker', 'sandbox'],
+  sandbox: [],
+};
+
+const allowed = [
+  // npm packages and Node's built-ins; workflows/ are kept off I/O modules by eslint's determinism rules.
+  { from: {}, to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'core'] } },
+  // Tests and benchmarks may reach any layer.
+  { from: { path: '^(test|bench)/' }, to: {} },
+  { from: { path: '^bin/' }, to: { path: '^cli/' } },
+  ...Object.entries(LAYERS).map(([layer, below]) => ({
+    from: { path: `^${layer}/` },
+    to: { path: `^(${[layer, ...below].join('|')})/` },
+  })),
+  // Workflows proxy activities by their type only: no activity code enters the workflow bundle.
+  { from: { path: '^workflows/' }, to: { path: '^activities/', dependencyTypes: ['type-only'] } },
+];
+
+module.exports = {
+  allowed,
+  allowedSeverity: 'error',
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A circle makes two modules one unit that cannot be read, tested or layered alone.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'sandbox-is-another-company',
+      severity: 'error',
+      comment: "A sandbox that shares the client's reading of a protocol proves nothing: sandbox/ imports only sandbox/.",
+      from: { path: '^sandbox/' },
+      to: { pathNot: '^sandbox/', dependencyTypesNot: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'core'] },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'An import that resolves to nothing is a broken build waiting for a runtime.',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|\\.data|coverage)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
