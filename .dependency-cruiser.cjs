@@ -6,18 +6,20 @@
 const LAYERS = {
   domain: [],
   config: ['domain'],
+  // Key material (HKDF subkeys, sealing, the payload codec): what every layer that keeps or sends a secret uses.
+  security: ['domain', 'config'],
   db: ['domain'],
   observability: ['domain', 'config'],
   workflows: ['domain'],
-  store: ['domain', 'db', 'observability'],
-  providers: ['domain', 'config', 'db', 'store', 'observability'],
-  activities: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
-  client: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
-  api: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'client'],
-  worker: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client'],
-  cli: ['domain', 'config', 'db', 'store', 'observability', 'workflows', 'client'],
+  store: ['domain', 'security', 'db', 'observability'],
+  providers: ['domain', 'security', 'config', 'db', 'store', 'observability'],
+  activities: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
+  client: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
+  api: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'client'],
+  worker: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client'],
+  cli: ['domain', 'security', 'config', 'db', 'store', 'observability', 'workflows', 'client'],
   // The development stack starts everything, the sandboxes included; nothing imports it but tests and benches.
-  stack: ['domain', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client', 'api', 'worker', 'sandbox'],
+  stack: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client', 'api', 'worker', 'sandbox'],
   sandbox: [],
 };
 
