@@ -9,7 +9,7 @@ import { buildApp } from './app';
 import { createWebhookInbox } from '../store/webhook-inbox';
 import { createWebhookDelivery } from './webhooks/delivery';
 import { createBookingsClient } from '../client/bookings';
-import { createInventoryStore } from '../store/inventory';
+import { createInventory } from '../store/inventory';
 import { bookingTimings } from '../config/booking-timings';
 import { channelAccountKey, ensureChannelBackground } from './routes/inventory';
 import { createAirbnbOAuth } from '../providers/airbnb/client';
@@ -51,7 +51,7 @@ export async function startApi(
   });
   const bookings = createBookingsClient({
     temporal,
-    inventory: createInventoryStore(database.db),
+    inventory: createInventory(database.db),
     payments,
     taskQueue: config.temporal.taskQueue,
     paymentTiming: config.payments,

@@ -209,9 +209,9 @@ export async function benchChannelSync(options: {
       const samples: number[] = [];
       for (let index = 0; index < 50; index += 1) {
         const unit = unitSetups[index % units]!;
-        const mapping = (await direct.inventory.getMapping(unit.unitId, channel))!;
+        const mapping = (await direct.inventory.mappings.getMapping(unit.unitId, channel))!;
         const checkIn = addDays(firstNight, (index % stays) * 3);
-        const days = await direct.inventory.desiredDays(unit.unitId, [stayNights(checkIn, addDays(checkIn, 2))]);
+        const days = await direct.inventory.calendar.desiredDays(unit.unitId, [stayNights(checkIn, addDays(checkIn, 2))]);
         const started = performance.now();
         await direct.channels.get(channel).pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => {} });
         samples.push(performance.now() - started);

@@ -11,7 +11,10 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InventoryError, type CalendarUpdate, type InventoryStore } from '../store/inventory';
+import { InventoryError } from '../store/inventory-error';
+import type { CalendarUpdate } from '../store/calendar';
+import type { ChannelMappingStore } from '../store/channel-mappings';
+import type { Inventory } from '../store/inventory';
 import type { listingSyncWorkflow } from '../workflows/bookings/listing-sync';
 import type { reservationWorkflow } from '../workflows/bookings/reservation';
 import type { reservationPollWorkflow } from '../workflows/bookings/reservation-poll';
@@ -49,7 +52,7 @@ export class BookingUnavailableError extends Error {
 
 export interface BookingsClientOptions {
   temporal: Client;
-  inventory: InventoryStore;
+  inventory: Inventory;
   payments?: Pick<PaymentsClient, 'getPayment' | 'cancel' | 'refund'>;
   taskQueue?: string;
   paymentTiming?: Partial<PaymentTiming>;
@@ -111,10 +114,10 @@ export async function signalListingSync(
  */
 export async function signalMappedChannels(
   temporal: Client,
-  inventory: Pick<InventoryStore, 'listMappings'>,
+  inventory: Pick<Inventory, 'mappings'>,
   options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming> },
 ): Promise<ChannelName[]> {
-  const mappings = await inventory.listMappings(options.unitId);
+  const mappings = await inventory.mappings.listMappings(options.unitId);
   const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
   await Promise.all(
     channels.map((channel) => signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing })),
@@ -165,7 +168,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    const row = await inventory.getReservation(reservationId);
+    const row = await inventory.reservations.getReservation(reservationId);
     if (!row) throw new BookingNotFoundError(`booking ${reservationId} not found`);
     return {
       reservationId: row.id,
@@ -216,17 +219,17 @@ export function createBookingsClient(options: BookingsClientOptions) {
     notifyChannels,
 
     // ─── Inventory ─────────────────────────────────────────────────────────────────────────────
-    createProperty: inventory.createProperty.bind(inventory),
-    listProperties: inventory.listProperties.bind(inventory),
-    createUnit: inventory.createUnit.bind(inventory),
-    listUnits: inventory.listUnits.bind(inventory),
-    getUnit: inventory.getUnit.bind(inventory),
-    listMappings: inventory.listMappings.bind(inventory),
-    listOverbookings: inventory.listOverbookings.bind(inventory),
+    createProperty: inventory.properties.createProperty,
+    listProperties: inventory.properties.listProperties,
+    createUnit: inventory.properties.createUnit,
+    listUnits: inventory.properties.listUnits,
+    getUnit: inventory.properties.getUnit,
+    listMappings: inventory.mappings.listMappings,
+    listOverbookings: inventory.overbookings.listOverbookings,
 
     /** Maps a unit to a channel and pushes its whole calendar there (the initial full load). */
-    async createMapping(input: Parameters<InventoryStore['createMapping']>[0], fullLoad?: DateRange) {
-      const mapping = await inventory.createMapping(input);
+    async createMapping(input: Parameters<ChannelMappingStore['createMapping']>[0], fullLoad?: DateRange) {
+      const mapping = await inventory.mappings.createMapping(input);
       if (fullLoad) {
         await signalListingSync(temporal, {
           taskQueue,
@@ -241,12 +244,12 @@ export function createBookingsClient(options: BookingsClientOptions) {
 
     /** Edits the calendar, then every mapped channel's sync pushes the changed nights. */
     async updateCalendar(unitId: string, updates: CalendarUpdate[]): Promise<{ ranges: DateRange[]; channels: ChannelName[] }> {
-      const ranges = await inventory.updateCalendar(unitId, updates);
+      const ranges = await inventory.calendar.updateCalendar(unitId, updates);
       const channels = await notifyChannels(unitId, { ranges, reason: 'calendar edit' });
       return { ranges, channels };
     },
 
-    getCalendar: (unitId: string, range: DateRange) => inventory.readCalendar(unitId, range),
+    getCalendar: (unitId: string, range: DateRange) => inventory.calendar.readCalendar(unitId, range),
 
     async getSyncState(unitId: string, channel: ChannelName): Promise<ListingSyncState | undefined> {
       try {

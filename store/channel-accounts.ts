@@ -7,7 +7,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { channelAccounts } from '../db/schema';
 import type { ChannelName } from '../domain/bookings';
-import { newInventoryId } from './inventory';
+import { newInventoryId } from './inventory-ids';
 
 const VERSION = 'v1';
 

@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../observability/logger';
 import type { ChannelRegistry } from '../../providers/channels';
-import { type InventoryStore } from '../../store/inventory';
+import { type Inventory } from '../../store/inventory';
 import type { ReservationTiming } from '../../domain/bookings';
 import type { ListingSyncTiming } from '../../domain/bookings';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
-import { createInventoryStore } from '../../store/inventory';
+import { createInventory } from '../../store/inventory';
 import { bookingTimings } from '../../config/booking-timings';
 import { createChannelRegistry } from '../../providers/channel-registry';
 import { channelClientsNeedingDatabase } from '../../providers/airbnb/wiring';
@@ -15,7 +15,7 @@ import type { ProviderCallObserver } from '../../observability/observers';
 
 /** What the booking activities need; injected by the worker (and by tests). */
 export interface BookingActivityDeps {
-  inventory: InventoryStore;
+  inventory: Inventory;
   channels: ChannelRegistry;
   logger: Logger;
   /** Counts and times channel calls in the provider-call metrics. */
@@ -29,7 +29,7 @@ export interface BookingActivityDeps {
 /** The booking dependencies of a worker, from its configuration and database. */
 export function bookingActivityDeps(config: Config, db: Database, logger: Logger, resilience?: ProviderResilience): BookingActivityDeps {
   return {
-    inventory: createInventoryStore(db),
+    inventory: createInventory(db),
     // With `resilience` (a worker): channel calls through the gates, breakers and token manager.
     channels: createChannelRegistry(config, channelClientsNeedingDatabase(config, db, resilience), resilience),
     logger,

@@ -22,7 +22,7 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
       }
       const run = createChannelCallRunner(current.logger, current.observer);
       const events = await run(channel, 'pullReservations', {}, () => client.pullReservations!());
-      const { fresh, undispatched } = await current.inventory.recordChannelMessages(
+      const { fresh, undispatched } = await current.inventory.channelMessages.recordChannelMessages(
         channel,
         events
           .filter((event): event is ChannelReservationEvent & { ack: NonNullable<ChannelReservationEvent['ack']> } => Boolean(event.ack))
@@ -40,10 +40,10 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
       for (const row of undispatched) {
         if (row.dispatchedAt && Date.now() - row.dispatchedAt.getTime() < REDISPATCH_AFTER_MS) continue;
         await signalReservationEvent(temporal, { taskQueue, event: row.payload as ChannelReservationEvent, timing: current.reservationTiming });
-        await current.inventory.markDispatched(channel, row.messageId);
+        await current.inventory.channelMessages.markDispatched(channel, row.messageId);
         dispatched += 1;
       }
-      return { received: events.length, newMessages: fresh, dispatched, unacked: await current.inventory.listUnacked(channel) };
+      return { received: events.length, newMessages: fresh, dispatched, unacked: await current.inventory.channelMessages.listUnacked(channel) };
     },
   };
 }

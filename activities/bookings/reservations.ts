@@ -8,7 +8,7 @@ import type { DateRange } from '../../domain/dates';
 import { CHANNEL_LABELS } from '../../domain/bookings';
 import type { Money } from '../../domain/money';
 import type { ReservationRefusal } from '../../providers/channels';
-import type { HoldRequest } from '../../store/inventory';
+import type { HoldRequest } from '../../store/reservations';
 import type { BookingActivityDeps } from './deps';
 import { createChannelCallRunner } from './channel-call';
 
@@ -30,12 +30,12 @@ export function temporalOf(deps: BookingActivityDeps): Client {
 
 export function createReservationActivities(deps: () => BookingActivityDeps) {
   const ackMessage = async (event: ChannelReservationEvent, outcome: { ok: true; result: string } | { ok: false; error: string }) => {
-    if (event.ack) await deps().inventory.recordAckAttempt(event.channel, event.ack.messageId, outcome);
+    if (event.ack) await deps().inventory.channelMessages.recordAckAttempt(event.channel, event.ack.messageId, outcome);
   };
 
   return {
     async loadReservation({ reservationId }: { reservationId: string }): Promise<LoadedReservation | null> {
-      const row = await deps().inventory.getReservation(reservationId);
+      const row = await deps().inventory.reservations.getReservation(reservationId);
       if (!row) return null;
       return {
         status: row.status,
@@ -51,25 +51,25 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
     },
 
     async holdInventory(request: HoldRequest): Promise<HoldResult> {
-      return deps().inventory.hold(request);
+      return deps().inventory.reservations.hold(request);
     },
 
     async releaseInventory(input: { reservationId: string; status: 'cancelled' | 'released'; reason?: string }): Promise<{ released: boolean; range?: DateRange }> {
-      const { released, range } = await deps().inventory.release(input);
+      const { released, range } = await deps().inventory.reservations.release(input);
       return { released, range };
     },
 
     async confirmHeldReservation({ reservationId }: { reservationId: string }): Promise<boolean> {
-      return deps().inventory.confirm(reservationId);
+      return deps().inventory.reservations.confirm(reservationId);
     },
 
     async modifyReservationInventory(input: { reservationId: string; checkIn: string; checkOut: string; rooms: number; total?: Money }): Promise<HoldResult> {
-      const { previous: _previous, next: _next, ...result } = await deps().inventory.modify(input);
+      const { previous: _previous, next: _next, ...result } = await deps().inventory.reservations.modify(input);
       return result as HoldResult;
     },
 
     async resolveChannelUnit(input: { channel: ChannelName; externalAccountId: string; externalListingId: string }): Promise<string | null> {
-      const mapping = await deps().inventory.findMappingByExternal(input.channel, input.externalAccountId, input.externalListingId);
+      const mapping = await deps().inventory.mappings.findMappingByExternal(input.channel, input.externalAccountId, input.externalListingId);
       return mapping?.unitId ?? null;
     },
 
@@ -91,7 +91,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       const { inventory, logger } = deps();
       const { event } = input;
       if (!input.keepReservation) {
-        await inventory.recordRejected({
+        await inventory.reservations.recordRejected({
           reservationId: input.reservationId,
           unitId: input.unitId ?? '',
           channel: event.channel as ReservationChannel,
@@ -112,7 +112,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
         );
         return {};
       }
-      const overbooking = await inventory.recordOverbooking({
+      const overbooking = await inventory.overbookings.recordOverbooking({
         unitId: input.unitId,
         channel: event.channel,
         channelReservationId: event.channelReservationId,
@@ -173,7 +173,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
         throw err;
       }
       await ackMessage(input.event, { ok: true, result: `rejected: ${input.reason}` });
-      if (input.overbookingId !== undefined) await inventory.markOverbookingNotified(input.overbookingId);
+      if (input.overbookingId !== undefined) await inventory.overbookings.markOverbookingNotified(input.overbookingId);
     },
 
     /** Signals the sync of every channel the unit is mapped to (but `exceptChannel`). */

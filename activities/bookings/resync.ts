@@ -27,10 +27,10 @@ export function drifted(ours: ChannelDay, theirs: Partial<ChannelDay> | undefine
 export function createResyncActivities(deps: () => BookingActivityDeps) {
   const today = () => new Date().toISOString().slice(0, 10);
   const mappingsOf = async (channel: ChannelName, accounts?: string[]) =>
-    (await deps().inventory.listChannelMappings(channel)).filter((mapping) => !accounts || accounts.includes(mapping.externalAccountId));
+    (await deps().inventory.mappings.listChannelMappings(channel)).filter((mapping) => !accounts || accounts.includes(mapping.externalAccountId));
 
   const saveProgress = (runId: string, channel: ChannelName, trigger: string, progress: ResyncProgress, status: 'running' | 'completed' | 'failed', error?: string) =>
-    deps().inventory.recordResyncRun({
+    deps().inventory.resyncRuns.recordResyncRun({
       id: runId,
       channel,
       status,
@@ -82,7 +82,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
         });
         let corrected = 0;
         for (const theirs of page.reservations) {
-          const ours = await current.inventory.getReservation(channelReservationId(input.channel, theirs.channelReservationId));
+          const ours = await current.inventory.reservations.getReservation(channelReservationId(input.channel, theirs.channelReservationId));
           const active = ours && (ours.status === 'confirmed' || ours.status === 'held');
           let kind: 'new' | 'modified' | 'cancelled' | undefined;
           if (theirs.kind === 'cancelled') kind = active ? 'cancelled' : undefined;
@@ -140,10 +140,10 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
           return client.readCalendar(mapping, range);
         });
         const theirs = new Map(calendar.map((day) => [day.date, day]));
-        const ours = await current.inventory.desiredDays(row.unitId, [range]);
+        const ours = await current.inventory.calendar.desiredDays(row.unitId, [range]);
         const drift = ours.filter((day) => drifted(day, theirs.get(day.date)));
         if (drift.length > 0) {
-          await current.inventory.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
+          await current.inventory.channelState.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
           await signalListingSync(temporal, {
             taskQueue: input.workflowTaskQueue,
             unitId: row.unitId,

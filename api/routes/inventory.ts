@@ -346,7 +346,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: InventoryRoute
       },
     },
     async (request) => ({
-      reservations: (await bookings.inventory.listReservations(request.query)).map((row) => ({
+      reservations: (await bookings.inventory.reservations.listReservations(request.query)).map((row) => ({
         ...row,
         holdExpiresAt: iso(row.holdExpiresAt),
         createdAt: iso(row.createdAt),
@@ -376,7 +376,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: InventoryRoute
       const account = deps.pollAccounts?.[channel];
       const [poll, unacked] = await Promise.all([
         account ? bookings.getReservationPoll(channel, account) : Promise.resolve(undefined),
-        bookings.inventory.listUnacked(channel),
+        bookings.inventory.channelMessages.listUnacked(channel),
       ]);
       return { channel, poll: poll ?? null, unacked, oldestUnackedAgeMs: unacked.reduce((oldest, message) => Math.max(oldest, message.ageMs), 0) };
     },
@@ -410,7 +410,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: InventoryRoute
   api.get(
     '/channels/:channel/resyncs',
     { schema: { summary: 'Recent resyncs of a channel', tags: ['channels'], params: z.object({ channel: Channel }) } },
-    async (request) => ({ runs: await bookings.inventory.listResyncRuns(request.params.channel) }),
+    async (request) => ({ runs: await bookings.inventory.resyncRuns.listResyncRuns(request.params.channel) }),
   );
 
   // ─── Airbnb: connecting a host (OAuth authorization code) ────────────────────────────────────

@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { createDatabase } from '../../db/client';
 import { createPaymentLedger } from '../../store/payment-ledger';
-import { createInventoryStore } from '../../store/inventory';
+import { createInventory } from '../../store/inventory';
 import type { ProviderRegistry } from '../../providers/types';
 import type { BookingActivityDeps } from '../../activities/bookings';
 import { createPaymentsClient } from '../../client/payments';
@@ -55,7 +55,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
   const database = createDatabase(inject('databaseUrl'), { max: 10 });
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const inventory = createInventoryStore(database.db);
+  const inventory = createInventory(database.db);
   const channelClients = options.channels
     ? options.channels(sandboxUrl)
     : [createBookingComClient({ apiBase: `${sandboxUrl}/booking-com`, ...credentials })];
@@ -134,20 +134,20 @@ export async function seedUnit(
     push?: boolean;
   },
 ) {
-  const property = await h.inventory.createProperty({ name: `Test property ${randomUUID().slice(0, 6)}`, currency: 'SEK' });
-  const unit = await h.inventory.createUnit({ propertyId: property.id, name: 'Cabin', count: options.count ?? 1 });
+  const property = await h.inventory.properties.createProperty({ name: `Test property ${randomUUID().slice(0, 6)}`, currency: 'SEK' });
+  const unit = await h.inventory.properties.createUnit({ propertyId: property.id, name: 'Cabin', count: options.count ?? 1 });
   const hotelId = options.hotelId ?? String(1_000_000 + Math.floor(Math.random() * 8_999_999));
   const roomId = options.roomId ?? `${hotelId}01`;
   const rateId = options.rateId ?? `${hotelId}9`;
   for (const channel of options.channels ?? ['booking_com']) {
     if (channel === 'booking_com') {
-      await h.inventory.createMapping({ unitId: unit.id, channel, externalAccountId: hotelId, externalListingId: roomId, externalRateId: rateId });
+      await h.inventory.mappings.createMapping({ unitId: unit.id, channel, externalAccountId: hotelId, externalListingId: roomId, externalRateId: rateId });
     } else if (options.airbnb) {
-      await h.inventory.createMapping({ unitId: unit.id, channel, externalAccountId: options.airbnb.hostId, externalListingId: options.airbnb.listingId });
+      await h.inventory.mappings.createMapping({ unitId: unit.id, channel, externalAccountId: options.airbnb.hostId, externalListingId: options.airbnb.listingId });
     }
   }
   const to = new Date(Date.parse(`${options.from}T00:00:00Z`) + (options.nights - 1) * 86_400_000).toISOString().slice(0, 10);
-  await h.inventory.updateCalendar(unit.id, [{ from: options.from, to, available: options.available ?? options.count ?? 1, price: { value: options.price ?? 100_000, currency: 'SEK' } }]);
+  await h.inventory.calendar.updateCalendar(unit.id, [{ from: options.from, to, available: options.available ?? options.count ?? 1, price: { value: options.price ?? 100_000, currency: 'SEK' } }]);
   if (options.push) {
     await h.bookings.notifyChannels(unit.id, { ranges: [{ from: options.from, to }], reason: 'initial full load' });
     if ((options.channels ?? ['booking_com']).includes('booking_com')) {

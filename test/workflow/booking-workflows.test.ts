@@ -73,7 +73,7 @@ describe('direct bookings', () => {
     expect(refused).toBeInstanceOf(BookingUnavailableError);
     expect((refused as Error).message).toContain(`not available on ${addDays(from, 1)} (0 left)`);
     expect((refused as BookingUnavailableError).booking.status).toBe('refused');
-    const calendar = await h.inventory.readCalendar(seed.unitId, { from, to: addDays(from, 4) });
+    const calendar = await h.inventory.calendar.readCalendar(seed.unitId, { from, to: addDays(from, 4) });
     expect(calendar.map((day) => day.row?.booked)).toEqual([1, 1, 0, 0, 0]);
   });
 
@@ -111,7 +111,7 @@ describe('direct bookings', () => {
     const released = await h.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId)).result();
     expect(released).toMatchObject({ status: 'released', reason: 'payment failed' });
     expect((await rowOf(booking.reservationId))?.status).toBe('released');
-    expect((await h.inventory.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(0);
+    expect((await h.inventory.calendar.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(0);
     await eventually(() => sandboxDay(seed, from)?.roomsToSell === 1, { what: 'Booking.com selling the night again' });
   });
 
@@ -121,7 +121,7 @@ describe('direct bookings', () => {
     const { booking } = await h.bookings.createBooking({ unitId: seed.unitId, checkIn: from, checkOut: addDays(from, 2), guest: { name: 'Gone' }, payment: { provider: 'stripe' } });
     const result = await h.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId)).result();
     expect(result).toMatchObject({ status: 'released', reason: 'payment expired', paymentStatus: 'expired' });
-    expect((await h.inventory.readCalendar(seed.unitId, { from, to: addDays(from, 1) })).map((day) => day.row?.booked)).toEqual([0, 0]);
+    expect((await h.inventory.calendar.readCalendar(seed.unitId, { from, to: addDays(from, 1) })).map((day) => day.row?.booked)).toEqual([0, 0]);
   });
 
   it('cancels a paid booking: nights back, the payment refunded through its workflow', async () => {
@@ -135,7 +135,7 @@ describe('direct bookings', () => {
     const cancelled = await h.bookings.cancelBooking(booking.reservationId, 'guest asked');
     expect(cancelled.booking).toMatchObject({ status: 'cancelled', reason: 'guest asked' });
     expect(cancelled.payment).toMatchObject({ status: 'refunded', amountRefunded: 100_000 });
-    expect((await h.inventory.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(0);
+    expect((await h.inventory.calendar.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(0);
     await expect(h.bookings.cancelBooking(booking.reservationId)).rejects.toThrow(BookingConflictError);
   });
 
@@ -147,7 +147,7 @@ describe('direct bookings', () => {
     const first = await h.bookings.createBooking(request, { idempotencyKey: key });
     const second = await h.bookings.createBooking(request, { idempotencyKey: key });
     expect(second.booking.reservationId).toBe(first.booking.reservationId);
-    expect((await h.inventory.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(1);
+    expect((await h.inventory.calendar.readCalendar(seed.unitId, { from, to: from }))[0]?.row?.booked).toBe(1);
     await expect(h.bookings.createBooking({ ...request, guest: { name: 'Someone else' } }, { idempotencyKey: key })).rejects.toThrow(/different parameters/);
   });
 });

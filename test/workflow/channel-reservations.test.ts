@@ -50,7 +50,7 @@ let offset = 0;
 const nextStart = () => addDays('2027-09-01', (offset += 20));
 const pollNow = () => h.temporal.workflow.getHandle(pollId).signal(pollNowSignal);
 const reservationRow = async (id: string) => (await h.database.db.select().from(reservations).where(eq(reservations.id, id)))[0];
-const booked = async (unitId: string, from: string, to: string) => (await h.inventory.readCalendar(unitId, { from, to })).map((day) => day.row?.booked);
+const booked = async (unitId: string, from: string, to: string) => (await h.inventory.calendar.readCalendar(unitId, { from, to })).map((day) => day.row?.booked);
 
 describe('Booking.com reservations', () => {
   it('pulls a new reservation, holds the nights, acknowledges it, then follows its modification and cancellation', async () => {
@@ -125,7 +125,7 @@ describe('Booking.com reservations', () => {
       return message && message.ackAttempts >= 1 && message.ackedAt === null ? message : undefined;
     }, { what: 'a failed acknowledgement recorded' });
     expect(pending.lastError).toMatch(/503/);
-    const unacked = await h.inventory.listUnacked('booking_com');
+    const unacked = await h.inventory.channelMessages.listUnacked('booking_com');
     expect(unacked.find((message) => message.channelReservationId === guest.resId)?.ageMs).toBeGreaterThan(0);
     await pollNow();
     const pollState = await eventually(async () => {

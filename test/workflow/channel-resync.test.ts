@@ -74,7 +74,7 @@ describe('full resync', () => {
         return row?.status === 'confirmed';
       }, { what: `missed reservation ${guest.resId} replayed` });
     }
-    const calendar = await h.inventory.readCalendar(seed.unitId, { from, to: addDays(from, 9) });
+    const calendar = await h.inventory.calendar.readCalendar(seed.unitId, { from, to: addDays(from, 9) });
     expect(calendar.map((day) => day.row?.booked)).toEqual([1, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
 
     // The drifted nights are pushed back to the truth. (The replayed reservations' nights count as

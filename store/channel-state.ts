@@ -1,0 +1,96 @@
+// What each channel was last told about each night of a unit (after it accepted the push): the
+// listing sync compares the calendar with it and pushes only the nights that differ.
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { channelCalendarState } from '../db/schema';
+import type { DateRange } from '../domain/dates';
+import type { ChannelDay, ChannelName } from '../domain/bookings';
+
+export type ChannelStateRow = typeof channelCalendarState.$inferSelect;
+
+export function channelDayOfState(state: ChannelStateRow): ChannelDay {
+  return {
+    date: state.date,
+    available: state.available,
+    price: state.price ?? undefined,
+    currency: state.currency ?? undefined,
+    minNights: state.minNights,
+    closedToArrival: state.closedToArrival,
+    closed: state.closed,
+  };
+}
+
+/** Two states of a night are the same for a channel when everything it is told is equal. */
+export function sameChannelDay(a: ChannelDay, b: ChannelDay | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.available === b.available &&
+    (a.price ?? null) === (b.price ?? null) &&
+    (a.currency ?? null) === (b.currency ?? null) &&
+    a.minNights === b.minNights &&
+    a.closedToArrival === b.closedToArrival &&
+    a.closed === b.closed
+  );
+}
+
+export function createChannelStateStore(db: Database) {
+  return {
+    async readChannelState(unitId: string, channel: ChannelName, ranges: readonly DateRange[]): Promise<Map<string, ChannelDay>> {
+      if (ranges.length === 0) return new Map();
+      const rows = await db
+        .select()
+        .from(channelCalendarState)
+        .where(
+          sql`${channelCalendarState.unitId} = ${unitId} and ${channelCalendarState.channel} = ${channel} and (${sql.join(
+            ranges.map((range) => sql`(${channelCalendarState.date} between ${range.from} and ${range.to})`),
+            sql` or `,
+          )})`,
+        );
+      return new Map(rows.map((row) => [row.date, channelDayOfState(row)]));
+    },
+
+    /** Remembers what a channel was told (after it accepted the push). */
+    async recordChannelState(unitId: string, channel: ChannelName, days: readonly ChannelDay[]): Promise<void> {
+      for (let start = 0; start < days.length; start += 500) {
+        const chunk = days.slice(start, start + 500);
+        await db
+          .insert(channelCalendarState)
+          .values(
+            chunk.map((day) => ({
+              unitId,
+              channel,
+              date: day.date,
+              available: day.available,
+              price: day.price ?? null,
+              currency: day.currency ?? null,
+              minNights: day.minNights,
+              closedToArrival: day.closedToArrival,
+              closed: day.closed,
+            })),
+          )
+          .onConflictDoUpdate({
+            target: [channelCalendarState.unitId, channelCalendarState.channel, channelCalendarState.date],
+            set: {
+              available: sql`excluded.available`,
+              price: sql`excluded.price`,
+              currency: sql`excluded.currency`,
+              minNights: sql`excluded.min_nights`,
+              closedToArrival: sql`excluded.closed_to_arrival`,
+              closed: sql`excluded.closed`,
+              pushedAt: sql`now()`,
+            },
+          });
+      }
+    },
+
+    /** Forgets what a channel was told for these nights (it shows otherwise): the next push sends them. */
+    async forgetChannelState(unitId: string, channel: ChannelName, dates: readonly string[]): Promise<void> {
+      if (dates.length === 0) return;
+      await db
+        .delete(channelCalendarState)
+        .where(and(eq(channelCalendarState.unitId, unitId), eq(channelCalendarState.channel, channel), inArray(channelCalendarState.date, [...dates])));
+    },
+  };
+}
+
+export type ChannelStateStore = ReturnType<typeof createChannelStateStore>;
