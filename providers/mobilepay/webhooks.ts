@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
 import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 import type { PaymentObservation } from '../../domain/payments';
-import { paymentIdFromReference } from './client';
+import { paymentIdFromReference } from './wire';
 
 export interface MobilePayWebhookOptions {
   /** Every secret accepted at `now`: during a rotation, the old and the new registration's secret (until the overlap ends). */

@@ -3,15 +3,8 @@
 // access token cache, references and configuration.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config';
-import {
-  AccessTokenCache,
-  classifyMobilePayResponse,
-  paymentIdFromReference,
-  referenceForPayment,
-  snapshotFromPayment,
-  wireIdempotencyKey,
-  type EPaymentView,
-} from '../../providers/mobilepay/client';
+import { AccessTokenCache } from '../../providers/mobilepay/api';
+import { classifyMobilePayResponse, paymentIdFromReference, referenceForPayment, snapshotFromPayment, wireIdempotencyKey, type EPaymentView } from '../../providers/mobilepay/wire';
 import { contentHash, createMobilePayWebhookVerifier, normalizeEPaymentEvent, signatureFor, type EPaymentWebhookEvent } from '../../providers/mobilepay/webhooks';
 import { ProviderError } from '../../providers/errors';
 import { WebhookVerificationError, type IncomingWebhook } from '../../providers/types';

@@ -6,10 +6,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildSandbox, sandboxHandles } from '../../sandbox/server';
 import type { MobilePaySandbox } from '../../sandbox/mobilepay/sandbox';
-import { createMobilePayApi, createMobilePayClient, type MobilePayClientOptions } from '../../providers/mobilepay/client';
+import { createMobilePayApi } from '../../providers/mobilepay/api';
+import { createMobilePayClient, type MobilePayClientOptions } from '../../providers/mobilepay/client';
 import { createMobilePayWebhookVerifier, EPAYMENT_EVENT_TYPES, type EPaymentWebhookEvent } from '../../providers/mobilepay/webhooks';
 import { ProviderError } from '../../providers/errors';
-import type { CreateProviderPaymentRequest, PaymentProviderClient, VerifiedWebhookEvent } from '../../providers/types';
+import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../../providers/types';
+import type { VerifiedWebhookEvent } from '../../domain/webhooks';
 
 const CREDENTIALS = {
   clientId: 'unit-client-id',
