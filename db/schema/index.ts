@@ -3,3 +3,4 @@ export * from './webhooks';
 export * from './inventory';
 export * from './resilience';
 export * from './reconciliation';
+export * from './access';
