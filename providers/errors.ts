@@ -1,21 +1,10 @@
 // One classification of provider failures, shared by every adapter. Activities turn a ProviderError
-// into an ApplicationFailure whose retryability and delay come from here, never from call sites.
+// into an ApplicationFailure whose retryability and delay come from here, never from call sites; the
+// kinds and which of them are retryable are defined once, in domain/provider-errors.ts.
 import type { ProviderName } from '../domain/payments';
+import { PROVIDER_ERROR_KINDS, type ProviderErrorKind } from '../domain/provider-errors';
 
-export type ProviderErrorKind =
-  | 'decline'
-  | 'validation'
-  | 'authentication'
-  | 'conflict'
-  | 'not_found'
-  | 'unsupported'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'timeout'
-  | 'network'
-  | 'circuit_open';
-
-const RETRYABLE: ReadonlySet<ProviderErrorKind> = new Set(['rate_limited', 'unavailable', 'timeout', 'network', 'circuit_open']);
+export type { ProviderErrorKind };
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
@@ -28,7 +17,7 @@ export class ProviderError extends Error {
     readonly details: { httpStatus?: number; code?: string; retryAfterMs?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: details.cause });
-    this.retryable = RETRYABLE.has(kind);
+    this.retryable = PROVIDER_ERROR_KINDS[kind].retryable;
   }
 }
 

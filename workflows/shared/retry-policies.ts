@@ -1,23 +1,17 @@
 // One declarative table of how each provider's calls are timed and retried, per kind of call. Pure
 // data, so workflows can import it. Payment providers and booking channels alike: a row per
 // provider, a column per kind of call, and the timeouts per kind. Which errors are not worth a
-// retry is decided by the adapters' classification (providers/errors.ts), never here per call.
+// retry is decided by the kinds of provider failure (domain/provider-errors.ts), never here per call.
 import type { ActivityOptions, Duration, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
+import { NON_RETRYABLE_PROVIDER_ERRORS } from '../../domain/provider-errors';
 
 /** Payment calls (create, read, command), channel calls (push, acknowledge, pull, resync), and our ledger. */
 export type PaymentCallKind = 'create' | 'read' | 'command';
 export type ChannelCallKind = 'push' | 'acknowledge' | 'pull' | 'resync';
 export type ProviderCallKind = PaymentCallKind | ChannelCallKind | 'ledger';
 
-/** Error types (ApplicationFailure.type) that no retry can fix. */
-export const NON_RETRYABLE_PROVIDER_ERRORS = [
-  'ProviderError.decline',
-  'ProviderError.validation',
-  'ProviderError.authentication',
-  'ProviderError.conflict',
-  'ProviderError.not_found',
-  'ProviderError.unsupported',
-];
+// Re-exported for the workflows that add their own non-retryable types to the providers'.
+export { NON_RETRYABLE_PROVIDER_ERRORS };
 
 /** One row of the table: the backoff of one provider's kind of call. */
 export interface RetryRow {
