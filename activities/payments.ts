@@ -24,7 +24,7 @@ export function createPaymentActivities({ providers, ledger, logger, observer, r
       return resilience.guard(provider, operation, fn, client.healthCheck ? () => client.healthCheck!() : undefined);
     },
   };
-  const runner = createProviderCallRunner(logger, observer, guard);
+  const runner = createProviderCallRunner({ subject: 'provider', logger, observer, guard });
   const run = <T>(provider: ProviderName, operation: string, correlation: Record<string, unknown>, request: unknown, fn: () => Promise<T>) =>
     runner(provider, operation, correlation, withBodyLogging(logger, provider, operation, correlation, request, fn));
   return {

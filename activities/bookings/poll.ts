@@ -2,10 +2,10 @@
 // to its reservation workflow. Messages the channel still holds as unacknowledged are handed over again
 // after a while (the reservation workflow recognizes them and acknowledges again).
 import { ApplicationFailure } from '@temporalio/common';
-import { signalReservationEvent } from '../../client/bookings';
+import { signalReservationEvent } from '../../client/channels';
 import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../domain/bookings';
 import type { BookingActivityDeps } from './deps';
-import { createChannelCallRunner } from './channel-call';
+import { createProviderCallRunner } from '../provider-call';
 import { temporalOf } from './reservations';
 
 /** An unacknowledged message is handed to its workflow again after this long. */
@@ -20,7 +20,7 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
       if (!client.pullReservations) {
         throw ApplicationFailure.create({ type: 'ChannelNotConfigured', message: `${channel} has no reservation queue to pull`, nonRetryable: true });
       }
-      const run = createChannelCallRunner(current.logger, current.observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger: current.logger, observer: current.observer });
       const events = await run(channel, 'pullReservations', {}, () => client.pullReservations!());
       const { fresh, undispatched } = await current.inventory.channelMessages.recordChannelMessages(
         channel,

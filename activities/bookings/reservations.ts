@@ -2,7 +2,7 @@
 // calls that confirm or reject a reservation, and the signals that make other channels push.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { signalMappedChannels } from '../../client/bookings';
+import { signalMappedChannels } from '../../client/inventory';
 import type { ChannelName, ChannelReservationEvent, HoldResult, ReservationChannel } from '../../domain/bookings';
 import type { DateRange } from '../../domain/dates';
 import { CHANNEL_LABELS } from '../../domain/bookings';
@@ -10,7 +10,7 @@ import type { Money } from '../../domain/money';
 import type { ReservationRefusal } from '../../providers/channels';
 import type { HoldRequest } from '../../store/reservations';
 import type { BookingActivityDeps } from './deps';
-import { createChannelCallRunner } from './channel-call';
+import { createProviderCallRunner } from '../provider-call';
 
 export interface LoadedReservation {
   status: 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected';
@@ -142,7 +142,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
     /** Acknowledges the processed message to its channel; retried until the channel takes it. */
     async confirmChannelReservation({ event }: { event: ChannelReservationEvent; reservationId: string }): Promise<void> {
       const { channels, logger, observer } = deps();
-      const run = createChannelCallRunner(logger, observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger, observer });
       try {
         await run(event.channel, 'confirmReservation', { channelReservationId: event.channelReservationId }, () =>
           channels.get(event.channel).confirmReservation(event),
@@ -163,7 +163,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       overbookingId?: number;
     }): Promise<void> {
       const { channels, logger, inventory, observer } = deps();
-      const run = createChannelCallRunner(logger, observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger, observer });
       try {
         await run(input.event.channel, 'rejectReservation', { channelReservationId: input.event.channelReservationId }, () =>
           channels.get(input.event.channel).rejectReservation(input.event, { reason: input.reason, code: input.code }),

@@ -3,12 +3,13 @@
 // attempt on a restarted worker resumes at the page where the killed one stopped.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { signalListingSync, signalReservationEvent } from '../../client/bookings';
+import { signalListingSync } from '../../client/inventory';
+import { signalReservationEvent } from '../../client/channels';
 import { mergeRanges } from '../../workflows/bookings/coalesce';
 import { addDays } from '../../domain/dates';
 import { channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../domain/bookings';
 import type { BookingActivityDeps } from './deps';
-import { createChannelCallRunner } from './channel-call';
+import { createProviderCallRunner } from '../provider-call';
 import { temporalOf } from './reservations';
 
 /** Whether a channel's night differs from ours in anything the channel reports. */
@@ -67,7 +68,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       const mappings = await mappingsOf(input.channel, input.accounts);
       const accounts = [...new Set(mappings.map((mapping) => mapping.externalAccountId))];
       const client = current.channels.get(input.channel);
-      const run = createChannelCallRunner(current.logger, current.observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger: current.logger, observer: current.observer });
       const temporal = temporalOf(current);
       const taskQueue = input.workflowTaskQueue;
       if (accounts.length === 0) return { ...progress, phase: 'calendar', cursor: undefined };
@@ -127,7 +128,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       if (progress.phase === 'done') return progress;
       progress = { ...progress, phase: 'calendar' };
       const client = current.channels.get(input.channel);
-      const run = createChannelCallRunner(current.logger, current.observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger: current.logger, observer: current.observer });
       const temporal = temporalOf(current);
       const range = { from: today(), to: addDays(today(), input.horizonDays - 1) };
       for (const row of await mappingsOf(input.channel, input.accounts)) {

@@ -6,7 +6,7 @@ import { sameChannelDay } from '../../store/channel-state';
 import type { ChannelName, PushCalendarResult } from '../../domain/bookings';
 import type { DateRange } from '../../domain/dates';
 import type { BookingActivityDeps } from './deps';
-import { createChannelCallRunner } from './channel-call';
+import { createProviderCallRunner } from '../provider-call';
 
 export function createSyncActivities(deps: () => BookingActivityDeps) {
   return {
@@ -21,7 +21,7 @@ export function createSyncActivities(deps: () => BookingActivityDeps) {
       const changed = desired.filter((day) => !sameChannelDay(day, told.get(day.date)));
       if (changed.length === 0) return { daysPushed: 0, daysUnchanged: desired.length, requests: 0 };
 
-      const run = createChannelCallRunner(logger, observer);
+      const run = createProviderCallRunner({ subject: 'channel', logger, observer });
       const { requests } = await run<{ requests: number }, { requestsDone: number }>(
         channel,
         'pushCalendar',
