@@ -13,38 +13,15 @@
 // refund again by reading refund 1, 2, … until a few in a row do not exist (any process, after any
 // restart). The refunds this process made are also remembered, for keys without an ordinal and for
 // ordinals beyond a run of refused refunds.
-import { PROVIDER_CAPABILITIES } from '../../domain/payments';
-import { readFile } from 'node:fs/promises';
-import { Agent, request, type Dispatcher } from 'undici';
-import { classifyTransportError, parseRetryAfter, ProviderError } from '../errors';
-import { createSwishSettlementReportSource } from './settlement-report';
-import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../types';
+import { type PemSource, readPem, type SwishResponse, classifySwishTransportError, errorFromResponse, header } from './transport';
+import { type ProviderGate, passThroughGate } from '../resilience/gate';
 import type { ProviderPaymentSnapshot } from '../../domain/observations';
-import { passThroughGate } from '../resilience/gate';
-import type { ProviderGate } from '../resilience/gate';
-import type { NextAction, RefundObservation } from '../../domain/payments';
-import {
-  formatAmount,
-  failureReasonOf,
-  instructionUuid,
-  kindOfSwishError,
-  parseAmount,
-  parseSwishErrors,
-  paymentStatusOf,
-  refundInstructionUuid,
-  refundObservationOf,
-  refundOrdinal,
-  SWISH_CURRENCY,
-  swishAppUrl,
-  toPayeePaymentReference,
-  toPayerAlias,
-  toSwishMessage,
-  type SwishPaymentRequest,
-  type SwishRefund,
-} from './protocol';
-
-/** PEM text, or the path of a PEM file (told apart by `-----BEGIN`). */
-export type PemSource = string | Buffer;
+import { type RefundObservation, type NextAction, PROVIDER_CAPABILITIES } from '../../domain/payments';
+import type { PaymentProviderClient, CreateProviderPaymentRequest } from '../types';
+import { type SwishPaymentRequest, paymentStatusOf, parseAmount, failureReasonOf, type SwishRefund, swishAppUrl, refundInstructionUuid, refundObservationOf, SWISH_CURRENCY, instructionUuid, toPayerAlias, toPayeePaymentReference, formatAmount, toSwishMessage, refundOrdinal } from './protocol';
+import { Agent, type Dispatcher, request } from 'undici';
+import { ProviderError } from '../errors';
+import { createSwishSettlementReportSource } from './settlement-report';
 
 export interface SwishClientOptions {
   /** Up to and including `/swish-cpcapi`, e.g. https://cpc.getswish.net/swish-cpcapi. */
@@ -86,69 +63,6 @@ export interface SwishClient extends PaymentProviderClient {
   getPayment(providerReference: string): Promise<SwishPaymentSnapshot>;
   /** Closes the TLS connections. */
   close(): Promise<void>;
-}
-
-interface SwishResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|ERR_OSSL_)|CERT|SELF_SIGNED|_SIGNATURE$|^HOSTNAME_MISMATCH$/;
-
-function errorCodes(err: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return codes;
-}
-
-/**
- * A failure below HTTP. A refused or unverifiable certificate is configuration, not a passing fault:
- * it is `authentication` (not retried), everything else the shared transport classification.
- */
-export function classifySwishTransportError(operation: string, err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
-  const tlsCode = errorCodes(err).find((code) => TLS_CODE.test(code));
-  if (tlsCode) {
-    const message = err instanceof Error ? err.message : String(err);
-    return new ProviderError('swish', operation, 'authentication', `TLS handshake with Swish failed (${tlsCode}): ${message}`, { code: tlsCode, cause: err });
-  }
-  return classifyTransportError('swish', operation, err);
-}
-
-function header(headers: SwishResponse['headers'], name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-export function errorFromResponse(operation: string, response: SwishResponse): ProviderError {
-  const entries = parseSwishErrors(response.text);
-  const codes = entries.map((entry) => entry.errorCode);
-  const kind = kindOfSwishError(response.status, codes);
-  const described = entries.map((entry) => [entry.errorCode, entry.errorMessage, entry.additionalInformation].filter(Boolean).join(' ')).join('; ');
-  const message = described || `HTTP ${response.status}${response.text ? `: ${response.text.slice(0, 300)}` : ''}`;
-  return new ProviderError('swish', operation, kind, message, {
-    httpStatus: response.status,
-    code: codes[0],
-    retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
-  });
-}
-
-async function readPem(source: PemSource, what: string, operation: string): Promise<Buffer> {
-  if (Buffer.isBuffer(source)) return source;
-  if (source.includes('-----BEGIN')) return Buffer.from(source.replace(/\\n/g, '\n'));
-  try {
-    return await readFile(source);
-  } catch (err) {
-    throw new ProviderError('swish', operation, 'authentication', `cannot read the Swish ${what} at ${source}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

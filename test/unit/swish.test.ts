@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { registerWebhookRoutes } from '../../api/webhooks/routes';
 import type { WebhookDelivery } from '../../api/webhooks/delivery';
 import type { WebhookInbox } from '../../store/webhook-inbox';
-import { classifySwishTransportError, errorFromResponse, snapshotFromPaymentRequest } from '../../providers/swish/client';
+import { classifySwishTransportError, errorFromResponse } from '../../providers/swish/transport';
+import { snapshotFromPaymentRequest } from '../../providers/swish/client';
 import {
   failureReasonOf,
   formatAmount,

@@ -1,0 +1,71 @@
+// Swish's HTTPS answers and failures as ProviderErrors: TLS and certificate failures told apart from
+// outages, Swish's error codes classified, and the merchant certificate read from PEM text or a file.
+import { ProviderError, classifyTransportError, parseRetryAfter } from '../errors';
+import { parseSwishErrors, kindOfSwishError } from './protocol';
+import { readFile } from 'node:fs/promises';
+
+/** PEM text, or the path of a PEM file (told apart by `-----BEGIN`). */
+export type PemSource = string | Buffer;
+
+export interface SwishResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|ERR_OSSL_)|CERT|SELF_SIGNED|_SIGNATURE$|^HOSTNAME_MISMATCH$/;
+
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/**
+ * A failure below HTTP. A refused or unverifiable certificate is configuration, not a passing fault:
+ * it is `authentication` (not retried), everything else the shared transport classification.
+ */
+export function classifySwishTransportError(operation: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const tlsCode = errorCodes(err).find((code) => TLS_CODE.test(code));
+  if (tlsCode) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new ProviderError('swish', operation, 'authentication', `TLS handshake with Swish failed (${tlsCode}): ${message}`, { code: tlsCode, cause: err });
+  }
+  return classifyTransportError('swish', operation, err);
+}
+
+export function header(headers: SwishResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function errorFromResponse(operation: string, response: SwishResponse): ProviderError {
+  const entries = parseSwishErrors(response.text);
+  const codes = entries.map((entry) => entry.errorCode);
+  const kind = kindOfSwishError(response.status, codes);
+  const described = entries.map((entry) => [entry.errorCode, entry.errorMessage, entry.additionalInformation].filter(Boolean).join(' ')).join('; ');
+  const message = described || `HTTP ${response.status}${response.text ? `: ${response.text.slice(0, 300)}` : ''}`;
+  return new ProviderError('swish', operation, kind, message, {
+    httpStatus: response.status,
+    code: codes[0],
+    retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
+  });
+}
+
+export async function readPem(source: PemSource, what: string, operation: string): Promise<Buffer> {
+  if (Buffer.isBuffer(source)) return source;
+  if (source.includes('-----BEGIN')) return Buffer.from(source.replace(/\\n/g, '\n'));
+  try {
+    return await readFile(source);
+  } catch (err) {
+    throw new ProviderError('swish', operation, 'authentication', `cannot read the Swish ${what} at ${source}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
