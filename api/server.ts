@@ -11,7 +11,7 @@ import { createWebhookDelivery } from './webhooks/delivery';
 import { createBookingsClient } from '../client/bookings';
 import { createInventory } from '../store/inventory';
 import { bookingTimings } from '../config/booking-timings';
-import { channelAccountKey, ensureChannelBackground } from './routes/inventory';
+import { channelAccountKey, ensureChannelBackground } from './routes/channels';
 import { createAirbnbOAuth } from '../providers/airbnb/client';
 import { createChannelAccountStore } from '../store/channel-accounts';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';

@@ -11,7 +11,7 @@ import { addDays } from '../../domain/dates';
 import { channelReservationId } from '../../domain/bookings';
 import { pollNowSignal, reservationPollStateQuery } from '../../workflows/bookings/messages';
 import { reservationPollWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
-import { channelAccountKey } from '../../api/routes/inventory';
+import { channelAccountKey } from '../../api/routes/channels';
 
 let h: BookingHarness;
 let failAcks = 0;
