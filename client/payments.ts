@@ -6,9 +6,10 @@ import {
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
-import type { paymentWorkflow } from '../workflows/payments/payment';
+import { ActivityFailure, ApplicationFailure, type SignalDefinition } from '@temporalio/common';
+import { paymentWorkflow } from '../workflows/payments/payment';
 import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, refundUpdate } from '../workflows/payments/messages';
 import { paymentWorkflowId } from '../domain/workflow-ids';
 import { DEFAULT_PAYMENT_TIMING, PROVIDER_CAPABILITIES, type CaptureMethod, type PaymentObservation, type PaymentState, type PaymentTiming, type ProviderName, type RefundRequest, type StartPaymentInput } from '../domain/payments';
@@ -81,10 +82,10 @@ export function paymentSummary(input: Pick<StartPaymentInput, 'provider' | 'amou
   return `${input.provider} payment ${input.amount.value} ${input.amount.currency} for ${input.reference} (${input.paymentId})`;
 }
 
-function isClosedWorkflowError(err: unknown): boolean {
-  const message = err instanceof Error ? `${err.message} ${(err as { cause?: Error }).cause?.message ?? ''}` : '';
-  return /already completed|workflow execution already|not found|has completed/i.test(message);
-}
+/** The failure type the server gives an accepted update whose workflow closed before answering it. */
+const UPDATE_OUTLIVED_WORKFLOW = 'AcceptedUpdateCompletedWorkflow';
+
+type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 
 export function createPaymentsClient(options: PaymentsClientOptions) {
   const { temporal } = options;
@@ -92,15 +93,14 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
   const timing: PaymentTiming = { ...DEFAULT_PAYMENT_TIMING, ...options.timing };
   const createWaitMs = options.createWaitMs ?? 10_000;
 
-  const handleFor = (paymentId: string): WorkflowHandle<typeof paymentWorkflow> =>
-    temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(paymentId));
+  const handleFor = (paymentId: string): PaymentHandle => temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(paymentId));
 
-  const startOptions = (input: StartPaymentInput) => ({
+  const startOptions = (input: StartPaymentInput): WorkflowStartOptions<typeof paymentWorkflow> => ({
     taskQueue,
     workflowId: paymentWorkflowId(input.paymentId),
-    args: [input] as [StartPaymentInput],
+    args: [input],
     // A closed payment keeps its id: a late webhook or a reused key must not start a second one.
-    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: [
       { key: paymentIdSearchAttribute, value: input.paymentId },
       { key: paymentProviderSearchAttribute, value: input.provider },
@@ -123,31 +123,33 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
     }
   }
 
-  async function runUpdate<Args extends unknown[]>(
-    paymentId: string,
-    update: UpdateDefinition<PaymentState, Args>,
-    args: Args,
-    updateId?: string,
-  ): Promise<PaymentState> {
+  /** Whether a payment workflow exists under this id, running or closed. */
+  async function paymentExists(paymentId: string): Promise<boolean> {
     try {
-      // The SDK's overloads cannot follow a generic argument tuple; the definitions above type it.
-      const handle = handleFor(paymentId) as unknown as {
-        executeUpdate(def: unknown, options: { args: unknown[]; updateId?: string }): Promise<PaymentState>;
-      };
-      return await handle.executeUpdate(update, { args, updateId });
+      await handleFor(paymentId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** Runs one command update and turns Temporal's answers into the payment's own errors. */
+  async function runUpdate(paymentId: string, execute: (handle: PaymentHandle) => Promise<PaymentState>): Promise<PaymentState> {
+    try {
+      return await execute(handleFor(paymentId));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // Updates reach only running workflows; a payment that exists but has closed is a conflict.
-        const closed = await handleFor(paymentId)
-          .describe()
-          .then(() => true)
-          .catch(() => false);
-        if (closed) throw new PaymentConflictError('payment is closed; it accepts no more commands');
+        if (await paymentExists(paymentId)) throw new PaymentConflictError('payment is closed; it accepts no more commands');
         throw new PaymentNotFoundError(paymentId);
       }
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause;
         if (cause instanceof ApplicationFailure && cause.type === 'PaymentCommandRejected') throw new PaymentConflictError(cause.message);
+        if (cause instanceof ApplicationFailure && cause.type === UPDATE_OUTLIVED_WORKFLOW) {
+          throw new PaymentConflictError('payment is closed; it accepts no more commands');
+        }
         // An activity failure wraps the provider's own error: surface that, with its type.
         const root = cause instanceof ActivityFailure && cause.cause instanceof ApplicationFailure ? cause.cause : cause;
         if (root instanceof ApplicationFailure && root.type?.startsWith('ProviderError.')) {
@@ -155,7 +157,6 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
         }
         throw new PaymentConflictError(root?.message ?? err.message);
       }
-      if (isClosedWorkflowError(err)) throw new PaymentConflictError('payment is closed; it accepts no more commands');
       throw err;
     }
   }
@@ -182,9 +183,9 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
         requestHash: hash,
         timing,
       };
-      let handle: WorkflowHandle<typeof paymentWorkflow>;
+      let handle: PaymentHandle;
       try {
-        handle = await temporal.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+        handle = await temporal.workflow.start(paymentWorkflow, {
           ...startOptions(input),
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
@@ -212,12 +213,13 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
     getPayment,
 
     capture: (paymentId: string, request: { amount?: number } = {}, opts: { updateId?: string } = {}) =>
-      runUpdate(paymentId, captureUpdate, [request], opts.updateId),
+      runUpdate(paymentId, (handle) => handle.executeUpdate(captureUpdate, { args: [request], updateId: opts.updateId })),
 
-    cancel: (paymentId: string, opts: { updateId?: string } = {}) => runUpdate(paymentId, cancelUpdate, [], opts.updateId),
+    cancel: (paymentId: string, opts: { updateId?: string } = {}) =>
+      runUpdate(paymentId, (handle) => handle.executeUpdate(cancelUpdate, { updateId: opts.updateId })),
 
     refund: (paymentId: string, request: RefundRequest = {}, opts: { updateId?: string } = {}) =>
-      runUpdate(paymentId, refundUpdate, [request], opts.updateId),
+      runUpdate(paymentId, (handle) => handle.executeUpdate(refundUpdate, { args: [request], updateId: opts.updateId })),
 
     /**
      * Delivers a provider observation to its payment. When the workflow does not exist yet and the
@@ -232,27 +234,25 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       hint?: { eventId: string; providerEventType: string };
       adopt?: { amount: Money; reference: string; captureMethod: CaptureMethod; providerReference: string };
     }): Promise<'delivered' | 'closed' | 'not_found'> {
-      const signal = delivery.kind === 'hint' ? paymentHintSignal : paymentObservedSignal;
-      const signalArgs = delivery.kind === 'hint' ? [delivery.hint!] : [delivery.observation!];
-      try {
-        if (delivery.adopt) {
-          const input: StartPaymentInput = {
-            paymentId: delivery.paymentId,
-            provider: delivery.provider,
-            amount: delivery.adopt.amount,
-            reference: delivery.adopt.reference,
-            captureMethod: delivery.adopt.captureMethod,
-            adoptProviderReference: delivery.adopt.providerReference,
-            timing,
-          };
-          await temporal.workflow.signalWithStart<typeof paymentWorkflow, [unknown]>('paymentWorkflow', {
-            ...startOptions(input),
-            signal: signal as SignalDefinition<[unknown]>,
-            signalArgs: signalArgs as [unknown],
-          });
-        } else {
-          await handleFor(delivery.paymentId).signal(signal as SignalDefinition<[unknown]>, signalArgs[0]);
+      const deliver = async <Arg>(signal: SignalDefinition<[Arg]>, arg: Arg): Promise<void> => {
+        if (!delivery.adopt) {
+          await handleFor(delivery.paymentId).signal(signal, arg);
+          return;
         }
+        const input: StartPaymentInput = {
+          paymentId: delivery.paymentId,
+          provider: delivery.provider,
+          amount: delivery.adopt.amount,
+          reference: delivery.adopt.reference,
+          captureMethod: delivery.adopt.captureMethod,
+          adoptProviderReference: delivery.adopt.providerReference,
+          timing,
+        };
+        await temporal.workflow.signalWithStart(paymentWorkflow, { ...startOptions(input), signal, signalArgs: [arg] });
+      };
+      try {
+        if (delivery.kind === 'hint') await deliver(paymentHintSignal, delivery.hint!);
+        else await deliver(paymentObservedSignal, delivery.observation!);
         return 'delivered';
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';

@@ -8,15 +8,17 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
+  type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import { reportCsv, reportJson } from './reconciliation-report';
 import { runView, type ReconciliationRunView, type ReconciliationStore } from '../store/reconciliation';
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type ProviderName } from '../domain/payments';
-import type { reconciliationWorkflow } from '../workflows/reconciliation/reconcile';
+import { reconciliationWorkflow } from '../workflows/reconciliation/reconcile';
+import { scheduledReconciliationWorkflow } from '../workflows/reconciliation/scheduled';
 import { addDays } from '../domain/dates';
-import { EMPTY_COUNTS, type DiscrepancyKind, type ReconciliationInput, type ReconciliationOptions, type ReconciliationState, type ScheduledReconciliationInput } from '../domain/reconciliation';
-import { isReconciliationId, RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId } from '../domain/workflow-ids';
+import { EMPTY_COUNTS, type DiscrepancyKind, type ReconciliationInput, type ReconciliationOptions, type ReconciliationState } from '../domain/reconciliation';
+import { isReconciliationId, RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId, SCHEDULED_RECONCILIATION_WORKFLOW_ID } from '../domain/workflow-ids';
 import { reconciliationStateQuery } from '../workflows/reconciliation/messages';
 import { reconciliationDateSearchAttribute, reconciliationProviderSearchAttribute, reconciliationStatusSearchAttribute } from '../domain/search-attributes';
 
@@ -61,7 +63,7 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
 
   const liveState = async (id: string): Promise<ReconciliationState | undefined> => {
     try {
-      return await temporal.workflow.getHandle(id).query(reconciliationStateQuery);
+      return await temporal.workflow.getHandle<typeof reconciliationWorkflow>(id).query(reconciliationStateQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
@@ -95,7 +97,7 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       const id = reconciliationWorkflowId(request.provider, from, to);
       const input: ReconciliationInput = { provider: request.provider, from, to, trigger: 'manual', options: request.options };
       try {
-        await temporal.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+        await temporal.workflow.start(reconciliationWorkflow, {
           taskQueue,
           workflowId: id,
           args: [input],
@@ -185,14 +187,13 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
           throw err;
         }
       }
-      const args: [ScheduledReconciliationInput] = [{ providers: [...schedule.providers], daysBack: 1, options: schedule.options }];
       const spec = { calendars: [{ hour: schedule.hour, minute: 0 }] };
-      const action = {
-        type: 'startWorkflow' as const,
-        workflowType: 'scheduledReconciliationWorkflow',
+      const action: ScheduleOptionsStartWorkflowAction<typeof scheduledReconciliationWorkflow> = {
+        type: 'startWorkflow',
+        workflowType: scheduledReconciliationWorkflow,
         taskQueue,
-        workflowId: 'reconciliation-scheduled',
-        args,
+        workflowId: SCHEDULED_RECONCILIATION_WORKFLOW_ID,
+        args: [{ providers: [...schedule.providers], daysBack: 1, options: schedule.options }],
       };
       // A night missed while the cluster was down is caught up within the morning, not days later.
       const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' };

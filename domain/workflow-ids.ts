@@ -46,3 +46,6 @@ export function isReconciliationId(id: string): boolean {
 
 /** The scheduled run: one workflow per night, starting one reconciliation per provider. */
 export const RECONCILIATION_SCHEDULE_ID = 'skerry-reconciliation-nightly';
+
+/** The workflow each firing of that schedule starts (the schedule appends the firing time to it). */
+export const SCHEDULED_RECONCILIATION_WORKFLOW_ID = 'reconciliation-scheduled';
