@@ -1,54 +1,26 @@
 // The typed façade backend code uses for inventory, bookings and channel sync without HTTP. The API's
-// inventory routes, the webhook delivery (Airbnb) and the booking activities are built on it.
+// inventory routes and the webhook delivery (Airbnb) are built on it. Direct bookings live here; the
+// inventory (client/inventory.ts) and the channels (client/channels.ts) are its other two parts.
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InventoryError } from '../store/inventory-error';
-import type { CalendarUpdate } from '../store/calendar';
-import type { ChannelMappingStore } from '../store/channel-mappings';
 import type { Inventory } from '../store/inventory';
-import type { listingSyncWorkflow } from '../workflows/bookings/listing-sync';
-import type { reservationWorkflow } from '../workflows/bookings/reservation';
-import type { reservationPollWorkflow } from '../workflows/bookings/reservation-poll';
-import type { channelResyncWorkflow } from '../workflows/bookings/resync';
-import { awaitHoldUpdate, calendarChangedSignal, cancelReservationUpdate, listingSyncStateQuery, reservationEventSignal, reservationPollStateQuery, reservationStateQuery, resyncStateQuery } from '../workflows/bookings/messages';
-import { listingSyncWorkflowId, reservationPollWorkflowId, reservationWorkflowId, resyncScheduleId, resyncWorkflowId } from '../domain/workflow-ids';
-import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
-import { canonicalReservationId, channelReservationId as deriveReservationId, type CalendarChange, type ChannelName, type ChannelReservationEvent, type DirectBookingRequest, type ListingSyncState, type ListingSyncTiming, type ReservationInput, type ReservationPollState, type ReservationState, type ReservationTiming, type ResyncInput, type ResyncState } from '../domain/bookings';
-import { channelSearchAttribute, listingIdSearchAttribute, syncStatusSearchAttribute } from '../domain/search-attributes';
-import { type DateRange } from '../domain/dates';
+import { reservationWorkflow } from '../workflows/bookings/reservation';
+import type { paymentWorkflow } from '../workflows/payments/payment';
+import { awaitHoldUpdate, cancelReservationUpdate, reservationStateQuery } from '../workflows/bookings/messages';
 import { awaitProviderPaymentUpdate } from '../workflows/payments/messages';
-import { paymentWorkflowId } from '../domain/workflow-ids';
+import { paymentWorkflowId, reservationWorkflowId } from '../domain/workflow-ids';
+import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
+import { canonicalReservationId, type DirectBookingRequest, type ListingSyncTiming, type ReservationInput, type ReservationState, type ReservationTiming } from '../domain/bookings';
+import { channelSearchAttribute, listingIdSearchAttribute } from '../domain/search-attributes';
 import { type PaymentState, type PaymentTiming } from '../domain/payments';
 import type { PaymentsClient } from './payments';
+import { BookingConflictError, BookingNotFoundError, BookingUnavailableError } from './booking-errors';
+import { createInventoryClient } from './inventory';
+import { createChannelsClient } from './channels';
 
-export class BookingNotFoundError extends Error {
-  override readonly name = 'BookingNotFoundError';
-}
-
-/** The booking cannot do what was asked in its current state (HTTP 409). */
-export class BookingConflictError extends Error {
-  override readonly name = 'BookingConflictError';
-}
-
-/** The nights are not available (HTTP 409 with the reason). */
-export class BookingUnavailableError extends Error {
-  override readonly name = 'BookingUnavailableError';
-  constructor(
-    message: string,
-    readonly booking: ReservationState,
-  ) {
-    super(message);
-  }
-}
+export { BookingConflictError, BookingNotFoundError, BookingUnavailableError, InventoryError };
 
 export interface BookingsClientOptions {
   temporal: Client;
@@ -85,67 +57,6 @@ function bookingRequestHash(request: CreateBookingRequest): string {
     .digest('hex');
 }
 
-/**
- * Tells a unit's sync on one channel that nights changed: signal-with-start, so the long-running
- * sync is created on first use and receives every later change. Used by the API and the activities.
- */
-export async function signalListingSync(
-  temporal: Client,
-  options: { taskQueue: string; unitId: string; channel: ChannelName; change: CalendarChange; timing?: Partial<ListingSyncTiming> },
-): Promise<void> {
-  await temporal.workflow.signalWithStart<typeof listingSyncWorkflow, [CalendarChange]>('listingSyncWorkflow', {
-    taskQueue: options.taskQueue,
-    workflowId: listingSyncWorkflowId(options.unitId, options.channel),
-    args: [{ unitId: options.unitId, channel: options.channel, timing: options.timing }],
-    signal: calendarChangedSignal,
-    signalArgs: [options.change],
-    typedSearchAttributes: [
-      { key: listingIdSearchAttribute, value: options.unitId },
-      { key: channelSearchAttribute, value: options.channel },
-      { key: syncStatusSearchAttribute, value: 'coalescing' },
-    ],
-    staticSummary: `Availability sync of ${options.unitId} to ${options.channel}`,
-  });
-}
-
-/**
- * Tells the sync of every channel the unit is mapped to (but `exceptChannel`, where the change came
- * from) that nights changed. One place for the API's calendar edits and the reservation workflow.
- */
-export async function signalMappedChannels(
-  temporal: Client,
-  inventory: Pick<Inventory, 'mappings'>,
-  options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming> },
-): Promise<ChannelName[]> {
-  const mappings = await inventory.mappings.listMappings(options.unitId);
-  const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
-  await Promise.all(
-    channels.map((channel) => signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing })),
-  );
-  return channels;
-}
-
-/** Delivers a channel's reservation message to its reservation workflow (signal-with-start). */
-export async function signalReservationEvent(
-  temporal: Client,
-  options: { taskQueue: string; event: ChannelReservationEvent; timing?: Partial<ReservationTiming> },
-): Promise<string> {
-  const { event } = options;
-  const reservationId = deriveReservationId(event.channel, event.channelReservationId);
-  await temporal.workflow.signalWithStart<typeof reservationWorkflow, [ChannelReservationEvent]>('reservationWorkflow', {
-    taskQueue: options.taskQueue,
-    workflowId: reservationWorkflowId(reservationId),
-    args: [{ reservationId, channel: event.channel, channelReservationId: event.channelReservationId, timing: options.timing } satisfies ReservationInput],
-    signal: reservationEventSignal,
-    signalArgs: [event],
-    // A closed reservation starts again for a later modification or cancellation; its state is in Postgres.
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    typedSearchAttributes: [{ key: channelSearchAttribute, value: event.channel }],
-    staticSummary: `${event.channel} reservation ${event.channelReservationId}`,
-  });
-  return reservationId;
-}
-
 export function createBookingsClient(options: BookingsClientOptions) {
   const { temporal, inventory } = options;
   const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
@@ -155,10 +66,6 @@ export function createBookingsClient(options: BookingsClientOptions) {
     holdMs: (paymentTiming?.expiresAfterMs ?? 30 * 60_000) + 5 * 60_000,
     ...options.reservationTiming,
   };
-
-  /** Tells every mapped channel's sync (but `exceptChannel`) that nights changed. */
-  const notifyChannels = (unitId: string, change: CalendarChange, exceptChannel?: ChannelName) =>
-    signalMappedChannels(temporal, inventory, { taskQueue, unitId, change, exceptChannel, timing: options.syncTiming });
 
   const reservationHandle = (reservationId: string) => temporal.workflow.getHandle<typeof reservationWorkflow>(reservationWorkflowId(reservationId));
 
@@ -193,7 +100,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
   /** The payment's state once its provider payment exists (its next action), within paymentWaitMs. */
   async function paymentFor(state: ReservationState): Promise<PaymentState | undefined> {
     if (!state.paymentId || !options.payments) return undefined;
-    const handle = temporal.workflow.getHandle(paymentWorkflowId(state.paymentId));
+    const handle = temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(state.paymentId));
     const waitMs = options.paymentWaitMs ?? 10_000;
     const deadline = Date.now() + waitMs;
     // The child is started right after the hold; it may take a moment to exist.
@@ -215,50 +122,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
   }
 
   return {
-    inventory,
-    notifyChannels,
-
-    // ─── Inventory ─────────────────────────────────────────────────────────────────────────────
-    createProperty: inventory.properties.createProperty,
-    listProperties: inventory.properties.listProperties,
-    createUnit: inventory.properties.createUnit,
-    listUnits: inventory.properties.listUnits,
-    getUnit: inventory.properties.getUnit,
-    listMappings: inventory.mappings.listMappings,
-    listOverbookings: inventory.overbookings.listOverbookings,
-
-    /** Maps a unit to a channel and pushes its whole calendar there (the initial full load). */
-    async createMapping(input: Parameters<ChannelMappingStore['createMapping']>[0], fullLoad?: DateRange) {
-      const mapping = await inventory.mappings.createMapping(input);
-      if (fullLoad) {
-        await signalListingSync(temporal, {
-          taskQueue,
-          unitId: input.unitId,
-          channel: input.channel,
-          change: { ranges: [fullLoad], reason: 'mapping created: full load' },
-          timing: options.syncTiming,
-        });
-      }
-      return mapping;
-    },
-
-    /** Edits the calendar, then every mapped channel's sync pushes the changed nights. */
-    async updateCalendar(unitId: string, updates: CalendarUpdate[]): Promise<{ ranges: DateRange[]; channels: ChannelName[] }> {
-      const ranges = await inventory.calendar.updateCalendar(unitId, updates);
-      const channels = await notifyChannels(unitId, { ranges, reason: 'calendar edit' });
-      return { ranges, channels };
-    },
-
-    getCalendar: (unitId: string, range: DateRange) => inventory.calendar.readCalendar(unitId, range),
-
-    async getSyncState(unitId: string, channel: ChannelName): Promise<ListingSyncState | undefined> {
-      try {
-        return await temporal.workflow.getHandle(listingSyncWorkflowId(unitId, channel)).query(listingSyncStateQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    },
+    ...createInventoryClient({ temporal, inventory, taskQueue, syncTiming: options.syncTiming }),
 
     // ─── Direct bookings ───────────────────────────────────────────────────────────────────────
     /**
@@ -285,7 +149,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
         timing: reservationTiming,
       };
       try {
-        await temporal.workflow.start<typeof reservationWorkflow>('reservationWorkflow', {
+        await temporal.workflow.start(reservationWorkflow, {
           taskQueue,
           workflowId: reservationWorkflowId(reservationId),
           args: [input],
@@ -329,7 +193,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
       try {
         booking = await temporal.workflow.executeUpdateWithStart(cancelReservationUpdate, {
           args: [{ reason }],
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof reservationWorkflow>('reservationWorkflow', {
+          startWorkflowOperation: new WithStartWorkflowOperation(reservationWorkflow, {
             taskQueue,
             workflowId: reservationWorkflowId(reservationId),
             args: [{ reservationId, channel: 'direct', timing: reservationTiming }],
@@ -359,86 +223,8 @@ export function createBookingsClient(options: BookingsClientOptions) {
       }
     },
 
-    // ─── Channel reservations ──────────────────────────────────────────────────────────────────
-    /** A channel's reservation message into its workflow (the Airbnb webhook inbox uses this). */
-    async deliverChannelEvent(event: ChannelReservationEvent): Promise<'delivered'> {
-      await signalReservationEvent(temporal, { taskQueue, event, timing: options.reservationTiming });
-      return 'delivered';
-    },
-
-    /** Starts the reservation poll of a channel (Booking.com) unless it already runs. */
-    async ensureReservationPoll(channel: ChannelName, account: string, intervalMs: number): Promise<string> {
-      const workflowId = reservationPollWorkflowId(channel, account);
-      try {
-        await temporal.workflow.start<typeof reservationPollWorkflow>('reservationPollWorkflow', {
-          taskQueue,
-          workflowId,
-          args: [{ channel, intervalMs }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
-          staticSummary: `${channel} reservation queue poll (${account})`,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-      return workflowId;
-    },
-
-    async getReservationPoll(channel: ChannelName, account: string): Promise<ReservationPollState | undefined> {
-      try {
-        return await temporal.workflow.getHandle(reservationPollWorkflowId(channel, account)).query(reservationPollStateQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    },
-
-    // ─── Full resync ───────────────────────────────────────────────────────────────────────────
-    async startResync(channel: ChannelName, input: Partial<Omit<ResyncInput, 'channel'>> = {}): Promise<{ workflowId: string }> {
-      const workflowId = resyncWorkflowId(channel, `manual-${Date.now()}-${randomUUID().slice(0, 8)}`);
-      await temporal.workflow.start<typeof channelResyncWorkflow>('channelResyncWorkflow', {
-        taskQueue,
-        workflowId,
-        args: [{ channel, horizonDays: input.horizonDays ?? 365, trigger: input.trigger ?? 'manual', pageSize: input.pageSize, accounts: input.accounts }],
-        typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
-        staticSummary: `Full resync of ${channel}`,
-      });
-      return { workflowId };
-    },
-
-    async getResync(workflowId: string): Promise<ResyncState> {
-      try {
-        return await temporal.workflow.getHandle(workflowId).query(resyncStateQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new BookingNotFoundError(`resync ${workflowId} not found`);
-        throw err;
-      }
-    },
-
-    /** The nightly full resync of a channel, as a Temporal Schedule (created once, then left alone). */
-    async ensureResyncSchedule(channel: ChannelName, account: string, hour: number, horizonDays = 365): Promise<string> {
-      const scheduleId = resyncScheduleId(channel, account);
-      try {
-        await temporal.schedule.create({
-          scheduleId,
-          spec: { calendars: [{ hour, minute: 0 }] },
-          action: {
-            type: 'startWorkflow',
-            workflowType: 'channelResyncWorkflow',
-            taskQueue,
-            workflowId: resyncWorkflowId(channel, `scheduled-${account}`),
-            args: [{ channel, horizonDays, trigger: 'schedule' } satisfies ResyncInput],
-          },
-          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-          state: { note: `Nightly full resync of ${channel} at ${hour}:00` },
-        });
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      }
-      return scheduleId;
-    },
+    ...createChannelsClient({ temporal, taskQueue, reservationTiming: options.reservationTiming }),
   };
 }
 
 export type BookingsClient = ReturnType<typeof createBookingsClient>;
-export { InventoryError };

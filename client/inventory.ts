@@ -1,0 +1,115 @@
+// The inventory part of the bookings façade: properties, units, channel mappings and the calendar,
+// and the availability syncs that carry every change of nights to the channels a unit is mapped to.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { CalendarUpdate } from '../store/calendar';
+import type { ChannelMappingStore } from '../store/channel-mappings';
+import type { Inventory } from '../store/inventory';
+import { listingSyncWorkflow } from '../workflows/bookings/listing-sync';
+import { calendarChangedSignal, listingSyncStateQuery } from '../workflows/bookings/messages';
+import { listingSyncWorkflowId } from '../domain/workflow-ids';
+import type { CalendarChange, ChannelName, ListingSyncState, ListingSyncTiming } from '../domain/bookings';
+import { channelSearchAttribute, listingIdSearchAttribute, syncStatusSearchAttribute } from '../domain/search-attributes';
+import type { DateRange } from '../domain/dates';
+
+/**
+ * Tells a unit's sync on one channel that nights changed: signal-with-start, so the long-running
+ * sync is created on first use and receives every later change. Used by the API and the activities.
+ */
+export async function signalListingSync(
+  temporal: Client,
+  options: { taskQueue: string; unitId: string; channel: ChannelName; change: CalendarChange; timing?: Partial<ListingSyncTiming> },
+): Promise<void> {
+  await temporal.workflow.signalWithStart(listingSyncWorkflow, {
+    taskQueue: options.taskQueue,
+    workflowId: listingSyncWorkflowId(options.unitId, options.channel),
+    args: [{ unitId: options.unitId, channel: options.channel, timing: options.timing }],
+    signal: calendarChangedSignal,
+    signalArgs: [options.change],
+    typedSearchAttributes: [
+      { key: listingIdSearchAttribute, value: options.unitId },
+      { key: channelSearchAttribute, value: options.channel },
+      { key: syncStatusSearchAttribute, value: 'coalescing' },
+    ],
+    staticSummary: `Availability sync of ${options.unitId} to ${options.channel}`,
+  });
+}
+
+/**
+ * Tells the sync of every channel the unit is mapped to (but `exceptChannel`, where the change came
+ * from) that nights changed. One place for the API's calendar edits and the reservation workflow.
+ */
+export async function signalMappedChannels(
+  temporal: Client,
+  inventory: Pick<Inventory, 'mappings'>,
+  options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming> },
+): Promise<ChannelName[]> {
+  const mappings = await inventory.mappings.listMappings(options.unitId);
+  const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
+  await Promise.all(
+    channels.map((channel) => signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing })),
+  );
+  return channels;
+}
+
+export interface InventoryClientOptions {
+  temporal: Client;
+  inventory: Inventory;
+  taskQueue: string;
+  syncTiming?: Partial<ListingSyncTiming>;
+}
+
+export function createInventoryClient(options: InventoryClientOptions) {
+  const { temporal, inventory, taskQueue } = options;
+
+  /** Tells every mapped channel's sync (but `exceptChannel`) that nights changed. */
+  const notifyChannels = (unitId: string, change: CalendarChange, exceptChannel?: ChannelName) =>
+    signalMappedChannels(temporal, inventory, { taskQueue, unitId, change, exceptChannel, timing: options.syncTiming });
+
+  return {
+    inventory,
+    notifyChannels,
+
+    createProperty: inventory.properties.createProperty,
+    listProperties: inventory.properties.listProperties,
+    createUnit: inventory.properties.createUnit,
+    listUnits: inventory.properties.listUnits,
+    getUnit: inventory.properties.getUnit,
+    listMappings: inventory.mappings.listMappings,
+    listOverbookings: inventory.overbookings.listOverbookings,
+
+    /** Maps a unit to a channel and pushes its whole calendar there (the initial full load). */
+    async createMapping(input: Parameters<ChannelMappingStore['createMapping']>[0], fullLoad?: DateRange) {
+      const mapping = await inventory.mappings.createMapping(input);
+      if (fullLoad) {
+        await signalListingSync(temporal, {
+          taskQueue,
+          unitId: input.unitId,
+          channel: input.channel,
+          change: { ranges: [fullLoad], reason: 'mapping created: full load' },
+          timing: options.syncTiming,
+        });
+      }
+      return mapping;
+    },
+
+    /** Edits the calendar, then every mapped channel's sync pushes the changed nights. */
+    async updateCalendar(unitId: string, updates: CalendarUpdate[]): Promise<{ ranges: DateRange[]; channels: ChannelName[] }> {
+      const ranges = await inventory.calendar.updateCalendar(unitId, updates);
+      const channels = await notifyChannels(unitId, { ranges, reason: 'calendar edit' });
+      return { ranges, channels };
+    },
+
+    getCalendar: (unitId: string, range: DateRange) => inventory.calendar.readCalendar(unitId, range),
+
+    async getSyncState(unitId: string, channel: ChannelName): Promise<ListingSyncState | undefined> {
+      try {
+        return await temporal.workflow.getHandle<typeof listingSyncWorkflow>(listingSyncWorkflowId(unitId, channel)).query(listingSyncStateQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+export type InventoryClient = ReturnType<typeof createInventoryClient>;
