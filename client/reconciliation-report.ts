@@ -1,7 +1,8 @@
 // A run's report, for a person: what was compared, what disagrees, what healed itself and what is
 // left to decide. JSON for tools, CSV (RFC 4180) for a spreadsheet.
 import { DISCREPANCY_KINDS, type DiscrepancyKind } from '../domain/reconciliation';
-import type { DiscrepancyRow, ReconciliationRunView } from '../store/reconciliation';
+import type { DiscrepancyRow } from '../store/reconciliation-discrepancies';
+import type { ReconciliationRunView } from '../store/reconciliation-runs';
 
 export interface DiscrepancyView {
   id: number;

@@ -11,7 +11,8 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import { reportCsv, reportJson } from './reconciliation-report';
-import { runView, type ReconciliationRunView, type ReconciliationStore } from '../store/reconciliation';
+import type { ReconciliationStore } from '../store/reconciliation';
+import { runView, type ReconciliationRunView } from '../store/reconciliation-runs';
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type ProviderName } from '../domain/payments';
 import { reconciliationWorkflow } from '../workflows/reconciliation/reconcile';

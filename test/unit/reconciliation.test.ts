@@ -10,7 +10,7 @@ import { transactionFromDetail } from '../../providers/paypal/transactions';
 import { transactionFromRow } from '../../providers/swish/settlement-report';
 import { createMobilePayReportSource, transactionFromEntry } from '../../providers/mobilepay/report';
 import { reportCsv } from '../../client/reconciliation-report';
-import type { DiscrepancyRow } from '../../store/reconciliation';
+import type { DiscrepancyRow } from '../../store/reconciliation-discrepancies';
 
 describe('run ids and periods', () => {
   it('one deterministic id per provider and day (or period)', () => {
