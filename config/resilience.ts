@@ -75,12 +75,18 @@ type ResilienceEnv = z.infer<z.ZodObject<typeof RESILIENCE_ENV>>;
 export const RESILIENT_PROVIDERS = ['stripe', 'paypal', 'swish', 'mobilepay', 'booking_com', 'airbnb'] as const;
 export type ResilientProvider = (typeof RESILIENT_PROVIDERS)[number];
 
-export interface BreakerConfig {
+/** A provider's circuit breaker (providers/resilience/circuit-breaker.ts). */
+export interface BreakerSettings {
+  /** Share of counted calls that failed (0-1) at which the breaker opens. */
   failureRateThreshold: number;
+  /** Calls needed in the window before the rate means anything. */
   minimumCalls: number;
   windowMs: number;
+  /** How long the breaker stays open before the first probe. */
   openMs: number;
+  /** Longest open time after repeated failed probes (each doubles it). */
   maxOpenMs: number;
+  /** How long a probe's claim holds before another process may take it over. */
   probeLeaseMs: number;
 }
 
@@ -96,7 +102,7 @@ export interface ResilienceConfig {
   /** Requests take the provider's next slot shared by every process (Postgres), so no second exceeds the rate. */
   sharedPacing: boolean;
   /** undefined: no circuit breakers. */
-  breaker?: BreakerConfig;
+  breaker?: BreakerSettings;
   oauthRefreshMarginMs: number;
   /** Separates the shared breaker and quota state of deployments that share a database. */
   scope?: string;

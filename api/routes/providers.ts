@@ -9,7 +9,7 @@ import { circuitBreakerEvents, providerQuotaUsage } from '../../db/schema';
 import type { Config } from '../../config';
 import { enabledPaymentProviders } from '../../config';
 import { scopedProvider, type ResilientProvider } from '../../config/resilience';
-import { createPostgresBreakerStore } from '../../providers/resilience/circuit-breaker';
+import { createPostgresBreakerStore } from '../../providers/resilience/breaker-store-postgres';
 import { usageRatio } from '../../providers/resilience/quota';
 import { tokenStatuses } from '../../providers/oauth/postgres-token-store';
 import { providerTaskQueue } from '../../workflows/shared/retry-policies';

@@ -8,13 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
+import type { KeyMaterial } from '../../security/keys';
 import { providerQuotaUsage } from '../../db/schema';
 import { scopedProvider, type ResilienceConfig, type ResilientProvider } from '../../config/resilience';
 import type { Logger } from '../../observability/logger';
 import { getProcessMetrics, type Metrics } from '../../observability/metrics';
 import { OAuthTokenManager, createMemoryTokenStore } from '../oauth/token-manager';
 import { createChannelAccountTokenStore, createPostgresTokenStore } from '../oauth/postgres-token-store';
-import { CircuitBreakers, circuitStateNumber, createPostgresBreakerStore, type BreakerRow } from './circuit-breaker';
+import { CircuitBreakers, circuitStateNumber } from './circuit-breaker';
+import { createPostgresBreakerStore } from './breaker-store-postgres';
+import type { BreakerRow } from './breaker-store';
 import { createProviderGate, type ProviderGate } from './gate';
 import { QuotaTracker, usageRatio, type QuotaSnapshot } from './quota';
 import { createMemoryResponseCache, createRedisResponseCache, type ResponseCache } from './response-cache';
@@ -45,7 +48,7 @@ export interface ProviderResilience {
 export interface ProviderResilienceOptions {
   config: ResilienceConfig;
   /** AES-256-GCM key for tokens at rest (config.channels.tokenEncryptionKey). */
-  tokenEncryptionKey: string;
+  tokenEncryptionKey: KeyMaterial;
   /** Without a database: in-process breakers off, tokens and quotas in memory only. */
   db?: Database;
   logger: Logger;

@@ -11,10 +11,13 @@ import { lateToleranceMs, waitForSlot, type RequestPacer } from '../../providers
 import { QuotaTracker, rateLimitFromHeaders, usageRatio } from '../../providers/resilience/quota';
 import { createProviderGate } from '../../providers/resilience/gate';
 import { cacheTagsOf, createMemoryResponseCache } from '../../providers/resilience/response-cache';
-import { CircuitBreakers, createMemoryBreakerStore, type BreakerSettings } from '../../providers/resilience/circuit-breaker';
-import { ProviderError } from '../../providers/errors';
+import { CircuitBreakers } from '../../providers/resilience/circuit-breaker';
+import { createMemoryBreakerStore } from '../../providers/resilience/breaker-store';
+import { ProviderError, type ProviderErrorKind } from '../../providers/errors';
+import { PROVIDER_ERROR_KINDS } from '../../domain/provider-errors';
+import { countsAgainstProvider } from '../../providers/resilience/health-probe';
 import { toApplicationFailure } from '../../activities/provider-call';
-import { acceptedWebhookSecrets } from '../../config/resilience';
+import { acceptedWebhookSecrets, type BreakerSettings } from '../../config/resilience';
 import { ConfigError, loadConfig } from '../../config';
 import { createReloadableConfig } from '../../config/secrets';
 import { createProviderRegistry, createWebhookVerifiers } from '../../providers/registry';
@@ -42,6 +45,17 @@ describe('the retry table', () => {
     }
     expect(callOptions('stripe', 'ledger').retry?.nonRetryableErrorTypes).toBeUndefined();
     expect(providerTaskQueue('skerry-payments', 'stripe')).toBe('skerry-payments--stripe');
+  });
+
+  it('refuses to retry exactly the error types the runner marks final, for every kind of provider failure', () => {
+    const kinds = Object.keys(PROVIDER_ERROR_KINDS) as ProviderErrorKind[];
+    for (const kind of kinds) {
+      const failure = toApplicationFailure(new ProviderError('stripe', 'create', kind, kind));
+      expect(NON_RETRYABLE_PROVIDER_ERRORS.includes(failure.type!), kind).toBe(failure.nonRetryable);
+    }
+    expect(NON_RETRYABLE_PROVIDER_ERRORS).toHaveLength(kinds.filter((kind) => !new ProviderError('stripe', 'create', kind, kind).retryable).length);
+    // The breaker counts outages only: a busy provider or its own fail-fast says nothing about its health.
+    expect(kinds.filter((kind) => countsAgainstProvider(new ProviderError('stripe', 'create', kind, kind)))).toEqual(['unavailable', 'timeout', 'network']);
   });
 
   it('translates a 429 or 503 with Retry-After into exactly that next delay, and a circuit_open into the time left open', () => {

@@ -11,7 +11,9 @@ import { channelAccounts, circuitBreakerEvents, oauthTokens } from '../../db/sch
 import { OAuthTokenManager, type TokenSpec } from '../../providers/oauth/token-manager';
 import { createChannelAccountTokenStore, createPostgresTokenStore } from '../../providers/oauth/postgres-token-store';
 import { createChannelAccountStore, createTokenCipher } from '../../store/channel-accounts';
-import { CircuitBreakers, createPostgresBreakerStore, type BreakerSettings } from '../../providers/resilience/circuit-breaker';
+import { CircuitBreakers } from '../../providers/resilience/circuit-breaker';
+import { createPostgresBreakerStore } from '../../providers/resilience/breaker-store-postgres';
+import type { BreakerSettings } from '../../config/resilience';
 import { createRedisResponseCache } from '../../providers/resilience/response-cache';
 import { createProviderGate } from '../../providers/resilience/gate';
 import { ProviderError } from '../../providers/errors';

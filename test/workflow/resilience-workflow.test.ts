@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerHarness, type WorkerHarness } from '../support/harness';
 import { createScriptedProvider } from '../support/scripted-provider';
 import { ProviderError } from '../../providers/errors';
-import { CircuitBreakers, createMemoryBreakerStore } from '../../providers/resilience/circuit-breaker';
+import { CircuitBreakers } from '../../providers/resilience/circuit-breaker';
+import { createMemoryBreakerStore } from '../../providers/resilience/breaker-store';
 import { createLogger } from '../../observability/logger';
 
 const provider = createScriptedProvider();
