@@ -150,7 +150,7 @@ export class CircuitBreakers {
       if (claimed.state === 'half_open') {
         const reopen = (reason: string) =>
           this.#transition(
-            provider,
+            key,
             (current) =>
               current.state === 'half_open' && current.probeOwner === claim
                 ? { to: 'open', reason, openForMs: this.#openFor(settings, current.failedProbes + 1), failedProbes: current.failedProbes + 1 }

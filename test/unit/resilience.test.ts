@@ -300,6 +300,19 @@ describe('circuit breaker (state machine)', () => {
     const notFound = () => Promise.reject(new ProviderError('paypal', 'get_order', 'not_found', 'RESOURCE_NOT_FOUND', { httpStatus: 404 }));
     expect(await a.guard('paypal', 'get', async () => 'ok', notFound)).toBe('ok');
   });
+
+  it('reopens the scoped breaker (RESILIENCE_SCOPE) when its health check fails, not the unscoped one', async () => {
+    let clock = 0;
+    const store = createMemoryBreakerStore(() => clock);
+    const scoped = new CircuitBreakers({ store, settings: () => settings, actor: 'worker-a', logger: silent, stateTtlMs: 0, keyOf: (provider) => `${provider}@suite` });
+    for (let i = 0; i < 4; i++) await failure(scoped.guard('stripe', 'create', () => Promise.reject(down())));
+    expect((await store.read('stripe@suite')).state).toBe('open');
+    clock += settings.openMs;
+    const probe = await failure(scoped.guard('stripe', 'create', async () => 'not called', () => Promise.reject(down())));
+    expect(probe).toMatchObject({ kind: 'circuit_open', details: { retryAfterMs: 2 * settings.openMs } });
+    expect(await store.read('stripe@suite')).toMatchObject({ state: 'open', failedProbes: 1 });
+    expect(await store.events('stripe', 10)).toEqual([]);
+  });
 });
 
 describe('webhook secret rotation', () => {
