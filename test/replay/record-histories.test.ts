@@ -9,6 +9,9 @@ import { createScriptedProvider } from '../support/scripted-provider';
 import { paymentWorkflowId } from '../../domain/workflow-ids';
 import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
 import { channelReservationId } from '../../domain/bookings';
+import { BookingUnavailableError, reservationIdForIdempotencyKey } from '../../client/bookings';
+import { createBookingComClient } from '../../providers/booking-com/client';
+import { ProviderError } from '../../providers/errors';
 import { listingSyncStateQuery, reservationPollStateQuery } from '../../workflows/bookings/messages';
 import { listingSyncWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
 
@@ -102,7 +105,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths throug
       const { Client, Connection } = await import('@temporalio/client');
       const connection = await Connection.connect({ address: stack.temporalAddress });
       try {
-        const handle = new Client({ connection }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
+        const handle = new Client({ connection, dataConverter: stack.dataConverter }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
         expect((await handle.result()).status).toBe('refunded');
         await writeFile(new URL(`${provider}-sandbox-happy-path.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
       } finally {
@@ -217,7 +220,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
       const { Client, Connection } = await import('@temporalio/client');
       const connection = await Connection.connect({ address: stack.temporalAddress });
       try {
-        const client = new Client({ connection });
+        const client = new Client({ connection, dataConverter: stack.dataConverter });
         const handle = client.workflow.getHandle(id);
         await writeFile(new URL('reconciliation-stripe-drift.json', HISTORIES), historyToJSON(await handle.fetchHistory()));
         // What the nightly Schedule starts: the previous day's run per provider, as a child.
@@ -234,5 +237,184 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
     } finally {
       await stack.close();
     }
+  });
+});
+
+// The reservation paths the happy-path histories above do not take: a channel reservation's
+// modification and cancellation, a redelivery, a cancellation before its reservation, an overbooking,
+// and a direct booking's refusal, compensation, hold expiry and cancellations. Record only these with
+// RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts -t "reservation paths"
+const RESERVATION_PAYMENT_TIMING = { confirmWindowMs: 60_000, expiresAfterMs: 60_000, refundWindowMs: 1_000, authorizationHoldMs: 60_000 };
+
+const saveReservation = async (harness: BookingHarness, name: string, reservationId: string) => {
+  const handle = harness.temporal.workflow.getHandle(reservationWorkflowId(reservationId));
+  await handle.result();
+  await writeFile(new URL(`${name}.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+};
+
+describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
+  let r: BookingHarness;
+  beforeAll(async () => {
+    r = await startBookingHarness({ syncTiming: { quietMs: 200, maxDelayMs: 1_000 }, reservationTiming: { idleCloseMs: 2_000 }, paymentTiming: RESERVATION_PAYMENT_TIMING });
+  });
+  afterAll(async () => r?.close());
+  const channelMessage = (seed: Awaited<ReturnType<typeof seedUnit>>, externalId: string, kind: 'new' | 'modified' | 'cancelled', stay: { checkIn: string; checkOut: string; rooms?: number }) => ({
+    eventId: `replay-${externalId}-${kind}-${stay.checkIn}`,
+    kind,
+    channel: 'booking_com' as const,
+    channelReservationId: externalId,
+    externalAccountId: seed.hotelId,
+    externalListingId: seed.roomId,
+    rooms: 1,
+    guest: { name: 'Replay Guest' },
+    total: { value: 200_000, currency: 'SEK' },
+    occurredAt: new Date().toISOString(),
+    ...stay,
+  });
+  const pay = async (harness: BookingHarness, paymentId: string, status: 'succeeded' | 'failed') => {
+    const payment = await harness.payments.getPayment(paymentId);
+    harness.scripted!.settle(payment.providerReference!, { status, providerStatus: status, amountCaptured: status === 'succeeded' ? payment.amount.value : 0 });
+    await harness.payments.deliverObservation({
+      paymentId,
+      provider: 'stripe',
+      kind: 'observation',
+      observation: { eventId: `evt_replay_${status}_${paymentId}`, source: 'webhook', providerEventType: `test.${status}`, status, occurredAt: new Date().toISOString() },
+    });
+  };
+
+  it('channel reservation: new, its redelivery, modified, cancelled', async () => {
+    const seed = await seedUnit(r, { from: '2029-05-10', nights: 10, count: 2, available: 2, push: true });
+    const externalId = `RL${Date.now()}`;
+    const first = channelMessage(seed, externalId, 'new', { checkIn: '2029-05-11', checkOut: '2029-05-13' });
+    await r.bookings.deliverChannelEvent(first);
+    await r.bookings.deliverChannelEvent(first);
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'modified', { checkIn: '2029-05-14', checkOut: '2029-05-17', rooms: 2 }));
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'cancelled', { checkIn: '2029-05-14', checkOut: '2029-05-17', rooms: 2 }));
+    await saveReservation(r, 'reservation-channel-lifecycle', channelReservationId('booking_com', externalId));
+  });
+
+  it('channel reservation: its cancellation delivered before the reservation', async () => {
+    const seed = await seedUnit(r, { from: '2029-05-25', nights: 5, push: true });
+    const externalId = `RC${Date.now()}`;
+    const stay = { checkIn: '2029-05-26', checkOut: '2029-05-28' };
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'cancelled', stay));
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'new', stay));
+    await saveReservation(r, 'reservation-channel-cancelled-first', channelReservationId('booking_com', externalId));
+  });
+
+  it('channel reservation: the last unit went to a direct booking first (overbooking, rejected on Booking.com)', async () => {
+    const seed = await seedUnit(r, { from: '2029-06-10', nights: 5, push: true });
+    const guest = r.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: '2029-06-10', checkOut: '2029-06-12', guestName: 'Too Late' });
+    const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-06-11', checkOut: '2029-06-12', guest: { name: 'First Come' } });
+    expect(booking.status).toBe('confirmed');
+    await r.bookings.ensureReservationPoll('booking_com', `replay-overbooked-${Date.now()}`, 500);
+    await eventually(() => r.bookingCom.reservation(guest.resId).state === 'rejected', { what: 'Booking.com told' });
+    await saveReservation(r, 'reservation-channel-overbooked', channelReservationId('booking_com', guest.resId));
+    // The direct booking, confirmed without a payment, closed idle.
+    await saveReservation(r, 'booking-direct-unpaid', booking.reservationId);
+  });
+
+  it('direct booking refused: the nights are not open', async () => {
+    const seed = await seedUnit(r, { from: '2029-07-10', nights: 2 });
+    const idempotencyKey = `replay-refused-${Date.now()}`;
+    const request = { unitId: seed.unitId, checkIn: '2029-07-11', checkOut: '2029-07-14', guest: { name: 'Too Long' } };
+    await expect(r.bookings.createBooking(request, { idempotencyKey })).rejects.toThrow(BookingUnavailableError);
+    await saveReservation(r, 'booking-direct-refused', reservationIdForIdempotencyKey(idempotencyKey));
+  });
+
+  it('direct booking: the payment fails and the hold is released (the compensation)', async () => {
+    const seed = await seedUnit(r, { from: '2029-07-20', nights: 3 });
+    const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-07-20', checkOut: '2029-07-21', guest: { name: 'Declined' }, payment: { provider: 'stripe' } });
+    await pay(r, booking.paymentId!, 'failed');
+    await saveReservation(r, 'booking-direct-payment-failed', booking.reservationId);
+  });
+
+  it('direct booking: cancelled while its payment is still open', async () => {
+    const seed = await seedUnit(r, { from: '2029-08-10', nights: 3 });
+    const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-08-10', checkOut: '2029-08-12', guest: { name: 'Changed Mind' }, payment: { provider: 'stripe' } });
+    const cancelled = await r.bookings.cancelBooking(booking.reservationId, 'changed mind');
+    expect(cancelled.booking.status).toBe('cancelled');
+    await saveReservation(r, 'booking-direct-cancelled-while-held', booking.reservationId);
+  });
+
+  it('direct booking: paid, then cancelled on request after the workflow closed', async () => {
+    const seed = await seedUnit(r, { from: '2029-08-20', nights: 3 });
+    const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-08-20', checkOut: '2029-08-21', guest: { name: 'Paid Then Gone' }, payment: { provider: 'stripe' } });
+    await pay(r, booking.paymentId!, 'succeeded');
+    await r.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId)).result();
+    const cancelled = await r.bookings.cancelBooking(booking.reservationId, 'guest asked');
+    expect(cancelled.booking.status).toBe('cancelled');
+    await saveReservation(r, 'booking-direct-cancelled-after-close', booking.reservationId);
+  });
+});
+
+describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths: hold expiry', () => {
+  let expiring: BookingHarness;
+  beforeAll(async () => {
+    // Holds that expire long before the payment would.
+    expiring = await startBookingHarness({ reservationTiming: { idleCloseMs: 500, holdMs: 1_000 }, paymentTiming: RESERVATION_PAYMENT_TIMING });
+  });
+  afterAll(async () => expiring?.close());
+
+  it('direct booking: the hold expires before the payment completes', async () => {
+    const seed = await seedUnit(expiring, { from: '2029-09-10', nights: 3 });
+    const { booking } = await expiring.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-09-10', checkOut: '2029-09-11', guest: { name: 'Slow Payer' }, payment: { provider: 'stripe' } });
+    const handle = expiring.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId));
+    expect((await handle.result()).status).toBe('released');
+    await saveReservation(expiring, 'booking-direct-hold-expired', booking.reservationId);
+  });
+});
+
+describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths: a redelivery while the first answer is still going out', () => {
+  let failAcks = 0;
+  let slow: BookingHarness;
+  beforeAll(async () => {
+    const credentials = { username: `machine-${Date.now()}`, password: 'sandbox-password' };
+    slow = await startBookingHarness({
+      bookingComCredentials: credentials,
+      reservationTiming: { idleCloseMs: 1_000 },
+      channels: (url) => {
+        const real = createBookingComClient({ apiBase: `${url}/booking-com`, ...credentials });
+        return [
+          {
+            ...real,
+            // Booking.com refuses the first acknowledgements (HTTP 503): the message stays in flight.
+            async confirmReservation(event) {
+              if (failAcks > 0) {
+                failAcks -= 1;
+                throw new ProviderError('booking_com', 'acknowledgeReservation', 'unavailable', 'HTTP 503: Service Unavailable', { httpStatus: 503 });
+              }
+              return real.confirmReservation(event);
+            },
+          },
+        ];
+      },
+    });
+  });
+  afterAll(async () => slow?.close());
+
+  it('channel reservation: redelivered while its acknowledgement is being retried', async () => {
+    const seed = await seedUnit(slow, { from: '2029-10-10', nights: 5 });
+    const externalId = `RF${Date.now()}`;
+    const reservationId = channelReservationId('booking_com', externalId);
+    const message = {
+      eventId: `replay-${externalId}-new`,
+      kind: 'new' as const,
+      channel: 'booking_com' as const,
+      channelReservationId: externalId,
+      externalAccountId: seed.hotelId,
+      externalListingId: seed.roomId,
+      checkIn: '2029-10-11',
+      checkOut: '2029-10-12',
+      rooms: 1,
+      guest: { name: 'Replay Guest' },
+      occurredAt: new Date().toISOString(),
+    };
+    failAcks = 2;
+    await slow.bookings.deliverChannelEvent(message);
+    await eventually(() => failAcks < 2, { what: 'the first acknowledgement refused' });
+    await slow.bookings.deliverChannelEvent(message);
+    await saveReservation(slow, 'reservation-channel-redelivered-in-flight', reservationId);
+    expect(failAcks).toBe(0);
   });
 });
