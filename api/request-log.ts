@@ -13,7 +13,18 @@ const correlations = new WeakMap<FastifyRequest, Record<string, string>>();
 // The API's logger is pino (observability/logger.ts); Fastify's type does not declare isLevelEnabled.
 const debugEnabled = (log: FastifyBaseLogger) => (log as unknown as Logger).isLevelEnabled?.('debug') ?? false;
 
-const QUIET = /^\/(?:webhooks\/:provider|metrics|health|docs)/;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** High-volume routes (webhook ingress) log their request line at debug. */
+    quietLog?: boolean;
+  }
+}
+
+const QUIET = /^\/(?:metrics|health|docs)/;
+const isQuiet = (request: FastifyRequest) => {
+  const route = request.routeOptions.url;
+  return route === undefined || QUIET.test(route) || request.routeOptions.config?.quietLog === true;
+};
 
 function correlationFor(id: unknown): Record<string, string> | undefined {
   if (typeof id !== 'string') return undefined;
@@ -52,7 +63,7 @@ export function installRequestLogging(app: FastifyInstance): void {
       const created = body as { paymentId?: unknown; bookingId?: unknown } | null;
       correlate(request, correlationFor(created?.paymentId) ?? correlationFor(created?.bookingId));
     }
-    if (!QUIET.test(request.routeOptions.url ?? '')) request.log.debug({ body }, 'response body');
+    if (!isQuiet(request)) request.log.debug({ body }, 'response body');
     return payload;
   });
 
@@ -65,7 +76,7 @@ export function installRequestLogging(app: FastifyInstance): void {
       statusCode: reply.statusCode,
       latencyMs: Math.round(reply.elapsedTime),
     };
-    if (route === undefined || QUIET.test(route)) request.log.debug(line, 'request');
+    if (isQuiet(request)) request.log.debug(line, 'request');
     else if (reply.statusCode >= 500) request.log.error(line, 'request');
     else request.log.info(line, 'request');
   });

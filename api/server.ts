@@ -1,11 +1,13 @@
-// Wires an API process: Temporal client, database, webhook inbox and its delivery loop.
+// Wires an API process: Temporal client, database, webhook inbox and its delivery loop, and the two
+// doors — the admin API on HOST:PORT (loopback by default) and the public door on
+// PUBLIC_HOST:PUBLIC_PORT (webhooks, return pages, /health).
 import { Client, Connection } from '@temporalio/client';
 import { enabledPaymentProviders, type Config } from '../config';
 import { createDatabase } from '../db/client';
 import { createPaymentsClient } from '../client/payments';
 import { createWebhookVerifiers } from '../providers/registry';
 import type { Logger } from '../observability/logger';
-import { buildApp } from './app';
+import { buildAdminApp, buildPublicApp } from './app';
 import { createWebhookInbox } from '../store/webhook-inbox';
 import { createWebhookDelivery } from './webhooks/delivery';
 import { createBookingsClient } from '../client/bookings';
@@ -18,7 +20,18 @@ import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { registerLedgerGauges } from '../store/ledger-gauges';
 import { setupReconciliation } from './routes/reconciliation';
 import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
+import { encryptedDataConverter } from '../security/payload-codec';
 import type { ConfigSource } from '../config/secrets';
+import { API_SCOPES } from '../db/schema';
+import { createApiKeyStore } from '../store/api-keys';
+import { createIdempotencyStore } from '../store/idempotency';
+import { createOAuthConnectStore } from '../store/oauth-connects';
+import { createVerifyBudget, withVerifyBudget } from '../providers/paypal/webhooks';
+import { createSwishWebhookVerifier } from '../providers/swish/webhooks';
+import { AIRBNB_CALLBACK_PATH } from './channels/airbnb-connect';
+
+/** Answers of money-moving requests older than a day are dropped this often. */
+const IDEMPOTENCY_PURGE_EVERY_MS = 3_600_000;
 
 export async function startApi(
   config: Config,
@@ -26,7 +39,10 @@ export async function startApi(
     temporalAddress: string;
     databaseUrl: string;
     logger: Logger;
+    /** The admin door's port (default config.port); 0 = any free port. */
     port?: number;
+    /** The public door's port (default config.publicDoor.port); 0 = any free port. */
+    publicPort?: number;
     metrics?: Metrics;
     /** A reloadable configuration (SIGHUP): webhook secrets are read from it at every request. */
     configSource?: ConfigSource;
@@ -42,7 +58,7 @@ export async function startApi(
     options.resilience ??
     createProviderResilience({ config: config.resilience, tokenEncryptionKey: config.channels.tokenEncryptionKey, db: database.db, logger: options.logger, metrics });
   const connection = await Connection.connect({ address: options.temporalAddress, ...config.temporal.connection });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) });
   const payments = createPaymentsClient({
     temporal,
     taskQueue: config.temporal.taskQueue,
@@ -66,43 +82,113 @@ export async function startApi(
     sweepEveryMs: config.webhooks.deliverySweepMs,
     observer: metrics.deliveryObserver,
   });
+
+  const keys = createApiKeyStore(database.db);
+  const idempotency = createIdempotencyStore(database.db);
+  if (config.apiKeys.bootstrapKey) {
+    const { created, record } = await keys.ensure(config.apiKeys.bootstrapKey, { name: 'bootstrap (SKERRY_BOOTSTRAP_API_KEY)', scopes: API_SCOPES });
+    options.logger.info({ apiKeyId: record.id, prefix: record.prefix, created, revoked: record.revoked }, 'bootstrap API key');
+  }
+
+  // PayPal's remote verification has its own budget, apart from the workers' captures and refunds.
+  const paypalVerify = createVerifyBudget(config.publicLimits.paypalVerify);
+  metrics.registerGauge({
+    name: 'skerry_webhook_verifications',
+    help: 'Remote webhook verifications (PayPal) by state: running, queued, and refused so far (queue full or out of time)',
+    labelNames: ['provider', 'state'],
+    collect: () => {
+      const stats = paypalVerify.stats();
+      return [
+        { labels: { provider: 'paypal', state: 'running' }, value: stats.inFlight },
+        { labels: { provider: 'paypal', state: 'queued' }, value: stats.queued },
+        { labels: { provider: 'paypal', state: 'refused_queue_full' }, value: stats.refusedQueueFull },
+        { labels: { provider: 'paypal', state: 'timed_out' }, value: stats.timedOut },
+      ];
+    },
+  });
+  const verifiers = createWebhookVerifiers(config, { source: options.configSource, resilience }).map((verifier) => {
+    if (verifier.provider === 'paypal') return withVerifyBudget(verifier, paypalVerify);
+    // Unsigned callbacks about payment requests the ledger does not know are answered and dropped.
+    if (verifier.provider === 'swish') {
+      return createSwishWebhookVerifier({ isKnownPaymentRequest: async (id) => (await inbox.findPaymentIdByProviderReference('swish', id)) !== undefined });
+    }
+    return verifier;
+  });
+
+  const airbnb = config.channels.airbnb.enabled
+    ? {
+        oauth: createAirbnbOAuth(config.channels.airbnb),
+        accounts: createChannelAccountStore(database.db, config.channels.tokenEncryptionKey),
+        connects: createOAuthConnectStore(database.db),
+        callbackUrl: `${config.publicUrl}${AIRBNB_CALLBACK_PATH}`,
+      }
+    : undefined;
   const reconciliation = await setupReconciliation(config, { temporal, db: database.db, metrics, logger: options.logger.child({ component: 'reconciliation' }) });
-  const app = await buildApp({
+
+  const admin = await buildAdminApp({
     payments,
     inbox,
     delivery,
-    verifiers: createWebhookVerifiers(config, { source: options.configSource, resilience }),
+    access: {
+      keys,
+      idempotency,
+      allowedHosts: config.adminDoor.allowedHosts,
+      corsOrigins: config.adminDoor.corsOrigins,
+      isPaidBooking: async (bookingId) => {
+        const booking = await bookings.getBooking(bookingId).catch(() => undefined);
+        if (!booking?.paymentId) return false;
+        const payment = await payments.getPayment(booking.paymentId).catch(() => undefined);
+        return Boolean(payment && payment.amountCaptured > payment.amountRefunded);
+      },
+    },
     providers: { db: database.db, config },
-    invalidateProviderReads: (provider, providerReference) => resilience.invalidate(provider, providerReference),
     enabledProviders: enabledPaymentProviders(config),
-    logger: options.logger,
+    logger: options.logger.child({ door: 'admin' }),
     metrics,
-    webhookObserver: metrics.webhookObserver,
     bookings: {
       bookings,
       pollAccounts: config.channels.bookingCom.enabled ? { booking_com: channelAccountKey(config.channels.bookingCom.username, config.temporal.taskQueue) } : {},
-      airbnb: config.channels.airbnb.enabled
-        ? {
-            oauth: createAirbnbOAuth(config.channels.airbnb),
-            accounts: createChannelAccountStore(database.db, config.channels.tokenEncryptionKey),
-            stateKey: config.channels.tokenEncryptionKey,
-            callbackUrl: `${config.publicUrl}/channels/airbnb/oauth/callback`,
-          }
-        : undefined,
     },
+    airbnb,
     reconciliation,
   });
+  const publicApp = await buildPublicApp({
+    payments,
+    inbox,
+    delivery,
+    verifiers,
+    logger: options.logger.child({ door: 'public' }),
+    webhookObserver: metrics.webhookObserver,
+    invalidateProviderReads: (provider, providerReference) => resilience.invalidate(provider, providerReference),
+    airbnb: airbnb ? { ...airbnb, keys } : undefined,
+    limits: { webhookRatePerMinute: config.publicLimits.webhookRatePerMinute, pageRatePerMinute: config.publicLimits.pageRatePerMinute },
+  });
+
   delivery.start();
+  const purge = setInterval(() => {
+    idempotency.purgeExpired().catch((err: Error) => options.logger.warn({ err: err.message }, 'could not purge expired idempotency keys'));
+  }, IDEMPOTENCY_PURGE_EVERY_MS);
+  purge.unref();
   await ensureChannelBackground(config, bookings, options.logger.child({ component: 'channels' }));
-  const url = await app.listen({ host: config.host, port: options.port ?? config.port });
+  const url = await admin.listen({ host: config.host, port: options.port ?? config.port });
+  const publicUrl = await publicApp.listen({ host: config.publicDoor.host, port: options.publicPort ?? config.publicDoor.port });
   return {
-    app,
+    /** The admin door. */
+    app: admin,
+    publicApp,
+    /** The admin door's address. */
     url,
+    /** The public door's address as this process listens on it (providers use config.publicUrl). */
+    publicUrl,
     payments,
     bookings,
+    keys,
+    paypalVerify,
     reconciliation: reconciliation.reconciliation,
     async close() {
-      await app.close();
+      clearInterval(purge);
+      await publicApp.close();
+      await admin.close();
       await delivery.stop();
       if (!options.resilience) await resilience.close();
       await connection.close();

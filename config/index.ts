@@ -13,6 +13,24 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   PORT: port(3000),
+  // The public door (webhooks, OAuth and payment return pages, /health): the one the internet reaches.
+  // HOST/PORT are the admin door (the REST API, /docs, /metrics), on loopback by default.
+  PUBLIC_HOST: z.string().default('127.0.0.1'),
+  PUBLIC_PORT: port(3001),
+  /** Host names the admin door answers to (a foreign Host header gets 421: DNS rebinding). */
+  ADMIN_ALLOWED_HOSTS: secretList,
+  /** Browser origins allowed to call the admin door (CORS); unset = none. */
+  CORS_ORIGINS: secretList.pipe(z.array(z.url())),
+  /** An API key (sk_…, all scopes) whose hash is stored at start when absent: the first key of a deployment. */
+  SKERRY_BOOTSTRAP_API_KEY: optionalString.pipe(z.string().regex(/^sk_[A-Za-z0-9_-]{32,200}$/, 'must be sk_ followed by at least 32 characters of A-Z a-z 0-9 _ -').optional()),
+  // Abuse limits of the public door: requests per minute per provider route and source address, and
+  // PayPal's remote signature verification's own budget (a bounded queue, a timeout, a share of the rate).
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  PUBLIC_PAGE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  PAYPAL_VERIFY_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  PAYPAL_VERIFY_QUEUE_SIZE: z.coerce.number().int().min(0).default(32),
+  PAYPAL_VERIFY_TIMEOUT_MS: durationMs(5_000),
+  PAYPAL_VERIFY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   SANDBOX_PORT: port(4010),
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
@@ -121,7 +139,16 @@ export interface Config {
   logLevel: string;
   host: string;
   port: number;
+  /** Where providers and browsers reach the public door (webhooks, return pages). */
   publicUrl: string;
+  publicDoor: { host: string; port: number };
+  adminDoor: { allowedHosts: readonly string[]; corsOrigins: readonly string[] };
+  apiKeys: { bootstrapKey?: string };
+  publicLimits: {
+    webhookRatePerMinute: number;
+    pageRatePerMinute: number;
+    paypalVerify: { concurrency: number; queueSize: number; timeoutMs: number; ratePerSecond: number };
+  };
   sandbox: { port: number; url: string; swishPort: number };
   dataDir: string;
   temporal: {
@@ -417,7 +444,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.APP_ENV === 'production' && new URL(swishApiBase).hostname === 'mss.cpc.getswish.net') {
     throw new ConfigError('Invalid configuration:\n  SWISH_API_BASE: the Merchant Swish Simulator cannot be used when APP_ENV=production');
   }
-  const swishCallbackBase = (e.SWISH_CALLBACK_BASE_URL ?? e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
+  const swishCallbackBase = (e.SWISH_CALLBACK_BASE_URL ?? e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`).replace(/\/+$/, '');
   if (e.APP_ENV === 'production' && e.SWISH_CERT && !swishCallbackBase.startsWith('https://')) {
     throw new ConfigError('Invalid configuration:\n  SWISH_CALLBACK_BASE_URL: Swish only calls back over https when APP_ENV=production');
   }
@@ -452,7 +479,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
-    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`,
+    publicDoor: { host: e.PUBLIC_HOST, port: e.PUBLIC_PORT },
+    adminDoor: {
+      allowedHosts: e.ADMIN_ALLOWED_HOSTS.length > 0 ? e.ADMIN_ALLOWED_HOSTS : ['localhost', '127.0.0.1', '::1', ...(['0.0.0.0', '::', 'localhost', '127.0.0.1', '::1'].includes(e.HOST) ? [] : [e.HOST])],
+      corsOrigins: e.CORS_ORIGINS,
+    },
+    apiKeys: { bootstrapKey: e.SKERRY_BOOTSTRAP_API_KEY },
+    publicLimits: {
+      webhookRatePerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+      pageRatePerMinute: e.PUBLIC_PAGE_RATE_LIMIT_PER_MINUTE,
+      paypalVerify: {
+        concurrency: e.PAYPAL_VERIFY_CONCURRENCY,
+        queueSize: e.PAYPAL_VERIFY_QUEUE_SIZE,
+        timeoutMs: e.PAYPAL_VERIFY_TIMEOUT_MS,
+        ratePerSecond: e.PAYPAL_VERIFY_RATE_SHARE * resilience.resilience.rateLimits.paypal,
+      },
+    },
     sandbox: { port: e.SANDBOX_PORT, url: sandboxUrl, swishPort: e.SANDBOX_SWISH_PORT },
     dataDir: resolve(e.DATA_DIR),
     temporal: {
@@ -492,7 +535,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       subscriptionKey: e.MOBILEPAY_SUBSCRIPTION_KEY ?? SANDBOX_DEFAULTS.mobilepaySubscriptionKey,
       merchantSerialNumber: e.MOBILEPAY_MSN ?? SANDBOX_DEFAULTS.mobilepayMsn,
       apiBase: mobilepayApiBase,
-      returnUrl: e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`}/payments/{paymentId}`,
+      returnUrl: e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`}/payments/{paymentId}/return`,
       webhookSecrets: e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.mobilepayWebhookSecret],
       previousWebhookSecrets: resilience.mobilepayPreviousWebhookSecrets,
       webhookToleranceSeconds: e.MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS,

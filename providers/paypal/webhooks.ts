@@ -138,6 +138,163 @@ export function parsePayPalEvent(rawBody: Buffer): PayPalWebhookEvent {
   return candidate as PayPalWebhookEvent;
 }
 
+const TRANSMISSION_HEADER_MAX = 2_048;
+
+/**
+ * What can be refused without asking PayPal: the five transmission headers present and of a sane
+ * size, and a body that is a PayPal event. Anything past this costs a call to PayPal.
+ */
+export function precheckPayPalWebhook(webhook: IncomingWebhook) {
+  const values = PAYPAL_TRANSMISSION_HEADERS.map((name) => header(webhook, name));
+  const missing = PAYPAL_TRANSMISSION_HEADERS.filter((_, index) => !values[index]);
+  if (missing.length > 0) throw new WebhookVerificationError(`missing ${missing.join(', ')}`, 'missing_signature');
+  if (values.some((value) => value!.length > TRANSMISSION_HEADER_MAX)) throw new WebhookVerificationError('a PAYPAL-* header is too long', 'malformed');
+  const [transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo] = values as string[];
+  if (!/^https:\/\//i.test(certUrl!)) throw new WebhookVerificationError('PAYPAL-CERT-URL is not an https URL', 'malformed');
+  return { transmissionId: transmissionId!, transmissionTime: transmissionTime!, transmissionSig: transmissionSig!, certUrl: certUrl!, authAlgo: authAlgo!, event: parsePayPalEvent(webhook.rawBody) };
+}
+
+// ─── The verification budget ──────────────────────────────────────────────────────────────────
+// Every PayPal webhook costs a call to PayPal, which anyone can trigger with five made-up headers.
+// Those calls get their own budget, apart from the captures and refunds: a few at a time, a bounded
+// queue, a share of PayPal's rate, and a deadline. A flood is answered 429 (queue full) or 503 (no
+// slot in time) — PayPal retries a real delivery later — and never waits in an unbounded line.
+
+export interface VerifyBudgetOptions {
+  /** Verifications running at once. */
+  concurrency: number;
+  /** Verifications waiting for a slot; one more is refused at once. */
+  queueSize: number;
+  /** From arrival to PayPal's verdict; past it the webhook is answered 503. */
+  timeoutMs: number;
+  /** This budget's share of PayPal's rate (requests per second). */
+  ratePerSecond: number;
+}
+
+export interface VerifyBudgetStats {
+  inFlight: number;
+  queued: number;
+  /** The most that ever waited at once (never more than queueSize). */
+  peakQueued: number;
+  peakInFlight: number;
+  admitted: number;
+  refusedQueueFull: number;
+  timedOut: number;
+}
+
+export class WebhookBudgetError extends Error {
+  override readonly name = 'WebhookBudgetError';
+  constructor(
+    message: string,
+    readonly status: 429 | 503,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface VerifyBudget {
+  run<T>(work: () => Promise<T>): Promise<T>;
+  stats(): VerifyBudgetStats;
+}
+
+export function createVerifyBudget(options: VerifyBudgetOptions, now: () => number = Date.now): VerifyBudget {
+  const capacity = Math.max(1, Math.ceil(options.ratePerSecond));
+  let tokens = capacity;
+  let refilledAt = now();
+  const takeToken = () => {
+    const at = now();
+    tokens = Math.min(capacity, tokens + ((at - refilledAt) / 1000) * options.ratePerSecond);
+    refilledAt = at;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+  const msUntilToken = () => Math.max(1, Math.ceil(((1 - tokens) / options.ratePerSecond) * 1000));
+
+  interface Waiter {
+    start: () => void;
+    timer: NodeJS.Timeout;
+  }
+  const queue: Waiter[] = [];
+  const stats: VerifyBudgetStats = { inFlight: 0, queued: 0, peakQueued: 0, peakInFlight: 0, admitted: 0, refusedQueueFull: 0, timedOut: 0 };
+  let pumpTimer: NodeJS.Timeout | undefined;
+
+  const pump = () => {
+    while (queue.length > 0 && stats.inFlight < options.concurrency) {
+      if (!takeToken()) {
+        pumpTimer ??= setTimeout(() => {
+          pumpTimer = undefined;
+          pump();
+        }, msUntilToken());
+        return;
+      }
+      const waiter = queue.shift()!;
+      stats.queued = queue.length;
+      clearTimeout(waiter.timer);
+      waiter.start();
+    }
+  };
+
+  const timeout = () => new WebhookBudgetError('PayPal webhook verification is saturated; retry later', 503, 10);
+
+  return {
+    run<T>(work: () => Promise<T>): Promise<T> {
+      const arrived = now();
+      return new Promise<T>((resolve, reject) => {
+        const start = () => {
+          stats.inFlight += 1;
+          stats.admitted += 1;
+          stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+          // The slot is held until PayPal answers, even past the deadline: concurrency stays bounded.
+          const deadline = setTimeout(() => {
+            stats.timedOut += 1;
+            reject(timeout());
+          }, Math.max(0, options.timeoutMs - (now() - arrived)));
+          work()
+            .then(resolve, reject)
+            .finally(() => {
+              clearTimeout(deadline);
+              stats.inFlight -= 1;
+              pump();
+            });
+        };
+        if (queue.length === 0 && stats.inFlight < options.concurrency && takeToken()) return start();
+        if (queue.length >= options.queueSize) {
+          stats.refusedQueueFull += 1;
+          return reject(new WebhookBudgetError('too many PayPal webhooks waiting for verification; retry later', 429, 5));
+        }
+        const waiter: Waiter = {
+          start,
+          timer: setTimeout(() => {
+            const index = queue.indexOf(waiter);
+            if (index >= 0) queue.splice(index, 1);
+            stats.queued = queue.length;
+            stats.timedOut += 1;
+            reject(timeout());
+          }, options.timeoutMs),
+        };
+        queue.push(waiter);
+        stats.queued = queue.length;
+        stats.peakQueued = Math.max(stats.peakQueued, queue.length);
+        pump();
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+/** The PayPal verifier behind its budget: what the precheck refuses never takes a place in it. */
+export function withVerifyBudget(verifier: WebhookVerifier, budget: VerifyBudget): WebhookVerifier {
+  return {
+    provider: verifier.provider,
+    async verify(webhook) {
+      precheckPayPalWebhook(webhook);
+      return budget.run(() => verifier.verify(webhook));
+    },
+  };
+}
+
 export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): WebhookVerifier {
   let connection = options.connection;
   const paypal = () => {
@@ -151,12 +308,8 @@ export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): Webh
   return {
     provider: 'paypal',
     async verify(webhook) {
-      const values = PAYPAL_TRANSMISSION_HEADERS.map((name) => header(webhook, name));
-      const missing = PAYPAL_TRANSMISSION_HEADERS.filter((_, index) => !values[index]);
-      if (missing.length > 0) throw new WebhookVerificationError(`missing ${missing.join(', ')}`, 'missing_signature');
-      const [transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo] = values as string[];
+      const { transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo, event } = precheckPayPalWebhook(webhook);
       if (!options.webhookId) throw new WebhookVerificationError('no PayPal webhook id configured', 'unverifiable');
-      const event = parsePayPalEvent(webhook.rawBody);
 
       const request =
         `{"auth_algo":${JSON.stringify(authAlgo)},"cert_url":${JSON.stringify(certUrl)},` +

@@ -6,6 +6,12 @@
 // (`…/webhooks/swish?payment=<id>`, and `&refund=<refund id>` for refunds). A refund callback only
 // carries Swish's own `originalPaymentReference`, so the query is how it finds its payment. The
 // query is cross-checked with the body: a callback whose ids disagree with its URL is refused.
+//
+// Since anyone can send one, a callback costs as little as possible: its status must be one Swish
+// documents (so one object yields at most a handful of events), only the instruction id, the status
+// and the sender's address are kept (not the body, which could be anything up to the size limit),
+// and — when the ingress says which payment requests the ledger knows — a callback about an id the
+// ledger does not know is answered and dropped rather than stored and retried.
 import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } from '../types';
 import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 import type { SwishPaymentRequest, SwishRefund } from './protocol';
@@ -21,6 +27,8 @@ export interface SwishCallback {
 }
 
 const SWISH_ID = /^[0-9A-Za-z-]{1,64}$/;
+/** Payment request statuses (CREATED … CANCELLED) and refund statuses (… VALIDATED, DEBITED). */
+export const SWISH_CALLBACK_STATUSES = ['CREATED', 'PAID', 'DECLINED', 'ERROR', 'CANCELLED', 'VALIDATED', 'DEBITED'] as const;
 const QUERY_ID = /^[0-9A-Fa-f]{32}$/;
 
 function queryParam(url: string, name: string): string | undefined {
@@ -51,8 +59,8 @@ export function parseSwishCallback(webhook: Pick<IncomingWebhook, 'rawBody' | 'u
   if (typeof record.id !== 'string' || !SWISH_ID.test(record.id)) {
     throw new WebhookVerificationError('Swish callback has no valid id', 'malformed');
   }
-  if (typeof record.status !== 'string' || !/^[A-Z_]{1,32}$/.test(record.status)) {
-    throw new WebhookVerificationError('Swish callback has no valid status', 'malformed');
+  if (typeof record.status !== 'string' || !(SWISH_CALLBACK_STATUSES as readonly string[]).includes(record.status)) {
+    throw new WebhookVerificationError(`Swish callback has no valid status (one of ${SWISH_CALLBACK_STATUSES.join(', ')})`, 'malformed');
   }
   const id = record.id.toUpperCase();
   const paymentParam = queryParam(webhook.url, 'payment');
@@ -71,11 +79,22 @@ export function parseSwishCallback(webhook: Pick<IncomingWebhook, 'rawBody' | 'u
   return { kind: 'payment_request', id, status: record.status, paymentRequestId: paymentParam ?? id, body: record as unknown as SwishPaymentRequest };
 }
 
-export function createSwishWebhookVerifier(): WebhookVerifier {
+/** A callback as the ingress hands it over: with the address it came from. */
+export type SwishIncomingWebhook = IncomingWebhook & { sourceAddress?: string };
+
+export interface SwishWebhookOptions {
+  /** Whether the ledger knows this payment request; a callback about one it does not is dropped. */
+  isKnownPaymentRequest?: (paymentRequestId: string) => Promise<boolean>;
+}
+
+export function createSwishWebhookVerifier(options: SwishWebhookOptions = {}): WebhookVerifier {
   return {
     provider: 'swish',
-    async verify(webhook) {
+    async verify(webhook: SwishIncomingWebhook) {
       const callback = parseSwishCallback(webhook);
+      if (options.isKnownPaymentRequest && !(callback.paymentRequestId && (await options.isKnownPaymentRequest(callback.paymentRequestId)))) {
+        return [];
+      }
       const event: VerifiedWebhookEvent = {
         provider: 'swish',
         // Swish repeats a callback until it gets a 200; each status of an object is one event.
@@ -84,7 +103,8 @@ export function createSwishWebhookVerifier(): WebhookVerifier {
         providerReference: callback.paymentRequestId,
         // Without a payment to route to (a refund callback on a URL we did not make) it is kept, not delivered.
         delivery: callback.paymentRequestId ? 'hint' : 'none',
-        payload: callback.body,
+        // What the hint needs and who sent it; the workflow reads the rest from Swish itself.
+        payload: { id: callback.id, status: callback.status, kind: callback.kind, sourceAddress: webhook.sourceAddress ?? null },
       };
       return [event];
     },

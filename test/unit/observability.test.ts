@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../observability/metrics';
 import { createLogger, scrubString } from '../../observability/logger';
-import { buildApp } from '../../api/app';
+import { buildAdminApp } from '../../api/app';
+import { startTestAccess } from '../support/access';
 import type { WebhookInbox } from '../../store/webhook-inbox';
 import type { WebhookDelivery } from '../../api/webhooks/delivery';
 import type { PaymentsClient } from '../../client/payments';
@@ -64,19 +65,21 @@ describe('metrics registry', () => {
   it('is served by GET /metrics on the API in the Prometheus text format', async () => {
     const metrics = createMetrics();
     metrics.webhookObserver.onReceived?.('stripe', 'unavailable');
-    const app = await buildApp({
+    const testAccess = await startTestAccess({ scopes: ['read'] });
+    const app = await buildAdminApp({
       payments: {} as PaymentsClient,
       inbox: {} as WebhookInbox,
       delivery: {} as WebhookDelivery,
-      verifiers: [],
+      access: testAccess.access,
       metrics,
     });
-    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    const response = await app.inject({ method: 'GET', url: '/metrics', headers: testAccess.headers });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('text/plain; version=0.0.4');
     expect(sample(response.body, 'skerry_webhooks_received_total', { provider: 'stripe', outcome: 'unavailable' })).toBe(1);
     expect(response.body).toContain('process_cpu_user_seconds_total');
     await app.close();
+    await testAccess.close();
   });
 });
 
@@ -142,22 +145,25 @@ describe('API request logs', () => {
       new Date().toISOString(),
     );
     const payments = { startPayment: async () => state, getPayment: async () => state } as unknown as PaymentsClient;
-    const app = await buildApp({
+    const testAccess = await startTestAccess();
+    const app = await buildAdminApp({
       payments,
       inbox: {} as WebhookInbox,
       delivery: {} as WebhookDelivery,
-      verifiers: [],
+      access: testAccess.access,
       metrics: createMetrics({ defaultMetrics: false }),
       logger: createLogger({ level: 'debug', destination }),
     });
     const created = await app.inject({
       method: 'POST',
       url: '/payments',
+      headers: { ...testAccess.headers, 'idempotency-key': `booking-1-${Date.now()}` },
       payload: { provider: 'swish', amount: { value: 500, currency: 'SEK' }, reference: 'booking-1', payer: { alias: '46701234567' }, description: 'for guest@example.se' },
     });
     expect(created.statusCode).toBe(201);
-    expect((await app.inject({ method: 'GET', url: '/payments/pay_abcdef123456' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/payments/pay_abcdef123456', headers: testAccess.headers })).statusCode).toBe(200);
     await app.close();
+    await testAccess.close();
 
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const requests = records.filter((record) => record.msg === 'request');
