@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { BookingsClient } from '../../client/bookings';
 import { isIsoDate } from '../../domain/dates';
+import { reservationWorkflowId } from '../../domain/workflow-ids';
 import { SYNC_CHANNELS, type ReservationState } from '../../domain/bookings';
 import { PROVIDERS, type PaymentState } from '../../domain/payments';
 import { paymentView } from './payments';
@@ -31,7 +32,7 @@ const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(2
 export function bookingView(booking: ReservationState, payment?: PaymentState) {
   return {
     bookingId: booking.reservationId,
-    workflowId: `reservation-${booking.reservationId}`,
+    workflowId: reservationWorkflowId(booking.reservationId),
     channel: booking.channel,
     channelReservationId: booking.channelReservationId ?? null,
     status: booking.status,
