@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDatabase } from '../../db/client';
+import { encryptedDataConverter } from '../../security/payload-codec';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_skerry_test_secret';
 
@@ -91,6 +92,8 @@ export async function startStack(
 
   return {
     config,
+    /** The payload codec this stack's API and worker use: for a test's own Temporal client. */
+    dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey),
     apiUrl,
     sandboxUrl,
     api,
