@@ -18,6 +18,7 @@ import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { createLogger } from '../observability/logger';
 import { createReconciliationStore } from '../store/reconciliation';
 import { createReconciliationClient } from '../client/reconciliation';
+import { encryptedDataConverter } from '../security/payload-codec';
 import { insertBookings, insertLedger, momentIn, tag, type BookingSeed, type LedgerSeed } from '../test/support/reconciliation';
 
 export interface ReconciliationBenchResult {
@@ -83,7 +84,7 @@ export async function benchReconciliation(options: {
     const connection = await Connection.connect({ address: options.temporalAddress });
     stops.push(() => connection.close());
     const reconciliation = createReconciliationClient({
-      temporal: new Client({ connection }),
+      temporal: new Client({ connection, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) }),
       store: createReconciliationStore(database),
       taskQueue: config.temporal.taskQueue,
     });
@@ -96,7 +97,7 @@ export async function benchReconciliation(options: {
     if (state.status !== 'completed') throw new Error(`B4: the run ended ${state.status}: ${state.error}`);
     // Where the time went: each activity from scheduled to completed, from the workflow's history.
     const phases: Record<string, number> = {};
-    const history = await new Client({ connection }).workflow.getHandle(id).fetchHistory();
+    const history = await new Client({ connection, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) }).workflow.getHandle(id).fetchHistory();
     const scheduled = new Map<string, { type: string; at: number }>();
     for (const event of history.events ?? []) {
       const at = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);

@@ -24,6 +24,7 @@ import { startApi } from '../api/server';
 import { buildSandbox, sandboxHandles } from '../sandbox/server';
 import { createLogger } from '../observability/logger';
 import { createPaymentsClient } from '../client/payments';
+import { encryptedDataConverter } from '../security/payload-codec';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import type { baselineWorkflow } from './workflows/baseline';
 import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
@@ -202,7 +203,7 @@ try {
     stops.push(() => api.close());
     const connection = await Connection.connect({ address: temporal.address });
     stops.push(() => connection.close());
-    const temporalClient = new Client({ connection });
+    const temporalClient = new Client({ connection, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) });
     const workerEnv = { ...env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: postgres.url, WORKFLOW_BUNDLE_PATH: bundlePath };
     let worker = await forkTs('bench/worker-process.ts', [], workerEnv);
 

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { startWorker } from '../worker/run';
+import { encryptedDataConverter } from '../security/payload-codec';
 
 export const BASELINE_TASK_QUEUE = 'bench-baseline';
 
@@ -27,6 +28,8 @@ const connection = await NativeConnection.connect({ address: process.env.TEMPORA
 const baseline = await Worker.create({
   connection,
   taskQueue: BASELINE_TASK_QUEUE,
+  // Encrypted as Skerry's are (the bench client has the codec): the baseline pays the same codec cost.
+  dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey),
   workflowsPath: fileURLToPath(new URL('./workflows/baseline.ts', import.meta.url)),
   activities: { noop: async () => {} },
   maxConcurrentWorkflowTaskExecutions: Number(process.env.BENCH_WFT_SLOTS ?? 100),

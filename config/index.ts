@@ -8,6 +8,10 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { ProviderName } from '../domain/payments';
 import { RESILIENCE_ENV, ResilienceConfigError, resilienceConfig, type PreviousWebhookSecrets, type ResilienceConfig } from './resilience';
 
+const encryptionKey = optionalString.pipe(
+  z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64').optional(),
+);
+
 const EnvSchema = z.object({
   APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -92,11 +96,12 @@ const EnvSchema = z.object({
   WEBHOOK_DELIVERY_SWEEP_MS: durationMs(1_000),
   API_CREATE_WAIT_MS: durationMs(10_000),
 
+  // The master key of security/ (token sealing, OAuth state, payload codec), and the one being
+  // rotated out: still read, never written (`npx skerry keys rotate-encryption` re-seals).
+  TOKEN_ENCRYPTION_KEY: encryptionKey,
+  TOKEN_ENCRYPTION_KEY_PREVIOUS: encryptionKey,
   // Channel manager (Booking.com, Airbnb). Unset credentials in development = Skerry's sandboxes;
   // outside development a channel without credentials is off.
-  TOKEN_ENCRYPTION_KEY: optionalString.pipe(
-    z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64').optional(),
-  ),
   BOOKING_COM_USERNAME: optionalString,
   BOOKING_COM_PASSWORD: optionalString,
   BOOKING_COM_API_BASE: optionalString.pipe(z.url().optional()),
@@ -237,9 +242,23 @@ export interface Config {
   resilience: ResilienceConfig;
 }
 
+/**
+ * The master key (TOKEN_ENCRYPTION_KEY, base64) from which security/ derives one subkey per use:
+ * sealing OAuth tokens at rest, signing OAuth states, encrypting workflow payloads.
+ */
+export interface TokenEncryptionKeys {
+  /** Seals, signs and encrypts everything new. */
+  current: string;
+  /** TOKEN_ENCRYPTION_KEY_PREVIOUS during a rotation: still opens what it sealed, never seals. */
+  previous?: string;
+}
+
 export interface ChannelsConfig {
-  /** AES-256-GCM key for channel OAuth tokens at rest (base64); a fixed, public key in development. */
-  tokenEncryptionKey: string;
+  /**
+   * Every key security/ uses, not only the channels': PayPal's and MobilePay's tokens and workflow
+   * payloads too. In development, with every OAuth provider on Skerry's sandbox, a published key.
+   */
+  tokenEncryptionKey: TokenEncryptionKeys;
   bookingCom: { enabled: boolean; sandboxed: boolean; username: string; password: string; apiBase: string; pollIntervalMs: number };
   airbnb: {
     enabled: boolean;
@@ -267,7 +286,29 @@ export const CHANNEL_SANDBOX_DEFAULTS = {
   airbnbWebhookSecret: 'skerry-sandbox-airbnb-webhook-secret',
 } as const;
 
-function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string): ChannelsConfig {
+const base64Key = (key: string) => (/^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(key, 'hex').toString('base64') : key);
+
+/**
+ * A token from a real API is a working bearer token: sealing it with the published development key
+ * would hand it to anyone holding a database dump. So the development key stands in only while every
+ * OAuth provider in use talks to Skerry's own sandbox; otherwise TOKEN_ENCRYPTION_KEY is required.
+ */
+function tokenEncryptionKeys(e: z.infer<typeof EnvSchema>, oauthAgainstRealApis: readonly string[]): TokenEncryptionKeys {
+  if (!e.TOKEN_ENCRYPTION_KEY && oauthAgainstRealApis.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TOKEN_ENCRYPTION_KEY: required when an OAuth provider calls a real API (${oauthAgainstRealApis.join(', ')}): it seals their tokens at rest, and the development key is published`,
+    );
+  }
+  if (e.TOKEN_ENCRYPTION_KEY_PREVIOUS && !e.TOKEN_ENCRYPTION_KEY) {
+    throw new ConfigError('Invalid configuration:\n  TOKEN_ENCRYPTION_KEY_PREVIOUS: the key being rotated out needs the new one in TOKEN_ENCRYPTION_KEY');
+  }
+  const current = base64Key(e.TOKEN_ENCRYPTION_KEY ?? CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey);
+  const previous = e.TOKEN_ENCRYPTION_KEY_PREVIOUS ? base64Key(e.TOKEN_ENCRYPTION_KEY_PREVIOUS) : undefined;
+  return previous && previous !== current ? { current, previous } : { current };
+}
+
+/** `paymentOAuthAgainstRealApis`: PayPal and MobilePay, when enabled away from Skerry's sandbox. */
+function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string, paymentOAuthAgainstRealApis: readonly string[]): ChannelsConfig {
   const development = e.APP_ENV === 'development';
   const bookingSandboxed = development && !e.BOOKING_COM_USERNAME;
   if (e.BOOKING_COM_USERNAME && !e.BOOKING_COM_PASSWORD) {
@@ -280,16 +321,11 @@ function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string): Chann
   if (!development && e.AIRBNB_CLIENT_ID && e.AIRBNB_WEBHOOK_SECRET.length === 0) {
     throw new ConfigError(`Invalid configuration:\n  AIRBNB_WEBHOOK_SECRET: required with AIRBNB_CLIENT_ID when APP_ENV=${e.APP_ENV}`);
   }
-  if (!development && e.AIRBNB_CLIENT_ID && !e.TOKEN_ENCRYPTION_KEY) {
-    throw new ConfigError(`Invalid configuration:\n  TOKEN_ENCRYPTION_KEY: required to store Airbnb tokens when APP_ENV=${e.APP_ENV}`);
-  }
-  const key = e.TOKEN_ENCRYPTION_KEY
-    ? /^[0-9a-fA-F]{64}$/.test(e.TOKEN_ENCRYPTION_KEY)
-      ? Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'hex').toString('base64')
-      : e.TOKEN_ENCRYPTION_KEY
-    : CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey;
+  const airbnbEnabled = Boolean(e.AIRBNB_CLIENT_ID) || airbnbSandboxed;
+  const airbnbApiBase = e.AIRBNB_API_BASE ?? (airbnbSandboxed ? `${sandboxUrl}/airbnb` : 'https://api.airbnb.com');
+  const airbnbAgainstRealApi = airbnbEnabled && !airbnbApiBase.startsWith(`${sandboxUrl}/`);
   return {
-    tokenEncryptionKey: key,
+    tokenEncryptionKey: tokenEncryptionKeys(e, [...paymentOAuthAgainstRealApis, ...(airbnbAgainstRealApi ? [`Airbnb at ${airbnbApiBase}`] : [])]),
     bookingCom: {
       enabled: Boolean(e.BOOKING_COM_USERNAME) || bookingSandboxed,
       sandboxed: bookingSandboxed,
@@ -299,11 +335,11 @@ function channelsConfig(e: z.infer<typeof EnvSchema>, sandboxUrl: string): Chann
       pollIntervalMs: e.BOOKING_COM_POLL_INTERVAL_MS,
     },
     airbnb: {
-      enabled: Boolean(e.AIRBNB_CLIENT_ID) || airbnbSandboxed,
+      enabled: airbnbEnabled,
       sandboxed: airbnbSandboxed,
       clientId: e.AIRBNB_CLIENT_ID ?? CHANNEL_SANDBOX_DEFAULTS.airbnbClientId,
       clientSecret: e.AIRBNB_CLIENT_SECRET ?? CHANNEL_SANDBOX_DEFAULTS.airbnbClientSecret,
-      apiBase: e.AIRBNB_API_BASE ?? (airbnbSandboxed ? `${sandboxUrl}/airbnb` : 'https://api.airbnb.com'),
+      apiBase: airbnbApiBase,
       webhookSecrets: e.AIRBNB_WEBHOOK_SECRET.length > 0 ? e.AIRBNB_WEBHOOK_SECRET : [CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret],
       webhookToleranceSeconds: e.AIRBNB_WEBHOOK_TOLERANCE_SECONDS,
     },
@@ -564,7 +600,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS },
     api: { createWaitMs: e.API_CREATE_WAIT_MS },
-    channels: channelsConfig(e, sandboxUrl),
+    channels: channelsConfig(
+      e,
+      sandboxUrl,
+      [
+        { name: 'PayPal', enabled: Boolean(e.PAYPAL_CLIENT_ID) || paypalSandboxed, apiBase: paypalApiBase },
+        { name: 'MobilePay', enabled: Boolean(e.MOBILEPAY_CLIENT_ID) || mobilepaySandboxed, apiBase: mobilepayApiBase },
+      ]
+        .filter((provider) => provider.enabled && !atSandbox(provider.apiBase))
+        .map((provider) => `${provider.name} at ${provider.apiBase}`),
+    ),
     reconciliation: { scheduleHour: e.RECONCILIATION_SCHEDULE_HOUR === 'off' ? undefined : e.RECONCILIATION_SCHEDULE_HOUR },
     resilience: resilience.resilience,
   });

@@ -1,37 +1,20 @@
-// Channel accounts (an Airbnb host) and their OAuth tokens, encrypted at rest with AES-256-GCM.
-// A token near expiry is refreshed by one writer at a time: the refresh runs inside a transaction
+// Channel accounts (an Airbnb host) and their OAuth tokens, sealed at rest (security/sealing.ts:
+// AES-256-GCM under TOKEN_ENCRYPTION_KEY's token subkey, with a key id). A token near expiry is refreshed by one writer at a time: the refresh runs inside a transaction
 // holding the account row (SELECT … FOR UPDATE), so concurrent callers wait and then read the new
 // token — a rotating refresh token is never spent twice.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { channelAccounts } from '../db/schema';
 import type { ChannelName } from '../domain/bookings';
 import { newInventoryId } from './inventory-ids';
+import { createSealer } from '../security/sealing';
+import type { KeyMaterial } from '../security/keys';
+import { channelAccountTokenContext as context } from './sealed-tokens';
 
-const VERSION = 'v1';
-
-/** AES-256-GCM with a random 96-bit IV; the additional data binds a ciphertext to its row and use. */
-export function createTokenCipher(base64Key: string) {
-  const key = Buffer.from(base64Key, 'base64');
-  if (key.length !== 32) throw new Error('token encryption key must be 32 bytes');
-  return {
-    encrypt(plaintext: string, context: string): string {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(Buffer.from(context));
-      const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join(':');
-    },
-    decrypt(sealed: string, context: string): string {
-      const [version, iv, tag, data] = sealed.split(':');
-      if (version !== VERSION || !iv || !tag || data === undefined) throw new Error('not a sealed token');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8');
-    },
-  };
+/** The token sealing (security/sealing.ts) as encrypt/decrypt; the additional data binds a value to its row and use. */
+export function createTokenCipher(keys: KeyMaterial) {
+  const sealer = createSealer(keys);
+  return { encrypt: sealer.seal, decrypt: sealer.open };
 }
 
 export interface OAuthTokens {
@@ -55,9 +38,8 @@ export class ChannelAccountError extends Error {
 /** Refresh this long before the access token expires, so a call never carries a dying token. */
 const REFRESH_MARGIN_MS = 60_000;
 
-export function createChannelAccountStore(db: Database, encryptionKey: string) {
-  const cipher = createTokenCipher(encryptionKey);
-  const context = (channel: string, externalAccountId: string, use: 'access' | 'refresh') => `${channel}:${externalAccountId}:${use}`;
+export function createChannelAccountStore(db: Database, keys: KeyMaterial) {
+  const cipher = createTokenCipher(keys);
 
   const seal = (channel: string, externalAccountId: string, tokens: OAuthTokens) => ({
     accessTokenEnc: cipher.encrypt(tokens.accessToken, context(channel, externalAccountId, 'access')),

@@ -5,7 +5,7 @@
 // provider calls are scheduled there, and `maxTaskQueueActivitiesPerSecond` on those workers is a
 // server-side rate limit, so a provider's rate holds across every worker process.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type DataConverter, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { PROVIDERS } from '../domain/payments';
 import { SYNC_CHANNELS } from '../domain/bookings';
@@ -18,6 +18,12 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /**
+   * The payload codec (security/payload-codec.ts: `encryptedDataConverter(config.channels.tokenEncryptionKey)`),
+   * the same the clients use. Required: a worker without it would write guests' data into histories
+   * in the clear. It runs outside the workflow sandbox, so the workflow bundle is the same either way.
+   */
+  dataConverter: DataConverter;
   /** A prebuilt bundle (production, tests); without it the workflows are bundled at start. */
   workflowBundlePath?: string;
   tuning?: Pick<
@@ -52,6 +58,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Skerry
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     activities,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     ...options.tuning,
@@ -64,6 +71,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Skerry
         connection: options.connection,
         namespace: options.namespace,
         taskQueue: queues[index]!,
+        dataConverter: options.dataConverter,
         activities,
         maxConcurrentActivityTaskPolls: 2,
         // Options left unset, not set to undefined: the native worker refuses explicit undefineds.

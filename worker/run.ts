@@ -12,6 +12,7 @@ import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { serveMetrics, type MetricsServer } from '../observability/metrics-server';
 import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
 import type { ConfigSource } from '../config/secrets';
+import { encryptedDataConverter } from '../security/payload-codec';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped polling and finished its in-flight tasks. */
@@ -55,6 +56,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey),
     workflowBundlePath: options.workflowBundlePath,
     tuning: options.tuning,
     providerRates: config.resilience.rateLimits,

@@ -1,5 +1,6 @@
-// Token stores in Postgres, sealed with AES-256-GCM (the channel manager's token cipher and key,
-// TOKEN_ENCRYPTION_KEY). The lock that makes one refresher at a time is the row's: the refresh runs
+// Token stores in Postgres, sealed (security/sealing.ts: AES-256-GCM under TOKEN_ENCRYPTION_KEY's
+// token subkey, each value naming its key id, so TOKEN_ENCRYPTION_KEY_PREVIOUS still reads during a
+// rotation and `npx skerry keys rotate-encryption` re-seals). The lock that makes one refresher at a time is the row's: the refresh runs
 // in a transaction holding SELECT … FOR UPDATE, and the next holder finds the new token.
 //
 // - oauth_tokens: client-credential tokens (PayPal, MobilePay), one row per key;
@@ -8,12 +9,14 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { channelAccounts, oauthTokens } from '../../db/schema';
 import { createTokenCipher } from '../../store/channel-accounts';
+import { channelAccountTokenContext, oauthTokenContext } from '../../store/sealed-tokens';
+import type { KeyMaterial } from '../../security/keys';
 import { ProviderError } from '../errors';
 import { fingerprintOf, parseScopes, type StoredToken, type TokenStore } from './token-manager';
 
-export function createPostgresTokenStore(db: Database, encryptionKey: string): TokenStore {
-  const cipher = createTokenCipher(encryptionKey);
-  const context = (key: string, use: 'access' | 'refresh') => `oauth:${key}:${use}`;
+export function createPostgresTokenStore(db: Database, keys: KeyMaterial): TokenStore {
+  const cipher = createTokenCipher(keys);
+  const context = oauthTokenContext;
 
   const decode = (key: string, row: typeof oauthTokens.$inferSelect | undefined): StoredToken | undefined => {
     if (!row) return undefined;
@@ -107,15 +110,15 @@ export async function tokenStatuses(db: Database) {
  * `<channel>:host:<external account id>`. A host that never connected, or was revoked, cannot be
  * refreshed: that is an authentication failure, not retried.
  */
-export function createChannelAccountTokenStore(db: Database, encryptionKey: string): TokenStore {
-  const cipher = createTokenCipher(encryptionKey);
+export function createChannelAccountTokenStore(db: Database, keys: KeyMaterial): TokenStore {
+  const cipher = createTokenCipher(keys);
   const parse = (key: string) => {
     const match = /^([a-z_]+):host:(.+)$/.exec(key);
     if (!match) throw new Error(`not a channel account token key: ${key}`);
     return { channel: match[1]!, externalAccountId: match[2]! };
   };
   // The same additional data channel-accounts.ts seals with, so both read each other's tokens.
-  const context = (channel: string, externalAccountId: string, use: 'access' | 'refresh') => `${channel}:${externalAccountId}:${use}`;
+  const context = channelAccountTokenContext;
   const where = (channel: string, externalAccountId: string) => and(eq(channelAccounts.channel, channel), eq(channelAccounts.externalAccountId, externalAccountId));
 
   const decode = (row: typeof channelAccounts.$inferSelect): StoredToken => {

@@ -108,7 +108,7 @@ describe('provider differences', () => {
   it('a payment of each provider can be found by PaymentProvider and PaymentStatus', async () => {
     const connection = await Connection.connect({ address: stack.temporalAddress });
     try {
-      const temporal = new Client({ connection });
+      const temporal = new Client({ connection, dataConverter: stack.dataConverter });
       for (const provider of ['paypal', 'swish', 'mobilepay']) {
         const found = await eventually(async () => {
           for await (const workflow of temporal.workflow.list({ query: `PaymentProvider = '${provider}' AND PaymentStatus = 'refunded'` })) return workflow;

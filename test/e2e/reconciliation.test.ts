@@ -141,7 +141,7 @@ describe('stripe: seeded drift over 10,000 clean rows', () => {
     const [closedRow] = await stack.database.db.select().from(payments).where(eq(payments.id, closed.paymentId));
     expect(closedRow?.status).toBe('failed');
 
-    const csv = await fetch(`${stack.apiUrl}/reconciliations/${state.runId}/report?format=csv`);
+    const csv = await fetch(`${stack.apiUrl}/reconciliations/${state.runId}/report?format=csv`, { headers: stack.authHeaders });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('id,kind,resolution,payment_id,transaction_id,reservation_id,provider_reference,ledger_status,provider_status,ledger_amount,provider_amount,currency,heal_result,explanation');
@@ -351,7 +351,7 @@ describe('the API and the schedule', () => {
     // Idempotent: a second start only brings it up to date.
     expect(await reconciliation.ensureSchedule({ hour: 4, providers: ['stripe'] })).toBe('updated');
     const connection = await Connection.connect({ address: stack.temporalAddress });
-    const temporal = new Client({ connection });
+    const temporal = new Client({ connection, dataConverter: stack.dataConverter });
     try {
       const handle = temporal.schedule.getHandle(RECONCILIATION_SCHEDULE_ID);
       const described = await handle.describe();

@@ -36,7 +36,7 @@ it('F4: a webhook for a payment whose workflow does not exist starts it (adoptin
 
   const { Client, Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: stack.temporalAddress });
-  const temporal = new Client({ connection });
+  const temporal = new Client({ connection, dataConverter: stack.dataConverter });
   try {
     const handle = temporal.workflow.getHandle(paymentWorkflowId(paymentId));
     await handle.result();

@@ -105,7 +105,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths throug
       const { Client, Connection } = await import('@temporalio/client');
       const connection = await Connection.connect({ address: stack.temporalAddress });
       try {
-        const handle = new Client({ connection }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
+        const handle = new Client({ connection, dataConverter: stack.dataConverter }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
         expect((await handle.result()).status).toBe('refunded');
         await writeFile(new URL(`${provider}-sandbox-happy-path.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
       } finally {
@@ -220,7 +220,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
       const { Client, Connection } = await import('@temporalio/client');
       const connection = await Connection.connect({ address: stack.temporalAddress });
       try {
-        const client = new Client({ connection });
+        const client = new Client({ connection, dataConverter: stack.dataConverter });
         const handle = client.workflow.getHandle(id);
         await writeFile(new URL('reconciliation-stripe-drift.json', HISTORIES), historyToJSON(await handle.fetchHistory()));
         // What the nightly Schedule starts: the previous day's run per provider, as a child.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { testDataConverter } from '../support/data-converter';
 
 const HISTORIES = new URL('./histories/', import.meta.url);
 
@@ -21,7 +22,8 @@ const workflowType = (history: ReturnType<typeof historyFromJSON>) =>
 async function replayAll(workflowBundle: { codePath: string } | { code: string }, onlyType?: string) {
   const histories = (await loadHistories()).filter(({ history }) => !onlyType || workflowType(history) === onlyType);
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) results.push(result);
+  // With the codec, as workers run: encrypted histories decode, and those recorded before it pass through.
+  for await (const result of Worker.runReplayHistories({ workflowBundle, dataConverter: testDataConverter }, histories)) results.push(result);
   return results;
 }
 

@@ -23,6 +23,7 @@ import type { PaymentTiming } from '../../domain/payments';
 import type { ListingSyncTiming, ReservationTiming } from '../../domain/bookings';
 import { createScriptedProvider } from './scripted-provider';
 import { eventually } from './harness';
+import { testDataConverter } from './data-converter';
 
 let runtimeInstalled = false;
 
@@ -72,6 +73,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
+    dataConverter: testDataConverter,
     workflowBundlePath: inject('workflowBundlePath'),
     tuning: { identity: `booking-harness-${taskQueue.slice(-8)}` },
     deps: { providers: options.providers ?? scripted!.registry, ledger: createPaymentLedger(database.db), logger, bookings: bookingDeps },
@@ -79,7 +81,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   // The workflow worker and the provider/channel activity workers, together.
   const running = worker.run();
   const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const temporal = new Client({ connection, namespace: 'default' });
+  const temporal = new Client({ connection, namespace: 'default', dataConverter: testDataConverter });
   const payments = createPaymentsClient({ temporal, taskQueue, timing: options.paymentTiming, createWaitMs: 10_000 });
   const bookings = createBookingsClient({
     temporal,

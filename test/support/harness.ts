@@ -12,6 +12,7 @@ import { createPaymentsClient } from '../../client/payments';
 import { createWorker } from '../../worker/create-worker';
 import { createLogger } from '../../observability/logger';
 import type { PaymentTiming } from '../../domain/payments';
+import { testDataConverter } from './data-converter';
 
 export interface WorkerHarnessOptions {
   providers: ProviderRegistry;
@@ -32,12 +33,13 @@ export async function startWorkerHarness(options: WorkerHarnessOptions) {
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
+    dataConverter: testDataConverter,
     workflowBundlePath: inject('workflowBundlePath'),
     deps: { providers: options.providers, ledger: createPaymentLedger(database.db), logger, resilience: options.resilience },
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const temporal = new Client({ connection, namespace: 'default' });
+  const temporal = new Client({ connection, namespace: 'default', dataConverter: testDataConverter });
   const payments = createPaymentsClient({ temporal, taskQueue, timing: options.timing, createWaitMs: 10_000 });
   return {
     taskQueue,

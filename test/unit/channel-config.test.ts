@@ -14,7 +14,7 @@ describe('channel configuration', () => {
     const { channels } = loadConfig({});
     expect(channels.bookingCom).toMatchObject({ enabled: true, sandboxed: true, apiBase: 'http://127.0.0.1:4010/booking-com', pollIntervalMs: 20_000 });
     expect(channels.airbnb).toMatchObject({ enabled: true, sandboxed: true, apiBase: 'http://127.0.0.1:4010/airbnb', webhookSecrets: [CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret] });
-    expect(Buffer.from(channels.tokenEncryptionKey, 'base64')).toHaveLength(32);
+    expect(Buffer.from(channels.tokenEncryptionKey.current, 'base64')).toHaveLength(32);
     expect(channels).toMatchObject({ sync: { quietMs: 2_000, maxDelayMs: 15_000, maxPushesPerMinute: 10 }, resyncHour: 3 });
   });
 
@@ -36,7 +36,7 @@ describe('channel configuration', () => {
     }).channels;
     expect(on.bookingCom).toMatchObject({ enabled: true, sandboxed: false, apiBase: 'https://supply-xml.booking.com' });
     expect(on.airbnb).toMatchObject({ enabled: true, sandboxed: false, webhookSecrets: ['w1', 'w2'] });
-    expect(on.tokenEncryptionKey).toBe(Buffer.from('ab'.repeat(32), 'hex').toString('base64'));
+    expect(on.tokenEncryptionKey).toEqual({ current: Buffer.from('ab'.repeat(32), 'hex').toString('base64') });
   });
 
   it('validates the key, the resync hour and the sync timings', () => {

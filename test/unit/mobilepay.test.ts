@@ -297,6 +297,8 @@ describe('MobilePay configuration', () => {
     MOBILEPAY_MSN: '654321',
     MOBILEPAY_WEBHOOK_SECRET: 'hook-old, hook-new',
     MOBILEPAY_RETURN_URL: 'https://shop.example/return?payment={paymentId}',
+    // Real MobilePay tokens are sealed with a key of this deployment's own, never the published one.
+    TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32),
   };
 
   it('runs development on the sandbox with the well-known test values', () => {

@@ -418,7 +418,8 @@ describe('reloadable webhook verifiers', () => {
     try {
       const apiBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       let file: Record<string, string> = { PAYPAL_CLIENT_ID: 'first-client', PAYPAL_CLIENT_SECRET: 'first-secret', PAYPAL_WEBHOOK_ID: '8PT597110X687430LK', PAYPAL_API_BASE: apiBase };
-      const source = createReloadableConfig({ processEnv: { APP_ENV: 'development' }, readFiles: () => file });
+      // A PayPal API that is not Skerry's sandbox: its tokens need a key of this deployment's own.
+      const source = createReloadableConfig({ processEnv: { APP_ENV: 'development', TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32) }, readFiles: () => file });
       const paypal = createWebhookVerifiers(source.current(), { source }).find((verifier) => verifier.provider === 'paypal')!;
       const raw = JSON.stringify({ id: 'WH-EVT-1', event_type: 'CHECKOUT.ORDER.APPROVED', resource: { id: 'ORDER1', status: 'APPROVED' }, create_time: '2030-01-01T10:00:00Z' });
       const webhook = {
