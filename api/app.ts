@@ -38,6 +38,7 @@ import { accessFor, ROUTE_SCOPES, type RouteAccess } from './auth/route-scopes';
 import { apiKeyRoutes } from './auth/key-routes';
 import { airbnbCallbackRoutes, airbnbConnectRoutes, type AirbnbConnectDeps } from './channels/airbnb-connect';
 import { returnPageRoutes } from './public/return-page';
+import { codecRoutes, type CodecRoutesOptions } from './routes/codec';
 
 export interface AdminAppDeps {
   payments: PaymentsClient;
@@ -69,6 +70,8 @@ export interface AdminAppDeps {
   reconciliation?: ReconciliationRoutesDeps;
   /** GET /providers: circuit breakers, quotas, rate limits, OAuth token health. */
   providers?: ProvidersRoutesDeps;
+  /** POST /codec/encode|decode: the Temporal Web UI's and CLI's codec server (security/payload-codec.ts). */
+  codec?: CodecRoutesOptions;
   /** Extra admin routes; each needs its line in api/auth/route-scopes.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -171,6 +174,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   if (deps.airbnb) await app.register(airbnbConnectRoutes, deps.airbnb);
   if (deps.providers) await app.register(providersRoutes, deps.providers);
   if (deps.reconciliation) await app.register(reconciliationRoutes, deps.reconciliation);
+  if (deps.codec) await app.register(codecRoutes, deps.codec);
   if (deps.extend) await deps.extend(app as unknown as FastifyInstance);
   await app.ready();
   access.assertEveryRouteScoped();

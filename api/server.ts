@@ -20,7 +20,7 @@ import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { registerLedgerGauges } from '../store/ledger-gauges';
 import { setupReconciliation } from './routes/reconciliation';
 import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
-import { encryptedDataConverter } from '../security/payload-codec';
+import { createPayloadCodec, encryptedDataConverter } from '../security/payload-codec';
 import type { ConfigSource } from '../config/secrets';
 import { API_SCOPES } from '../db/schema';
 import { createApiKeyStore } from '../store/api-keys';
@@ -142,6 +142,7 @@ export async function startApi(
       },
     },
     providers: { db: database.db, config },
+    codec: { codec: createPayloadCodec(config.channels.tokenEncryptionKey) },
     enabledProviders: enabledPaymentProviders(config),
     logger: options.logger.child({ door: 'admin' }),
     metrics,

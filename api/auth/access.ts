@@ -97,7 +97,8 @@ export async function installAdminAccess(app: FastifyInstance, deps: AdminAccess
     await app.register(cors, {
       origin: [...deps.corsOrigins],
       methods: ['GET', 'HEAD', 'POST', 'PUT'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      // x-namespace: the Temporal Web UI sends it to the codec server (POST /codec/decode).
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-namespace'],
       exposedHeaders: ['idempotent-replayed', 'location'],
       maxAge: 600,
     });
