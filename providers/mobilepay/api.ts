@@ -2,13 +2,52 @@
 // carries the Vipps-System headers and classifies its answer into a ProviderError.
 import { OAuthTokenManager, type TokenSpec } from '../oauth/token-manager';
 import { PROVIDER } from './wire';
-import { type MobilePayClientOptions, DEFAULT_SYSTEM_INFO } from './client';
 import type { GetPaymentResponse, CreatePaymentRequest, CreatePaymentResponse, CapturePaymentResponse, CancelPaymentResponse, RefundPaymentResponse, RegisterRequest, RegisterResponse, QueryResponse, AuthorizationTokenResponse } from '@vippsmobilepay/sdk';
 import type { ReportApi } from './report';
-import { passThroughGate } from '../resilience/gate';
+import { passThroughGate, type ProviderGate } from '../resilience/gate';
 import { request as undiciRequest } from 'undici';
 import { classifyTransportError, ProviderError } from '../errors';
 import { classifyMobilePayResponse, parseJson } from './wire';
+
+export interface MobilePaySystemInfo {
+  /** `Vipps-System-Name` etc.: at most 30 characters each. */
+  name: string;
+  version: string;
+  pluginName: string;
+  pluginVersion: string;
+}
+
+export const DEFAULT_SYSTEM_INFO: MobilePaySystemInfo = {
+  name: 'skerry',
+  version: '0.1.0',
+  pluginName: 'skerry-mobilepay',
+  pluginVersion: '1.0.0',
+};
+
+export interface MobilePayClientOptions {
+  clientId: string;
+  clientSecret: string;
+  subscriptionKey: string;
+  merchantSerialNumber: string;
+  /** https://api.vipps.no, https://apitest.vipps.no, or the sandbox (http://127.0.0.1:4010/mobilepay). */
+  apiBase: string;
+  /**
+   * Where the payer returns after the app. `{paymentId}` and `{reference}` are replaced with the
+   * Skerry payment id and the ePayment reference.
+   */
+  returnUrl: string;
+  timeoutMs?: number;
+  /** Refresh the access token this long before it expires (default 5 min, at most half its lifetime). */
+  tokenRefreshMarginMs?: number;
+  system?: Partial<MobilePaySystemInfo>;
+  /** Clock for token expiry (tests). */
+  now?: () => number;
+  /** The shared OAuth token manager (worker: tokens in Postgres); default: one for this client. */
+  tokens?: OAuthTokenManager;
+  /** Throttle, quota and conditional GETs (providers/resilience); default: pass through. */
+  gate?: ProviderGate;
+}
+
 
 // ─── Access tokens ───────────────────────────────────────────────────────────────────────────
 

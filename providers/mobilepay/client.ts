@@ -2,54 +2,13 @@
 // the official SDK's (`@vippsmobilepay/sdk` types); the HTTP calls are made here with undici, because
 // the SDK cannot do what a durable payment needs (see the note on `createMobilePayApi`). The same
 // code talks to api.vipps.no, apitest.vipps.no and Skerry's sandbox; only the base URL differs.
-import type { OAuthTokenManager } from '../oauth/token-manager';
-import type { ProviderGate } from '../resilience/gate';
 import { type EPaymentState, snapshotFromPayment, referenceForPayment, wireIdempotencyKey } from './wire';
 import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../types';
 import type { CreatePaymentRequest, GetPaymentResponse } from '@vippsmobilepay/sdk';
-import { createMobilePayApi } from './api';
+import { createMobilePayApi, type MobilePayClientOptions } from './api';
 import { ProviderError } from '../errors';
 import { PROVIDER_CAPABILITIES, type RefundObservation } from '../../domain/payments';
 import { createMobilePayReportSource } from './report';
-
-export interface MobilePaySystemInfo {
-  /** `Vipps-System-Name` etc.: at most 30 characters each. */
-  name: string;
-  version: string;
-  pluginName: string;
-  pluginVersion: string;
-}
-
-export const DEFAULT_SYSTEM_INFO: MobilePaySystemInfo = {
-  name: 'skerry',
-  version: '0.1.0',
-  pluginName: 'skerry-mobilepay',
-  pluginVersion: '1.0.0',
-};
-
-export interface MobilePayClientOptions {
-  clientId: string;
-  clientSecret: string;
-  subscriptionKey: string;
-  merchantSerialNumber: string;
-  /** https://api.vipps.no, https://apitest.vipps.no, or the sandbox (http://127.0.0.1:4010/mobilepay). */
-  apiBase: string;
-  /**
-   * Where the payer returns after the app. `{paymentId}` and `{reference}` are replaced with the
-   * Skerry payment id and the ePayment reference.
-   */
-  returnUrl: string;
-  timeoutMs?: number;
-  /** Refresh the access token this long before it expires (default 5 min, at most half its lifetime). */
-  tokenRefreshMarginMs?: number;
-  system?: Partial<MobilePaySystemInfo>;
-  /** Clock for token expiry (tests). */
-  now?: () => number;
-  /** The shared OAuth token manager (worker: tokens in Postgres); default: one for this client. */
-  tokens?: OAuthTokenManager;
-  /** Throttle, quota and conditional GETs (providers/resilience); default: pass through. */
-  gate?: ProviderGate;
-}
 
 // ─── The adapter ─────────────────────────────────────────────────────────────────────────────
 
