@@ -1,7 +1,8 @@
-// `npm run sandbox`: the provider sandboxes on 127.0.0.1:<SANDBOX_PORT> (Swish on its own mutual-TLS
-// port), sending webhooks to the Skerry API at PUBLIC_URL. Closes cleanly on SIGINT/SIGTERM.
-import { loadConfig, loadEnvFiles } from '../config/index';
-import { startSandboxes } from './start';
+// `npm run sandbox`: the provider sandboxes alone, on 127.0.0.1:<SANDBOX_PORT> (Swish on its own mutual-TLS
+// port), sending webhooks to the Skerry API at PUBLIC_URL. It lives in stack/ because it reads Skerry's
+// configuration; the sandboxes themselves import nothing of the product. Closes cleanly on SIGINT/SIGTERM.
+import { loadConfig, loadEnvFiles } from '../config';
+import { startSandboxes } from '../sandbox/start';
 
 loadEnvFiles();
 const config = loadConfig();
