@@ -1,11 +1,16 @@
 // `npm start`: the whole stack on embedded defaults, in one terminal. Each service is the real
 // thing (Temporal dev server, PostgreSQL, the worker, the API); whatever is configured externally
 // (TEMPORAL_ADDRESS, DATABASE_URL, real provider keys) is used instead of the embedded default.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, loadEnvFiles } from '../config';
+import pino from 'pino';
+import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
+import { ConfigError, loadEnvFiles, type Config } from '../config';
 import { createReloadableConfig, installSighupReload, type ReloadableConfig } from '../config/secrets';
-import { createLogger } from '../observability/logger';
+import { createLogger, type Logger } from '../observability/logger';
+import { createDatabase } from '../db/client';
+import { API_SCOPES } from '../db/schema';
+import { createApiKeyStore } from '../store/api-keys';
 import { migrateDatabase } from '../db/migrate';
 import { startWorker } from '../worker/run';
 import { startApi } from '../api/server';
@@ -15,7 +20,7 @@ import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { isPortFree } from './ports';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
-import { bindAddress, installTemporalRuntime } from '../observability/temporal-runtime';
+import { bindAddress } from '../observability/temporal-runtime';
 
 const say = (message: string) => console.log(`[skerry] ${message}`);
 
@@ -25,9 +30,65 @@ async function requireFreePort(port: number, what: string, variable: string) {
   }
 }
 
+/**
+ * The Temporal SDK's own messages go to Skerry's log: its routine chatter (worker states, the webpack
+ * statistics of the workflow bundle, "No workflows registered" from each activity-only provider
+ * worker) at debug, its warnings and errors as they are.
+ */
+function temporalSdkLogger(logger: Logger): TemporalLogger {
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const routine = level === 'TRACE' || level === 'DEBUG' || level === 'INFO' || message.startsWith('No workflows registered');
+    if (routine) sdk.debug(meta ?? {}, message);
+    else if (level === 'WARN') sdk.warn(meta ?? {}, message);
+    else sdk.error(meta ?? {}, message);
+  };
+  return {
+    log,
+    trace: (message, meta) => log('TRACE', message, meta),
+    debug: (message, meta) => log('DEBUG', message, meta),
+    info: (message, meta) => log('INFO', message, meta),
+    warn: (message, meta) => log('WARN', message, meta),
+    error: (message, meta) => log('ERROR', message, meta),
+  };
+}
+
+/** What the terminal shows; everything at LOG_LEVEL goes to the log file. */
+function stackLogger(config: Config, logFile: string): Logger {
+  return createLogger({
+    level: config.logLevel,
+    name: 'skerry',
+    destination: pino.multistream([
+      { level: 'warn', stream: process.stdout },
+      { level: config.logLevel as pino.Level, stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
+    ]),
+  });
+}
+
+/**
+ * The development key: made at the first start, kept in .data/dev-api-key (the database keeps only
+ * its hash) and printed at every start; made again if it was revoked.
+ */
+async function developmentKey(config: Config, databaseUrl: string): Promise<string | undefined> {
+  if (config.appEnv !== 'development') return undefined;
+  const file = join(config.dataDir, 'dev-api-key');
+  const database = createDatabase(databaseUrl, { max: 1 });
+  try {
+    const keys = createApiKeyStore(database.db);
+    const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (kept && (await keys.authenticate(kept))) return kept;
+    const { key } = await keys.create({ name: 'development (npm start)', scopes: API_SCOPES });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(configSource: ReloadableConfig) {
   const config = configSource.current();
-  const logger = createLogger({ level: config.logLevel, name: 'skerry' });
+  const logFile = join(config.dataDir, 'skerry.log');
+  const logger = stackLogger(config, logFile);
   // Rotated secrets without a restart, as `npm run worker` and `npm run api` do: SIGHUP re-reads
   // .env.<APP_ENV>; without this handler Node would end the whole stack on SIGHUP.
   installSighupReload(configSource, logger);
@@ -57,12 +118,18 @@ async function main(configSource: ReloadableConfig) {
     // /metrics. The Temporal SDK's own metrics get their port when it is free (optional here).
     let temporalMetrics: string | undefined;
     const temporalMetricsPort = config.metrics.workerTemporalPort;
-    if (temporalMetricsPort !== undefined && (await isPortFree(temporalMetricsPort, config.metrics.workerHost))) {
-      installTemporalRuntime({ metricsBindAddress: bindAddress(config.metrics.workerHost, temporalMetricsPort) });
-      temporalMetrics = `http://${bindAddress(config.metrics.workerHost, temporalMetricsPort)}/metrics`;
-    } else if (temporalMetricsPort !== undefined) {
-      say(`port ${temporalMetricsPort} is in use: the Temporal SDK metrics are off (set WORKER_TEMPORAL_METRICS_PORT)`);
-    }
+    const metricsBindAddress =
+      temporalMetricsPort !== undefined && (await isPortFree(temporalMetricsPort, config.metrics.workerHost)) ? bindAddress(config.metrics.workerHost, temporalMetricsPort) : undefined;
+    if (metricsBindAddress) temporalMetrics = `http://${metricsBindAddress}/metrics`;
+    else if (temporalMetricsPort !== undefined) say(`port ${temporalMetricsPort} is in use: the Temporal SDK metrics are off (set WORKER_TEMPORAL_METRICS_PORT)`);
+    // As observability/temporal-runtime.ts installs it for `npm run worker`, with the SDK's log routed
+    // to Skerry's (installed once, before the first connection).
+    Runtime.install({
+      logger: temporalSdkLogger(logger),
+      telemetryOptions: metricsBindAddress
+        ? { metrics: { prometheus: { bindAddress: metricsBindAddress, useSecondsForDurations: true }, globalTags: { service: 'skerry-worker' } } }
+        : undefined,
+    });
 
     let temporalAddress = config.temporal.address;
     let temporalUi: string | undefined;
@@ -97,6 +164,7 @@ async function main(configSource: ReloadableConfig) {
       databaseUrl = postgres.url;
     }
     await migrateDatabase(databaseUrl);
+    const apiKey = await developmentKey(config, databaseUrl);
 
     let sandboxUrl: string | undefined;
     let swishSandboxUrl: string | undefined;
@@ -119,15 +187,20 @@ async function main(configSource: ReloadableConfig) {
     const lines = [
       '',
       'Skerry is running:',
-      `  API              ${config.publicUrl}`,
-      `  OpenAPI docs     ${config.publicUrl}/docs`,
-      `  Metrics          ${config.publicUrl}/metrics${temporalMetrics ? `  (Temporal SDK: ${temporalMetrics})` : ''}`,
+      `  Admin API        ${api.url}  (every route needs the API key; this door is for you, not the internet)`,
+      `  OpenAPI docs     ${api.url}/docs`,
+      `  Metrics          ${api.url}/metrics${temporalMetrics ? `  (Temporal SDK: ${temporalMetrics})` : ''}`,
+      `  Public door      ${api.publicUrl}  (webhooks at /webhooks/<provider>, payment return pages, /health; providers reach it at ${config.publicUrl})`,
+      apiKey
+        ? `  API key          every scope, kept in ${join(config.dataDir, 'dev-api-key')}:\n\n    export SKERRY_API_KEY=${apiKey}\n`
+        : `  API key          none made outside development: SKERRY_BOOTSTRAP_API_KEY, or npx skerry keys create`,
       `  Temporal Web UI  ${temporalUi ?? '(external Temporal at ' + temporalAddress + ')'}`,
       `  Temporal gRPC    ${temporalAddress}`,
       `  PostgreSQL       ${config.database.url ? '(external DATABASE_URL)' : databaseUrl.replace(/\/\/[^@]*@/, '//')}`,
       sandboxUrl ? `  Sandbox          ${sandboxUrl}  (Stripe under /stripe, MobilePay under /mobilepay, PayPal under /paypal, Booking.com under /booking-com, Airbnb under /airbnb; controls under /<provider>/_control)` : '',
       swishSandboxUrl ? `  Swish sandbox    ${swishSandboxUrl}  (mutual TLS; certificates in ${config.swish.sandboxCertDir})` : '',
       '',
+      `Logs (LOG_LEVEL=${config.logLevel}) in ${logFile}; warnings and errors show here.`,
       'Press Ctrl-C to stop. Open workflows resume from .data/ on the next start.',
       '',
     ];

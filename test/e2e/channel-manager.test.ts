@@ -41,13 +41,15 @@ async function ok(method: string, path: string, body?: unknown, status = 200) {
 
 /** Connects a sandbox Airbnb host through Skerry's OAuth routes, as a browser would. */
 async function connectAirbnbHost(hostId: string) {
-  const start = await fetch(`${stack.apiUrl}/channels/airbnb/connect?hostHint=${hostId}`, { redirect: 'manual' });
+  const start = await fetch(`${stack.apiUrl}/channels/airbnb/connect?hostHint=${hostId}`, { redirect: 'manual', headers: stack.authHeaders });
   expect(start.status).toBe(302);
   const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
   expect(consent.status).toBe(302);
   const callback = new URL(consent.headers.get('location')!);
   expect(callback.pathname).toBe('/channels/airbnb/oauth/callback');
-  const connected = await fetch(`${stack.apiUrl}${callback.pathname}${callback.search}`);
+  // Airbnb sends the host's browser to the public door, without the API key.
+  expect(callback.origin).toBe(new URL(stack.publicUrl).origin);
+  const connected = await fetch(`${stack.publicUrl}${callback.pathname}${callback.search}`);
   expect(connected.status).toBe(200);
   return (await connected.json()) as { hostId: string; connected: boolean };
 }
@@ -111,7 +113,7 @@ describe('channel manager through the API', () => {
     // The opening push and the stop sell: the sandbox shows a push before the activity has returned.
     const pushes = (metrics: string, name: string, channel: string) => metricSample(metrics, name, { provider: channel, operation: 'pushCalendar', outcome: 'ok' }) ?? 0;
     const metrics = await eventually(async () => {
-      const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+      const text = await (await fetch(`${stack.apiUrl}/metrics`, { headers: stack.authHeaders })).text();
       return ['booking_com', 'airbnb'].every((channel) => pushes(text, 'skerry_provider_calls_total', channel) >= 2) ? text : undefined;
     }, { what: 'both channels’ pushes counted' });
     for (const channel of ['booking_com', 'airbnb']) expect(pushes(metrics, 'skerry_provider_call_duration_seconds_count', channel), channel).toBeGreaterThanOrEqual(2);
@@ -233,10 +235,10 @@ describe('channel manager through the API', () => {
 
     // The inbox: a bad signature is refused; the same event twice is one row.
     const body = JSON.stringify({ event_id: `evt_test_${unique()}`, event_type: 'reservation.created', timestamp: new Date().toISOString(), api_version: 'x', data: { reservation: {} } });
-    const refused = await fetch(`${stack.apiUrl}/webhooks/airbnb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-airbnb-signature': signAirbnbPayload('wrong-secret', body) }, body });
+    const refused = await fetch(`${stack.publicUrl}/webhooks/airbnb`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-airbnb-signature': signAirbnbPayload('wrong-secret', body) }, body });
     expect(refused.status).toBe(400);
     for (let i = 0; i < 2; i += 1) {
-      const accepted = await fetch(`${stack.apiUrl}/webhooks/airbnb`, {
+      const accepted = await fetch(`${stack.publicUrl}/webhooks/airbnb`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-airbnb-signature': signAirbnbPayload(CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret, body) },
         body,

@@ -22,7 +22,7 @@ afterAll(async () => stack?.close());
 
 function skerry(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SKERRY_API_URL: stack.apiUrl, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SKERRY_API_URL: stack.apiUrl, SKERRY_API_KEY: stack.apiKey, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });

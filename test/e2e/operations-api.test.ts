@@ -11,8 +11,8 @@ import { exited, spawnWorkerProcess } from '../support/worker-process';
 import { freePort } from '../../stack/ports';
 import { channelMessages } from '../../db/schema';
 
-async function scrape(url: string): Promise<string> {
-  const response = await fetch(url);
+async function scrape(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const response = await fetch(url, { headers });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -45,7 +45,7 @@ describe('API metrics and inbox operations', () => {
     await eventually(async () => (await stack.http('GET', `/payments/${manual.paymentId}`)).body.status === 'requires_capture', { what: 'requires_capture' });
 
     // A forged webhook is rejected and counted.
-    const forged = await fetch(`${stack.apiUrl}/webhooks/stripe`, {
+    const forged = await fetch(`${stack.publicUrl}/webhooks/stripe`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'stripe-signature': new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload: '{}', secret: 'whsec_attacker' }) },
       body: '{}',
@@ -65,7 +65,7 @@ describe('API metrics and inbox operations', () => {
     });
     try {
       const text = await eventually(async () => {
-        const body = await scrape(`${stack.apiUrl}/metrics`);
+        const body = await scrape(`${stack.apiUrl}/metrics`, stack.authHeaders);
         return (sample(body, 'skerry_webhook_delivery_lag_seconds_count', { provider: 'stripe' }) ?? 0) >= 1 ? body : undefined;
       }, { what: 'a delivery lag sample' });
       expect(sample(text, 'skerry_provider_calls_total', { provider: 'stripe', operation: 'createPayment', outcome: 'ok' })).toBeGreaterThanOrEqual(2);

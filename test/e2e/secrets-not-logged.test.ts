@@ -82,7 +82,7 @@ describe('secrets in logs', () => {
     const refund = await stack.http('POST', `/payments/${mobilepay}/refunds`, { amount: 1_000 });
     expect(refund.status, JSON.stringify(refund.body)).toBe(200);
     // A forged webhook is refused (and logged as refused).
-    const forged = await fetch(`${stack.apiUrl}/webhooks/stripe`, {
+    const forged = await fetch(`${stack.publicUrl}/webhooks/stripe`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` },
       body: '{"id":"evt_forged","object":"event"}',

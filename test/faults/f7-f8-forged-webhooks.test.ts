@@ -26,7 +26,7 @@ const event = (id: string) =>
   });
 
 async function post(body: string, signature?: string) {
-  const response = await fetch(`${stack.apiUrl}/webhooks/stripe`, {
+  const response = await fetch(`${stack.publicUrl}/webhooks/stripe`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) },
     body,

@@ -12,12 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDatabase } from '../../db/client';
+import { API_SCOPES } from '../../db/schema';
 import { encryptedDataConverter } from '../../security/payload-codec';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_skerry_test_secret';
 
 export interface StackPorts {
+  /** The admin door (the REST API). */
   api: number;
+  /** The public door (webhooks, return pages): where the sandboxes send webhooks. */
+  public: number;
   sandbox: number;
   swish: number;
   sandboxUrl: string;
@@ -35,8 +39,8 @@ export async function startStack(
 ) {
   const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   // Ports first: every provider client's base URL and every webhook URL derive from them.
-  const [apiPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort()];
-  const ports: StackPorts = { api: apiPort, sandbox: sandboxPort, swish: swishPort, sandboxUrl: `http://127.0.0.1:${sandboxPort}` };
+  const [apiPort, publicPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const ports: StackPorts = { api: apiPort, public: publicPort, sandbox: sandboxPort, swish: swishPort, sandboxUrl: `http://127.0.0.1:${sandboxPort}` };
   const taskQueue = `e2e-${randomUUID()}`;
   const baseEnv: Record<string, string> = {
     APP_ENV: 'development',
@@ -57,12 +61,17 @@ export async function startStack(
   const config: Config = loadConfig({
     ...baseEnv,
     PORT: String(apiPort),
+    PUBLIC_PORT: String(publicPort),
     SANDBOX_PORT: String(sandboxPort),
     SANDBOX_SWISH_PORT: String(swishPort),
     DATA_DIR: dataDir,
   });
   const api = await startApi(config, { temporalAddress, databaseUrl, logger });
   const apiUrl = api.url;
+  const publicUrl = api.publicUrl;
+  // Every admin route needs a key: the stack's own has every scope.
+  const { key: apiKey } = await api.keys.create({ name: `e2e ${taskQueue}`, scopes: API_SCOPES });
+  const authHeaders = { authorization: `Bearer ${apiKey}` };
   const sandboxes = await startSandboxes(config, { webhooks: { initialDelayMs: 50, maxDelayMs: 1_000, historySize: 20_000 } });
   const sandbox = sandboxes.app;
   const sandboxUrl = sandboxes.url;
@@ -72,11 +81,23 @@ export async function startStack(
       : await startWorker(config, { temporalAddress, databaseUrl, logger, workflowBundlePath: inject('workflowBundlePath') });
   const database = createDatabase(databaseUrl, { max: 3 });
 
+  /**
+   * The admin API as a well-behaved client calls it: with the stack's key, a JSON body on every
+   * state-changing request ({} when there is nothing to say) and a fresh Idempotency-Key on each
+   * POST unless the test gives its own.
+   */
   const http = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const changing = method !== 'GET' && method !== 'HEAD';
+    const payload = body ?? (changing ? {} : undefined);
     const response = await fetch(`${apiUrl}${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {
+        ...authHeaders,
+        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(method === 'POST' ? { 'idempotency-key': randomUUID() } : {}),
+        ...headers,
+      },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
@@ -95,6 +116,9 @@ export async function startStack(
     /** The payload codec this stack's API and worker use: for a test's own Temporal client. */
     dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey),
     apiUrl,
+    publicUrl,
+    apiKey,
+    authHeaders,
     sandboxUrl,
     api,
     sandbox,
