@@ -83,6 +83,27 @@ export function createChannelStateStore(db: Database) {
       }
     },
 
+    /**
+     * A channel that sold (or gave back) nights itself changed its own availability for them: nobody
+     * pushes those nights to it, so what it holds is learned here rather than told. Where it was told
+     * anything, its availability becomes the calendar's, which the sale moved the same way; its other
+     * fields stay as told. Nights it was never told stay unknown.
+     */
+    async recordChannelOwnChange(unitId: string, channel: ChannelName, ranges: readonly DateRange[]): Promise<void> {
+      if (ranges.length === 0) return;
+      await db.execute(sql`
+        update channel_calendar_state as s
+        set available = greatest(0, c.allotment - c.booked)
+        from calendar_days as c
+        where s.unit_id = ${unitId} and s.channel = ${channel}
+          and c.unit_id = s.unit_id and c.date = s.date
+          and (${sql.join(
+            ranges.map((range) => sql`(s.date between ${range.from} and ${range.to})`),
+            sql` or `,
+          )})
+      `);
+    },
+
     /** Forgets what a channel was told for these nights (it shows otherwise): the next push sends them. */
     async forgetChannelState(unitId: string, channel: ChannelName, dates: readonly string[]): Promise<void> {
       if (dates.length === 0) return;

@@ -2,7 +2,6 @@
 // calls that confirm or reject a reservation, and the signals that make other channels push.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { signalMappedChannels } from '../../client/inventory';
 import type { ChannelName, ChannelReservationEvent, HoldResult, ReservationChannel } from '../../domain/bookings';
 import type { DateRange } from '../../domain/dates';
 import { CHANNEL_LABELS } from '../../domain/bookings';
@@ -176,7 +175,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       if (input.overbookingId !== undefined) await inventory.overbookings.markOverbookingNotified(input.overbookingId);
     },
 
-    /** Signals the sync of every channel the unit is mapped to (but `exceptChannel`). */
+    /** Signals the sync of every channel the unit is mapped to but `exceptChannel`, the change's origin. */
     async notifyCalendarChanged(input: {
       unitId: string;
       ranges: DateRange[];
@@ -188,7 +187,9 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       workflowTaskQueue: string;
     }): Promise<{ channels: ChannelName[] }> {
       const current = deps();
-      const channels = await signalMappedChannels(temporalOf(current), current.inventory, {
+      // The channel the change came from applied it itself; it is in sync for those nights, not stale.
+      if (input.exceptChannel) await current.inventory.channelState.recordChannelOwnChange(input.unitId, input.exceptChannel, input.ranges);
+      const channels = await current.signals.mappedChannels(temporalOf(current), current.inventory, {
         taskQueue: input.workflowTaskQueue,
         unitId: input.unitId,
         change: { ranges: input.ranges, reason: input.reason, ...(input.urgent ? { urgent: true } : {}) },

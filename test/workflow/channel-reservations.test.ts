@@ -65,6 +65,14 @@ describe('Booking.com reservations', () => {
     }, { what: 'the reservation held' });
     expect(row).toMatchObject({ channel: 'booking_com', channelReservationId: guest.resId, unitId: seed.unitId, guestName: 'Britt Ek', rooms: 1 });
     expect(await booked(seed.unitId, from, addDays(from, 3))).toEqual([0, 1, 1, 0]);
+    // Booking.com took the room off sale itself: nobody pushes it these nights, and it is in sync.
+    const holds = h.bookingCom.calendar(seed.hotelId, seed.roomId, seed.rateId, from, addDays(from, 3)).map((day) => day.roomsToSell);
+    expect(holds).toEqual([2, 1, 1, 2]);
+    const calendar = await eventually(async () => {
+      const days = await h.inventory.calendar.readCalendar(seed.unitId, { from, to: addDays(from, 3) });
+      return days.every((day) => day.channels.booking_com?.inSync) ? days : undefined;
+    }, { what: 'Booking.com in sync for the nights it sold' });
+    expect(calendar.map((day) => day.channels.booking_com?.available)).toEqual(holds);
     await eventually(() => h.bookingCom.reservation(guest.resId).acknowledgements.some((ack) => ack.outcome === 'processed'), { what: 'the acknowledgement' });
     expect(h.bookingCom.queueState().new.find((entry) => entry.resId === guest.resId)).toBeUndefined();
     // The acknowledgement is recorded right after Booking.com took it.
