@@ -293,13 +293,17 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     await saveReservation(r, 'reservation-channel-lifecycle', channelReservationId('booking_com', externalId));
   });
 
-  it('channel reservation: its cancellation delivered before the reservation', async () => {
+  it('channel reservation: its cancellation delivered before the reservation wins', async () => {
     const seed = await seedUnit(r, { from: '2029-05-25', nights: 5, push: true });
     const externalId = `RC${Date.now()}`;
     const stay = { checkIn: '2029-05-26', checkOut: '2029-05-28' };
     await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'cancelled', stay));
     await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'new', stay));
-    await saveReservation(r, 'reservation-channel-cancelled-first', channelReservationId('booking_com', externalId));
+    const id = channelReservationId('booking_com', externalId);
+    expect((await r.temporal.workflow.getHandle(reservationWorkflowId(id)).result()).status).toBe('cancelled');
+    expect((await r.inventory.calendar.readCalendar(seed.unitId, { from: stay.checkIn, to: stay.checkIn }))[0]?.row?.booked).toBe(0);
+    // reservation-channel-cancelled-first.json keeps the history from before the cancellation-first patch.
+    await saveReservation(r, 'reservation-channel-cancelled-first-wins', id);
   });
 
   it('channel reservation: the last unit went to a direct booking first (overbooking, rejected on Booking.com)', async () => {

@@ -10,54 +10,69 @@
 // A direct booking is a saga: hold the nights, take the payment as a child payment workflow, then
 // confirm — or, when the payment fails or expires, release the hold (the compensation).
 //
-// The database holds the reservation; this workflow only orchestrates. It closes when idle, and a
-// later message (a modification, a cancellation) starts it again from the database.
+// Every answer is folded through the pure state machine in reservation-state.ts (duplicates count
+// once, nothing moves backwards from a final state); one command runs at a time, under a lock given
+// back in `finally`. The database holds the reservation; this workflow only orchestrates. It closes
+// when idle, and a later message (a modification, a cancellation) starts it again from the database.
 import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
-  ParentClosePolicy,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
-  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { BookingActivities } from '../../activities/bookings';
-import type { paymentWorkflow } from '../payments/payment';
-import { paymentIdSearchAttribute, paymentProviderSearchAttribute, paymentReferenceSearchAttribute, paymentStatusSearchAttribute } from '../../domain/search-attributes';
 import { paymentStatusChangedSignal } from '../payments/messages';
-import { paymentWorkflowId } from '../../domain/workflow-ids';
-import { type PaymentStatus, type StartPaymentInput } from '../../domain/payments';
+import { CommandLock } from '../shared/command-lock';
 import { BOOKING_ACTIVITY_OPTIONS, channelCallOptions } from './activity-options';
-import { stayNights, type DateRange } from '../../domain/dates';
-
-/** Marks histories in which a sale is pushed to the other channels before the origin's acknowledgement. */
-const TELL_BEFORE_ACKNOWLEDGE_PATCH = 'tell-other-channels-before-acknowledging';
+import { startBookingPayment } from './booking-payment';
 import { awaitHoldUpdate, cancelReservationUpdate, reservationEventSignal, reservationStateQuery } from './messages';
+import {
+  applyPaymentStatus,
+  applyReservationEvent,
+  cancelBlocker,
+  cancelCommandEvent,
+  channelMessageEvent,
+  channelRefusalReason,
+  compensationEvent,
+  directHoldEvent,
+  heldBookingStep,
+  initialReservationState,
+  paidEvent,
+  paymentOutcome,
+  planChannelMessage,
+  restoreReservation,
+  unmappedListing,
+  type ReservationEvent,
+} from './reservation-state';
+import { stayNights, type DateRange } from '../../domain/dates';
 import { reservationWorkflowId } from '../../domain/workflow-ids';
-import { bookingPaymentId, DEFAULT_RESERVATION_TIMING, type ChannelReservationEvent, type HoldResult, type ReservationInput, type ReservationState, type ReservationStatus } from '../../domain/bookings';
 import { listingIdSearchAttribute } from '../../domain/search-attributes';
+import { DEFAULT_RESERVATION_TIMING, type ChannelReservationEvent, type HoldResult, type ReservationInput, type ReservationState, type ReservationStatus } from '../../domain/bookings';
 
 const inventory = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.inventory);
 /** Confirming or rejecting a reservation on its channel: retried until the channel takes it. */
 const channelCalls = (channel: string) => proxyActivities<BookingActivities>(channelCallOptions(channel, 'acknowledge'));
 const signals = proxyActivities<BookingActivities>(BOOKING_ACTIVITY_OPTIONS.signal);
 
-const MAX_EVENT_RECORDS = 100;
-const MAX_SEEN_EVENT_IDS = 200;
-const PAYMENT_SUCCEEDED: PaymentStatus[] = ['succeeded', 'partially_refunded', 'refunded', 'requires_capture'];
-const PAYMENT_LOST: PaymentStatus[] = ['failed', 'canceled', 'expired'];
+/** Marks histories in which a sale is pushed to the other channels before the origin's acknowledgement. */
+const TELL_BEFORE_ACKNOWLEDGE_PATCH = 'tell-other-channels-before-acknowledging';
+/**
+ * Marks histories in which a cancellation that arrives before its reservation cancels it. Before,
+ * the reservation stayed pending, and the reservation message that followed took the nights.
+ */
+const CANCELLATION_FIRST_WINS_PATCH = 'cancellation-before-its-reservation-wins';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function reject(message: string): never {
-  throw ApplicationFailure.create({ type: 'ReservationCommandRejected', message, nonRetryable: true });
+function rejectCommand(reason: string | undefined): void {
+  if (reason) throw ApplicationFailure.create({ type: 'ReservationCommandRejected', message: reason, nonRetryable: true });
 }
 
 function failureMessage(err: unknown): string {
@@ -70,33 +85,19 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   const workflowId = reservationWorkflowId(input.reservationId);
   const now = () => iso(Date.now());
 
-  let state: ReservationState = carried ?? {
-    reservationId: input.reservationId,
-    channel: input.channel,
-    channelReservationId: input.channelReservationId,
-    status: 'pending',
-    requestHash: input.direct?.requestHash,
-    events: [],
-    seenEventIds: [],
-    createdAt: now(),
-    updatedAt: now(),
-  };
+  let state: ReservationState = carried ?? initialReservationState(input, now());
   const queue: ChannelReservationEvent[] = [];
   // The reservation is known once its hold is decided (direct) or it is loaded from Postgres.
   let holdDecided = Boolean(carried);
-  let busy = false;
-  let publishedStatus: ReservationStatus | undefined;
+  /** The channel message being answered: a redelivery of it before the answer is out is answered again. */
+  let answering: string | undefined;
+  const lock = new CommandLock();
 
-  const set = (change: Partial<ReservationState>) => {
-    state = { ...state, ...change, updatedAt: now() };
+  const observe = (event: ReservationEvent) => {
+    state = applyReservationEvent(state, event, now()).state;
   };
-  const record = (eventId: string, kind: string, outcome: string) => {
-    state = {
-      ...state,
-      events: [...state.events, { eventId, kind, outcome, at: now() }].slice(-MAX_EVENT_RECORDS),
-      seenEventIds: [...state.seenEventIds, eventId].slice(-MAX_SEEN_EVENT_IDS),
-    };
-  };
+
+  let publishedStatus: ReservationStatus | undefined;
   let publishedUnit: string | undefined;
   const publish = () => {
     if (state.unitId && publishedUnit !== state.unitId) {
@@ -145,11 +146,12 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   };
 
   setHandler(reservationEventSignal, (event) => {
-    if (state.seenEventIds.includes(event.eventId) || queue.some((queued) => queued.eventId === event.eventId)) return;
+    const answered = state.seenEventIds.includes(event.eventId) && event.eventId !== answering;
+    if (answered || queue.some((queued) => queued.eventId === event.eventId)) return;
     queue.push(event);
   });
   setHandler(paymentStatusChangedSignal, (change) => {
-    if (change.paymentId === state.paymentId) set({ paymentStatus: change.status });
+    state = applyPaymentStatus(state, change, now());
   });
   setHandler(reservationStateQuery, () => state);
   setHandler(awaitHoldUpdate, async () => {
@@ -159,76 +161,41 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   setHandler(
     cancelReservationUpdate,
     async ({ reason }) => {
-      await condition(() => !busy && holdDecided);
-      if (state.status !== 'held' && state.status !== 'confirmed') reject(`reservation is ${state.status}; only held or confirmed bookings can be cancelled`);
-      busy = true;
-      try {
-        const released = await inventory.releaseInventory({ reservationId: state.reservationId, status: 'cancelled', reason: reason ?? 'cancelled on request' });
-        set({ status: 'cancelled', reason: reason ?? 'cancelled on request', holdExpiresAt: undefined });
-        record(`command:cancel:${state.events.length}`, 'cancel', released.released ? 'released' : 'already released');
+      await condition(() => holdDecided);
+      return lock.run(async () => {
+        rejectCommand(cancelBlocker(state, true));
+        const why = reason ?? 'cancelled on request';
+        const released = await inventory.releaseInventory({ reservationId: state.reservationId, status: 'cancelled', reason: why });
+        observe(cancelCommandEvent(why, released.released));
         publish();
         if (released.range) await tellOtherChannels([released.range], 'cancellation');
         return state;
-      } finally {
-        busy = false;
-      }
+      });
     },
-    {
-      validator: (_request) => {
-        if (state.channel !== 'direct') reject(`a ${state.channel} reservation is cancelled on ${state.channel}, not here`);
-        if (holdDecided && state.status !== 'held' && state.status !== 'confirmed') {
-          reject(`reservation is ${state.status}; only held or confirmed bookings can be cancelled`);
-        }
-      },
-    },
+    { validator: (_request) => rejectCommand(cancelBlocker(state, holdDecided)) },
   );
 
   // ─── Loading what the database knows (a restarted or resumed reservation) ──────────────────────
   if (!carried && !input.direct) {
     const known = await inventory.loadReservation({ reservationId: input.reservationId });
-    if (known) {
-      set({
-        status: known.status,
-        unitId: known.unitId,
-        checkIn: known.checkIn,
-        checkOut: known.checkOut,
-        rooms: known.rooms,
-        guest: known.guestName ? { name: known.guestName } : undefined,
-        total: known.total,
-        paymentId: known.paymentId,
-        reason: known.reason,
-      });
-    }
+    if (known) state = restoreReservation(state, known, now());
     holdDecided = true;
   }
 
-  /** The saga's compensation: the hold is given back and every channel may sell the nights again. */
-  async function compensate(reason: string): Promise<void> {
-    busy = true;
-    try {
-      const released = await inventory.releaseInventory({ reservationId: input.reservationId, status: 'released', reason });
-      set({ status: 'released', reason, holdExpiresAt: undefined });
-      record('command:release', 'release', reason);
-      publish();
-      if (released.range) await tellOtherChannels([released.range], 'hold released');
-    } finally {
-      busy = false;
-    }
-  }
+  /** The saga's compensation: the hold is given back and every channel may sell the nights again. The caller holds the lock. */
+  const compensate = async (reason: string) => {
+    const released = await inventory.releaseInventory({ reservationId: input.reservationId, status: 'released', reason });
+    observe(compensationEvent(reason));
+    publish();
+    if (released.range) await tellOtherChannels([released.range], 'hold released');
+  };
 
   // ─── A direct booking: hold, pay, confirm or compensate ─────────────────────────────────────
   if (input.direct && !carried) {
     const request = input.direct;
-    const paymentId = request.payment ? bookingPaymentId(input.reservationId) : undefined;
+    const paymentId = state.paymentId;
     const holdExpiresAtMs = Date.now() + timing.holdMs;
-    set({
-      unitId: request.unitId,
-      checkIn: request.checkIn,
-      checkOut: request.checkOut,
-      rooms: request.rooms,
-      guest: request.guest,
-      paymentId,
-    });
+    const holdExpiresAt = paymentId ? iso(holdExpiresAtMs) : undefined;
     const hold = await inventory.holdInventory({
       reservationId: input.reservationId,
       unitId: request.unitId,
@@ -239,79 +206,40 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       guestName: request.guest.name,
       status: paymentId ? 'held' : 'confirmed',
       enforceRestrictions: true,
-      holdExpiresAt: paymentId ? iso(holdExpiresAtMs) : undefined,
+      holdExpiresAt,
       paymentId,
       workflowId,
     });
+    observe(directHoldEvent(state, hold, holdExpiresAt));
+    holdDecided = true;
+    publish();
     if (!hold.ok) {
-      set({ status: 'refused', reason: hold.reason });
-      record('command:hold', 'hold', `refused: ${hold.code}`);
-      holdDecided = true;
-      publish();
       await condition(allHandlersFinished);
       return state;
     }
-    set({ status: paymentId ? 'held' : 'confirmed', total: hold.total, holdExpiresAt: paymentId ? iso(holdExpiresAtMs) : undefined });
-    record('command:hold', 'hold', 'held');
-    holdDecided = true;
-    publish();
     await tellOtherChannels([stayNights(request.checkIn, request.checkOut)], 'direct booking', true);
 
     if (paymentId && request.payment) {
       if (!hold.total) {
         // Nothing to charge (no price on the calendar): the hold cannot be paid, so it is released.
-        await compensate('no price set for these nights; nothing to charge');
+        await lock.run(() => compensate('no price set for these nights; nothing to charge'));
       } else {
-        const paymentInput: StartPaymentInput = {
-          paymentId,
-          provider: request.payment.provider,
-          amount: hold.total,
-          reference: input.reservationId,
-          captureMethod: 'automatic',
-          description: `${request.guest.name}, ${request.checkIn} → ${request.checkOut}`,
-          timing: request.paymentTiming,
-        };
-        set({ paymentStatus: 'created' });
+        state = applyPaymentStatus(state, { paymentId, status: 'created' }, now());
         try {
-          await startChild<typeof paymentWorkflow>('paymentWorkflow', {
-            workflowId: paymentWorkflowId(paymentId),
-            args: [paymentInput],
-            taskQueue: workflowInfo().taskQueue,
-            // The payment lives on for refunds after this reservation workflow closes.
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            typedSearchAttributes: [
-              { key: paymentIdSearchAttribute, value: paymentId },
-              { key: paymentProviderSearchAttribute, value: paymentInput.provider },
-              { key: paymentReferenceSearchAttribute, value: paymentInput.reference },
-              { key: paymentStatusSearchAttribute, value: 'created' },
-            ],
-            staticSummary: `${paymentInput.provider} payment ${paymentInput.amount.value} ${paymentInput.amount.currency} for booking ${input.reservationId}`,
-          });
+          await startBookingPayment({ reservationId: input.reservationId, paymentId, provider: request.payment.provider, amount: hold.total, request });
         } catch (err) {
-          await compensate(`the payment could not start: ${failureMessage(err)}`);
+          await lock.run(() => compensate(`the payment could not start: ${failureMessage(err)}`));
         }
         if (state.status === 'held') {
-          const decided = await condition(
-            () =>
-              state.status !== 'held' ||
-              (state.paymentStatus !== undefined && (PAYMENT_SUCCEEDED.includes(state.paymentStatus) || PAYMENT_LOST.includes(state.paymentStatus))),
-            Math.max(1, holdExpiresAtMs - Date.now()),
-          );
-          await condition(() => !busy);
-          if (state.status === 'held') {
-            if (decided && state.paymentStatus && PAYMENT_SUCCEEDED.includes(state.paymentStatus)) {
-              busy = true;
-              const confirmed = await inventory.confirmHeldReservation({ reservationId: input.reservationId });
-              busy = false;
-              if (confirmed) {
-                set({ status: 'confirmed', holdExpiresAt: undefined });
-                record('payment:succeeded', 'payment', 'confirmed');
-              }
-            } else {
-              await compensate(decided ? `payment ${state.paymentStatus}` : 'hold expired before the payment completed');
+          const decided = await condition(() => state.status !== 'held' || paymentOutcome(state) !== undefined, Math.max(1, holdExpiresAtMs - Date.now()));
+          await lock.run(async () => {
+            const next = heldBookingStep(state, !decided);
+            if (next?.step === 'confirm') {
+              if (await inventory.confirmHeldReservation({ reservationId: input.reservationId })) observe(paidEvent());
+            } else if (next) {
+              await compensate(next.reason);
             }
-          }
+          });
         }
       }
       publish();
@@ -319,22 +247,30 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   }
 
   // ─── Channel messages ─────────────────────────────────────────────────────────────────────
-  const handleNew = async (event: ChannelReservationEvent) => {
-    if (state.status === 'confirmed' || state.status === 'held') {
-      // A redelivery of a reservation already taken: acknowledge it again, change nothing.
-      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-      return 'duplicate; acknowledged again';
-    }
-    if (state.status === 'rejected' || state.status === 'cancelled') {
-      await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
-      return `already ${state.status}; acknowledged`;
-    }
+  /** Rejects a channel's reservation, or its modification, on the channel; the state says so already. */
+  const refuse = async (event: ChannelReservationEvent, refusal: Extract<HoldResult, { ok: false }>, what: 'new' | 'modified') => {
+    const reason = channelRefusalReason(refusal);
+    const recorded = await inventory.recordChannelRejection({
+      event,
+      reservationId: state.reservationId,
+      unitId: state.unitId,
+      reason,
+      code: refusal.code,
+      dates: refusal.dates,
+      keepReservation: what === 'modified',
+      workflowId,
+    });
+    publish();
+    await channelCalls(event.channel).rejectChannelReservation({ event, reservationId: state.reservationId, reason, code: refusal.code, overbookingId: recorded.overbookingId });
+  };
+
+  /** Takes the nights of a reservation; `event` is the message as a new reservation, for the calls. */
+  const take = async (message: ChannelReservationEvent, event: ChannelReservationEvent) => {
     const unitId = await inventory.resolveChannelUnit({
       channel: event.channel,
       externalAccountId: event.externalAccountId,
       externalListingId: event.externalListingId,
     });
-    set({ unitId: unitId ?? undefined, checkIn: event.checkIn, checkOut: event.checkOut, rooms: event.rooms, guest: event.guest, total: event.total });
     const hold: HoldResult = unitId
       ? await inventory.holdInventory({
           reservationId: state.reservationId,
@@ -350,37 +286,14 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
           total: event.total,
           workflowId,
         })
-      : { ok: false, code: 'unknown_unit', reason: `${event.channel} listing ${event.externalListingId} is not mapped to any unit`, dates: [] };
-    if (hold.ok) {
-      set({ status: 'confirmed', reason: undefined });
-      publish();
-      await tellOthersThenAcknowledge(event, [stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
-      return 'confirmed';
-    }
-    await refuse(event, hold, 'new');
-    return `rejected: ${hold.code}`;
-  };
-
-  const refuse = async (event: ChannelReservationEvent, hold: Extract<HoldResult, { ok: false }>, what: 'new' | 'modified') => {
-    const reason = hold.code === 'sold_out' ? `overbooking: ${hold.reason}` : hold.reason;
-    const recorded = await inventory.recordChannelRejection({
-      event,
-      reservationId: state.reservationId,
-      unitId: state.unitId,
-      reason,
-      code: hold.code,
-      dates: hold.dates,
-      keepReservation: what === 'modified',
-      workflowId,
-    });
-    if (what === 'new') set({ status: 'rejected', reason });
-    else set({ reason: `modification refused: ${reason}` });
+      : unmappedListing(event);
+    observe(channelMessageEvent(state, message, { plan: 'hold', unitId: unitId ?? undefined, hold }));
+    if (!hold.ok) return refuse(event, hold, 'new');
     publish();
-    await channelCalls(event.channel).rejectChannelReservation({ event, reservationId: state.reservationId, reason, code: hold.code, overbookingId: recorded.overbookingId });
+    await tellOthersThenAcknowledge(event, [stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
   };
 
-  const handleModified = async (event: ChannelReservationEvent) => {
-    if (state.status !== 'confirmed' && state.status !== 'held') return handleNew({ ...event, kind: 'new' });
+  const modify = async (event: ChannelReservationEvent) => {
     const before = state.checkIn && state.checkOut ? stayNights(state.checkIn, state.checkOut) : undefined;
     const result = await inventory.modifyReservationInventory({
       reservationId: state.reservationId,
@@ -389,24 +302,31 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       rooms: event.rooms,
       total: event.total,
     });
-    if (!result.ok) {
-      await refuse(event, result, 'modified');
-      return `modification rejected: ${result.code}`;
-    }
-    set({ checkIn: event.checkIn, checkOut: event.checkOut, rooms: event.rooms, total: event.total ?? state.total, guest: event.guest ?? state.guest });
+    observe(channelMessageEvent(state, event, { plan: 'modify', result }));
+    if (!result.ok) return refuse(event, result, 'modified');
     await tellOthersThenAcknowledge(event, [...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`);
-    return 'modified';
   };
 
-  const handleCancelled = async (event: ChannelReservationEvent) => {
+  const cancel = async (event: ChannelReservationEvent) => {
     const released = await inventory.releaseInventory({ reservationId: state.reservationId, status: 'cancelled', reason: `cancelled on ${event.channel}` });
-    if (state.status === 'confirmed' || state.status === 'held' || released.released) {
-      set({ status: 'cancelled', reason: `cancelled on ${event.channel}` });
-    }
+    const answer = channelMessageEvent(state, event, { plan: 'release', nightsReleased: released.released });
+    const keptPending = state.status === 'pending' && !released.released && !patched(CANCELLATION_FIRST_WINS_PATCH);
+    observe(keptPending ? { ...answer, change: undefined } : answer);
     publish();
     await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
     if (released.range) await tellOtherChannels([released.range], `${event.channel} cancellation`);
-    return released.released ? 'cancelled' : 'nothing to release';
+  };
+
+  const answer = async (message: ChannelReservationEvent) => {
+    const plan = planChannelMessage(state, message);
+    if (plan === 'modify') return modify(message);
+    if (plan === 'release') return cancel(message);
+    // A modification of a reservation not taken is answered as the reservation it describes.
+    const event: ChannelReservationEvent = message.kind === 'new' ? message : { ...message, kind: 'new' };
+    if (plan === 'hold') return take(message, event);
+    // A redelivery of a reservation taken, or a message for a final one: acknowledged, nothing changes.
+    observe(channelMessageEvent(state, message, { plan }));
+    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
   };
 
   publish();
@@ -414,14 +334,11 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     const idle = !(await condition(() => queue.length > 0, Math.max(1, timing.idleCloseMs)));
     if (idle && queue.length === 0) break;
     const event = queue.shift()!;
-    busy = true;
+    answering = event.eventId;
     try {
-      if (state.channelReservationId === undefined) set({ channelReservationId: event.channelReservationId });
-      const outcome =
-        event.kind === 'new' ? await handleNew(event) : event.kind === 'modified' ? await handleModified(event) : await handleCancelled(event);
-      record(event.eventId, event.kind, outcome);
+      await lock.run(() => answer(event));
     } finally {
-      busy = false;
+      answering = undefined;
     }
     publish();
     if (workflowInfo().continueAsNewSuggested && queue.length === 0 && allHandlersFinished()) {
