@@ -2,7 +2,7 @@
 // the official SDK's (`@vippsmobilepay/sdk` types); the HTTP calls are made here with undici, because
 // the SDK cannot do what a durable payment needs (see the note on `createMobilePayApi`). The same
 // code talks to api.vipps.no, apitest.vipps.no and Skerry's sandbox; only the base URL differs.
-import { type EPaymentState, snapshotFromPayment, referenceForPayment, wireIdempotencyKey } from './wire';
+import { type EPaymentState, snapshotFromPayment, referenceForPayment, toMsisdn, wireIdempotencyKey } from './wire';
 import type { CreateProviderPaymentRequest, PaymentProviderClient } from '../types';
 import type { CreatePaymentRequest, GetPaymentResponse } from '@vippsmobilepay/sdk';
 import { createMobilePayApi, type MobilePayClientOptions } from './api';
@@ -15,7 +15,7 @@ import { createMobilePayReportSource } from './report';
 const FINAL_STATES: ReadonlySet<EPaymentState> = new Set(['ABORTED', 'EXPIRED', 'TERMINATED']);
 
 function createBody(request: CreateProviderPaymentRequest, reference: string, returnUrl: string): CreatePaymentRequest {
-  const phone = request.payer?.alias?.replace(/^\+/, '');
+  const phone = request.payer?.alias ? toMsisdn(request.payer.alias) : undefined;
   return {
     amount: { value: request.amount.value, currency: request.amount.currency.toUpperCase() as CreatePaymentRequest['amount']['currency'] },
     paymentMethod: { type: 'WALLET' },
@@ -24,7 +24,7 @@ function createBody(request: CreateProviderPaymentRequest, reference: string, re
     userFlow: 'WEB_REDIRECT',
     paymentDescription: (request.description ?? request.reference).slice(0, 100),
     metadata: { skerryPaymentId: request.paymentId, skerryReference: request.reference.slice(0, 500) },
-    ...(phone && /^\d{8,15}$/.test(phone) ? { customer: { phoneNumber: phone } } : {}),
+    ...(phone ? { customer: { phoneNumber: phone } } : {}),
   };
 }
 

@@ -50,6 +50,37 @@ export function wireIdempotencyKey(key: string): string {
   return `skerry-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
 }
 
+// ─── Phone numbers ───────────────────────────────────────────────────────────────────────────
+
+/**
+ * The lengths of a mobile number after the country code, for the countries Vipps MobilePay serves;
+ * any other country only has to match the ePayment pattern (`^\d{9,15}$`).
+ */
+const NATIONAL_DIGITS: readonly { prefix: string; country: string; digits: readonly number[] }[] = [
+  { prefix: '47', country: 'Norwegian', digits: [8] },
+  { prefix: '45', country: 'Danish', digits: [8] },
+  { prefix: '358', country: 'Finnish', digits: [6, 7, 8, 9, 10] },
+];
+
+/**
+ * `customer.phoneNumber` as ePayment takes it: an MSISDN, the country code then the number, digits
+ * only, no `+` or `00` (4712345678, 4512345678). Spaces, dashes and a leading `+`/`00` are dropped;
+ * anything else that is not such a number is refused here, with the reason, before the API is asked.
+ */
+export function toMsisdn(phone: string, operation = 'create_payment'): string {
+  const digits = phone.trim().replace(/[\s\-().]/g, '').replace(/^\+/, '').replace(/^00/, '');
+  const refuse = (why: string) =>
+    new ProviderError(PROVIDER, operation, 'validation', `payer phone number ${JSON.stringify(phone)} ${why}; ePayment wants the country code and the number, digits only (e.g. 4712345678 or 4512345678)`, {
+      code: 'customer.phoneNumber',
+    });
+  if (!/^\d{9,15}$/.test(digits)) throw refuse('is not an MSISDN of 9 to 15 digits');
+  const plan = NATIONAL_DIGITS.find((entry) => digits.startsWith(entry.prefix));
+  if (plan && !plan.digits.includes(digits.length - plan.prefix.length)) {
+    throw refuse(`is not a valid ${plan.country} number (${plan.prefix} followed by ${plan.digits.length === 1 ? plan.digits[0] : `${plan.digits[0]}–${plan.digits.at(-1)}`} digits)`);
+  }
+  return digits;
+}
+
 // ─── Mapping ─────────────────────────────────────────────────────────────────────────────────
 
 /**

@@ -13,12 +13,13 @@
 // refund again by reading refund 1, 2, … until a few in a row do not exist (any process, after any
 // restart). The refunds this process made are also remembered, for keys without an ordinal and for
 // ordinals beyond a run of refused refunds.
-import { type PemSource, readPem, type SwishResponse, classifySwishTransportError, errorFromResponse, header } from './transport';
+import { type PemSource, isPkcs12, readPem, type SwishResponse, classifySwishTransportError, errorFromResponse, header } from './transport';
 import { type ProviderGate, passThroughGate } from '../resilience/gate';
 import type { ProviderPaymentSnapshot } from '../../domain/observations';
 import { type RefundObservation, type NextAction, PROVIDER_CAPABILITIES } from '../../domain/payments';
 import type { PaymentProviderClient, CreateProviderPaymentRequest } from '../types';
 import { type SwishPaymentRequest, paymentStatusOf, parseAmount, failureReasonOf, type SwishRefund, swishAppUrl, refundInstructionUuid, refundObservationOf, SWISH_CURRENCY, instructionUuid, toPayerAlias, toPayeePaymentReference, formatAmount, toSwishMessage, refundOrdinal } from './protocol';
+import { createSecureContext } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
 import { ProviderError } from '../errors';
 import { createSwishSettlementReportSource } from './settlement-report';
@@ -28,9 +29,12 @@ export interface SwishClientOptions {
   apiBase: string;
   /** The merchant's Swish number (payee alias), the one in the client certificate. */
   payeeAlias: string;
-  /** Merchant client certificate (with its chain) and private key. */
+  /**
+   * Merchant client certificate (with its chain) and private key: PEM files, or one PKCS#12 file
+   * (`.p12`, with `passphrase`) as `cert` and no `key`.
+   */
   cert: PemSource;
-  key: PemSource;
+  key?: PemSource;
   /** Trusted CA for Swish's server certificate; unset = Node's trust store (real Swish). */
   ca?: PemSource;
   passphrase?: string;
@@ -112,13 +116,26 @@ export function createSwishClient(options: SwishClientOptions): SwishClient {
   const dispatcher = (operation: string): Promise<Agent> => {
     if (agent) return Promise.resolve(agent);
     agentLoading ??= (async () => {
+      const pkcs12 = isPkcs12(options.cert);
+      if (!pkcs12 && !options.key) {
+        throw new ProviderError('swish', operation, 'authentication', 'SWISH_KEY is required with a PEM certificate in SWISH_CERT (a .p12 file needs none)');
+      }
       const [cert, key, ca] = await Promise.all([
         readPem(options.cert, 'client certificate (SWISH_CERT)', operation),
-        readPem(options.key, 'client key (SWISH_KEY)', operation),
+        pkcs12 || !options.key ? Promise.resolve(undefined) : readPem(options.key, 'client key (SWISH_KEY)', operation),
         options.ca ? readPem(options.ca, 'CA certificate (SWISH_CA)', operation) : Promise.resolve(undefined),
       ]);
+      const identity = pkcs12 ? { pfx: cert } : { cert, key };
+      // A wrong passphrase or a broken bundle would otherwise surface at every connect as a
+      // retryable network failure; it is configuration, named as such.
+      try {
+        createSecureContext({ ...identity, passphrase: options.passphrase });
+      } catch (err) {
+        const what = pkcs12 ? 'the PKCS#12 file in SWISH_CERT' : 'the certificate and key in SWISH_CERT and SWISH_KEY';
+        throw new ProviderError('swish', operation, 'authentication', `cannot open ${what} (check SWISH_CERT_PASSPHRASE): ${(err as Error).message}`, { cause: err });
+      }
       agent = new Agent({
-        connect: { cert, key, ca, passphrase: options.passphrase, timeout: Math.min(timeoutMs, 10_000) },
+        connect: { ...identity, ca, passphrase: options.passphrase, timeout: Math.min(timeoutMs, 10_000) },
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         keepAliveTimeout: 10_000,

@@ -3,7 +3,7 @@
 // callback verifier and the tests share one definition.
 import { createHash } from 'node:crypto';
 import type { PaymentObservation, RefundObservation } from '../../domain/payments';
-import { kindFromHttpStatus, type ProviderErrorKind } from '../errors';
+import { kindFromHttpStatus, ProviderError, type ProviderErrorKind } from '../errors';
 
 /** A payment request as Swish returns it (GET, callbacks). Amounts are in kronor. */
 export interface SwishPaymentRequest {
@@ -110,13 +110,61 @@ export function toPayeePaymentReference(reference: string): string | undefined {
   return cleaned === '' ? undefined : cleaned;
 }
 
-/** The characters Swish accepts in `message` (letters incl. åäö, digits, space and :;.,?!()"). */
-const MESSAGE_CHARS = /[^\p{L}0-9 :;.,?!()"'\-+]/gu;
+/**
+ * Swish's character set for `message`: the letters a–ö and A–Ö (the Swedish alphabet), the digits,
+ * `:;.,?!()` and space, at most 50 characters. The Merchant Swish Simulator and production refuse
+ * anything else with RP02.
+ */
+export const SWISH_MESSAGE = /^[a-zA-ZåäöÅÄÖ0-9 :;.,?!()]{0,50}$/;
+const SWISH_MESSAGE_CHAR = /[a-zA-ZåäöÅÄÖ0-9 :;.,?!()]/;
+/** Nordic letters outside Swish's alphabet, by the Swedish letter a payer reads the same way. */
+const NORDIC_EQUIVALENTS: Record<string, string> = { æ: 'ä', Æ: 'Ä', ø: 'ö', Ø: 'Ö', ß: 'ss' };
 
-/** message: at most 50 characters that Swish accepts; shown to the payer in the app. */
-export function toSwishMessage(text: string | undefined): string | undefined {
+function toSwishCharacter(char: string): string | undefined {
+  if (SWISH_MESSAGE_CHAR.test(char)) return char;
+  const equivalent = NORDIC_EQUIVALENTS[char];
+  if (equivalent) return equivalent;
+  // é → e, ü → u: the letter without its accent, when that is a letter Swish accepts.
+  const base = char.normalize('NFD').replace(/\p{M}+/gu, '');
+  if (base !== char && [...base].every((c) => SWISH_MESSAGE_CHAR.test(c))) return base;
+  if (/[\p{P}\p{Z}\p{Sm}\s<>]/u.test(char)) return ' ';
+  if (/[\p{So}\p{Sk}\p{Sc}\p{M}\p{Cf}\p{No}]/u.test(char)) return '';
+  // A letter of another script (Cyrillic, Greek, CJK …) has no spelling in Swish's alphabet.
+  return undefined;
+}
+
+/**
+ * message: Skerry's text in Swish's character set, shown to the payer in the app. Accents are
+ * dropped (é → e), æ/ø read as ä/ö, other punctuation becomes a space, emoji and symbols go, and
+ * the result is cut to 50 characters. A text in another script cannot be spelled in Swish's
+ * alphabet: it is refused rather than sent as an unreadable remnant.
+ */
+export function toSwishMessage(text: string | undefined, operation = 'create_payment'): string | undefined {
   if (!text) return undefined;
-  const cleaned = text.replace(MESSAGE_CHARS, ' ').replace(/\s+/g, ' ').trim().slice(0, 50).trim();
+  const refused: string[] = [];
+  const spelled = [...text.normalize('NFC')]
+    .map((char) => {
+      const swish = toSwishCharacter(char);
+      if (swish === undefined) refused.push(char);
+      return swish ?? '';
+    })
+    .join('');
+  if (refused.length > 0) {
+    throw new ProviderError(
+      'swish',
+      operation,
+      'validation',
+      `the Swish message ${JSON.stringify(text)} has characters Swish does not accept and that have no equivalent (${[...new Set(refused)].join('')}); Swish allows a–ö, A–Ö, 0–9, :;.,?!() and space`,
+      { code: 'RP02' },
+    );
+  }
+  const cleaned = spelled
+    .replace(/\s+/g, ' ')
+    .replace(/ +([:;.,?!)])/g, '$1')
+    .replace(/\( +/g, '(')
+    .trim()
+    .slice(0, 50)
+    .trim();
   return cleaned === '' ? undefined : cleaned;
 }
 

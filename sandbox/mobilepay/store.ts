@@ -76,6 +76,43 @@ const AmountSchema = z.object({
   value: z.number().int('must be an integer in minor units').positive('must be positive'),
 });
 
+/** `npm start`'s own API: an http return URL to it never leaves the machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * ePayment takes an https `returnUrl` or an app scheme (`myapp://…`) and refuses plain http. The
+ * sandbox refuses http too, except to a loopback host (127.0.0.1, localhost, ::1), which is where
+ * `npm start` sends the payer back; the real API would refuse that as well.
+ */
+function returnUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined; // z.url() reports it
+  }
+  if (url.protocol !== 'http:') return undefined;
+  return isLoopbackHost(url.hostname) ? undefined : 'must use https (or an app scheme); http is only allowed for loopback hosts in this sandbox';
+}
+
+/** The digits after the country code of a mobile number, per country Vipps MobilePay serves. */
+const NATIONAL_DIGITS: readonly { prefix: string; country: string; digits: readonly number[] }[] = [
+  { prefix: '47', country: 'Norwegian', digits: [8] },
+  { prefix: '45', country: 'Danish', digits: [8] },
+  { prefix: '358', country: 'Finnish', digits: [6, 7, 8, 9, 10] },
+];
+
+/** ePayment's `customer.phoneNumber`: an MSISDN, country code first, digits only (4712345678). */
+function phoneNumberProblem(phone: string): string | undefined {
+  if (!/^\d{9,15}$/.test(phone)) return 'must be an MSISDN: the country code and the number, 9-15 digits, without + or 00 (e.g. 4712345678)';
+  const plan = NATIONAL_DIGITS.find((entry) => phone.startsWith(entry.prefix));
+  if (plan && !plan.digits.includes(phone.length - plan.prefix.length)) return `is not a valid ${plan.country} mobile number`;
+  return undefined;
+}
+
 const CreateSchema = z
   .object({
     amount: AmountSchema,
@@ -85,7 +122,7 @@ const CreateSchema = z
     userFlow: z.enum(['PUSH_MESSAGE', 'NATIVE_REDIRECT', 'WEB_REDIRECT', 'QR']),
     paymentDescription: z.string().max(100).optional(),
     customer: z
-      .object({ phoneNumber: z.string().regex(/^\d{8,15}$/, 'must be an MSISDN').optional(), personalQr: z.string().optional(), customerToken: z.string().optional() })
+      .object({ phoneNumber: z.string().optional(), personalQr: z.string().optional(), customerToken: z.string().optional() })
       .optional(),
     metadata: z
       .record(z.string().max(100), z.string().max(500))
@@ -93,6 +130,10 @@ const CreateSchema = z
       .nullish(),
   })
   .superRefine((body, ctx) => {
+    const returnUrlIssue = body.returnUrl === undefined ? undefined : returnUrlProblem(body.returnUrl);
+    if (returnUrlIssue) ctx.addIssue({ code: 'custom', path: ['returnUrl'], message: returnUrlIssue });
+    const phoneIssue = body.customer?.phoneNumber === undefined ? undefined : phoneNumberProblem(body.customer.phoneNumber);
+    if (phoneIssue) ctx.addIssue({ code: 'custom', path: ['customer', 'phoneNumber'], message: phoneIssue });
     if ((body.userFlow === 'WEB_REDIRECT' || body.userFlow === 'NATIVE_REDIRECT') && !body.returnUrl) {
       ctx.addIssue({ code: 'custom', path: ['returnUrl'], message: `is required when userFlow is ${body.userFlow}` });
     }

@@ -44,7 +44,7 @@ export interface SwishSandboxOptions {
   refundStepMs?: number;
   /** How long before a request created with an error code as message ends in that error (MSS: ~4 s). */
   simulatedOutcomeMs?: number;
-  /** Refuse callback URLs that are not https (RP03), as real Swish does. Off for local development. */
+  /** Refuse http callbacks to loopback hosts too (RP03); other http callbacks are always refused, as MSS does. */
   requireHttpsCallbacks?: boolean;
   seed?: number;
   now?: () => number;

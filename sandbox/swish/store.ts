@@ -68,6 +68,11 @@ export interface RefundRecord {
 
 export interface SwishStoreOptions {
   now?: () => number;
+  /**
+   * Refuse http callback URLs on loopback hosts too (RP03), exactly as MSS does. By default the
+   * sandbox accepts http only for loopback hosts (127.0.0.0/8, ::1, localhost), which is what
+   * `npm start` gives it; any other http callback is refused with RP03, as MSS and production do.
+   */
   requireHttpsCallbacks?: boolean;
   /** Called after every status change, with the record whose object Swish would send. */
   onChange?: (change: { kind: 'payment_request'; record: PaymentRequestRecord } | { kind: 'refund'; record: RefundRecord }) => void;
@@ -77,7 +82,8 @@ export const INSTRUCTION_UUID = /^[0-9A-F]{32}$/;
 const AMOUNT = /^\d{1,12}(\.\d{1,2})?$/;
 const MAX_AMOUNT_MINOR = 99_999_999_999_999;
 const REFERENCE = /^[a-zA-Z0-9]{1,35}$/;
-const MESSAGE = /^[\p{L}0-9 :;.,?!()"'\-+]{0,50}$/u;
+/** Swish's own character set: a–ö, A–Ö, 0–9, `:;.,?!()` and space, at most 50 (else RP02). */
+const MESSAGE = /^[a-zA-ZåäöÅÄÖ0-9 :;.,?!()]{0,50}$/;
 const PAYER_ALIAS = /^\d{8,15}$/;
 
 /** The payer alias the sandbox treats as not enrolled in Swish (ACMT03). */
@@ -109,6 +115,12 @@ function parseAmountMinor(value: unknown, errors: SwishErrorBody[]): number | un
   return minor;
 }
 
+/** The hosts of `npm start`'s own API: an http callback to them never leaves the machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function checkCallbackUrl(value: unknown, requireHttps: boolean, errors: SwishErrorBody[]): string | undefined {
   const text = optionalString(value);
   let url: URL | undefined;
@@ -117,7 +129,8 @@ function checkCallbackUrl(value: unknown, requireHttps: boolean, errors: SwishEr
   } catch {
     url = undefined;
   }
-  if (!url || !['http:', 'https:'].includes(url.protocol) || (requireHttps && url.protocol !== 'https:')) {
+  const allowedHttp = url?.protocol === 'http:' && !requireHttps && isLoopbackHost(url.hostname);
+  if (!url || (url.protocol !== 'https:' && !allowedHttp)) {
     errors.push(swishError('RP03'));
     return undefined;
   }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config';
 import { AccessTokenCache } from '../../providers/mobilepay/api';
-import { classifyMobilePayResponse, paymentIdFromReference, referenceForPayment, snapshotFromPayment, wireIdempotencyKey, type EPaymentView } from '../../providers/mobilepay/wire';
+import { classifyMobilePayResponse, paymentIdFromReference, referenceForPayment, snapshotFromPayment, toMsisdn, wireIdempotencyKey, type EPaymentView } from '../../providers/mobilepay/wire';
 import { contentHash, createMobilePayWebhookVerifier, normalizeEPaymentEvent, signatureFor, type EPaymentWebhookEvent } from '../../providers/mobilepay/webhooks';
 import { ProviderError } from '../../providers/errors';
 import { WebhookVerificationError, type IncomingWebhook } from '../../providers/types';
@@ -199,6 +199,31 @@ describe('MobilePay payment mapping', () => {
   });
 });
 
+describe('MobilePay phone numbers', () => {
+  it('sends the MSISDN ePayment wants: country code and number, digits only', () => {
+    expect(toMsisdn('+47 123 45 678')).toBe('4712345678');
+    expect(toMsisdn('0045 12 34 56 78')).toBe('4512345678');
+    expect(toMsisdn('4712345678')).toBe('4712345678');
+    expect(toMsisdn('+358 40 1234567')).toBe('358401234567');
+    expect(toMsisdn('+46 70-123 45 67')).toBe('46701234567');
+  });
+
+  it('refuses what is not one, an invalid Norwegian number with its rule', () => {
+    expect(() => toMsisdn('12345678')).toThrow(/"12345678" is not an MSISDN of 9 to 15 digits.*4712345678/);
+    expect(() => toMsisdn('47123456789')).toThrow(/not a valid Norwegian number \(47 followed by 8 digits\)/);
+    expect(() => toMsisdn('451234567')).toThrow(/not a valid Danish number/);
+    expect(() => toMsisdn('47 abc 45 678')).toThrow(ProviderError);
+    const refusal = (() => {
+      try {
+        return toMsisdn('47123');
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(refusal).toMatchObject({ provider: 'mobilepay', kind: 'validation', retryable: false });
+  });
+});
+
 describe('MobilePay error classification', () => {
   const problem = (status: number, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ type: `https://example/errors#e${status}`, title: 'T', detail: 'D', status, traceId: 'trace-1', ...extra });
@@ -307,7 +332,7 @@ describe('MobilePay configuration', () => {
       sandboxed: true,
       apiBase: 'http://127.0.0.1:4010/mobilepay',
       merchantSerialNumber: '123456',
-      returnUrl: 'http://127.0.0.1:3000/payments/{paymentId}',
+      returnUrl: 'http://127.0.0.1:3001/payments/{paymentId}/return',
       webhookToleranceSeconds: 300,
     });
     expect(config.mobilepay.webhookSecrets).toHaveLength(1);

@@ -455,6 +455,52 @@ describe('MobilePay sandbox: errors and faults', () => {
   });
 });
 
+describe('MobilePay sandbox: refusals as the ePayment API refuses them', () => {
+  const createRaw = async (body: Record<string, unknown>) => {
+    const api = createMobilePayApi(clientOptions());
+    return failure(
+      api.createPayment(
+        { amount: { value: 1_000, currency: 'NOK' }, paymentMethod: { type: 'WALLET' }, reference: newPaymentId().replaceAll('_', '-'), userFlow: 'WEB_REDIRECT', ...body } as never,
+        `raw-${newPaymentId()}`,
+      ),
+    );
+  };
+
+  it('refuses an http returnUrl, except to a loopback host (what npm start uses); https and app schemes pass', async () => {
+    const refused = await createRaw({ returnUrl: 'http://shop.example/return' });
+    expect(refused).toMatchObject({ kind: 'validation', details: { httpStatus: 400 } });
+    expect(refused.message).toMatch(/returnUrl: must use https \(or an app scheme\)/);
+    // Through the adapter: the same refusal, naming the field.
+    const viaClient = await failure(createMobilePayClient(clientOptions({ returnUrl: 'http://shop.example/return/{paymentId}' })).createPayment(request()));
+    expect(viaClient).toMatchObject({ kind: 'validation' });
+    expect(viaClient.message).toMatch(/returnUrl/);
+
+    for (const returnUrl of ['http://127.0.0.1:3000/payments/{paymentId}/return', 'http://localhost:3000/r/{paymentId}', 'myapp://return/{paymentId}']) {
+      const created = await createMobilePayClient(clientOptions({ returnUrl })).createPayment(request());
+      expect(created.status, returnUrl).toBe('created');
+    }
+  });
+
+  it('refuses an invalid Norwegian phone number; Skerry refuses it first, naming the number', async () => {
+    const refused = await createRaw({ returnUrl: 'https://shop.example/r', customer: { phoneNumber: '47123456789' } });
+    expect(refused).toMatchObject({ kind: 'validation', details: { httpStatus: 400 } });
+    expect(refused.message).toMatch(/customer\.phoneNumber: is not a valid Norwegian mobile number/);
+    expect((await createRaw({ returnUrl: 'https://shop.example/r', customer: { phoneNumber: '+4712345678' } })).message).toMatch(/customer\.phoneNumber: must be an MSISDN/);
+
+    const viaClient = await failure(client.createPayment(request({ payer: { alias: '+47 123 45 6789' } })));
+    expect(viaClient).toMatchObject({ kind: 'validation', provider: 'mobilepay' });
+    expect(viaClient.message).toMatch(/"\+47 123 45 6789" is not a valid Norwegian number \(47 followed by 8 digits\)/);
+
+    // Written as people write them, valid numbers are sent as MSISDNs.
+    for (const alias of ['+47 123 45 678', '004512345678', '4712345678']) {
+      const created = await client.createPayment(request({ payer: { alias } }));
+      expect(created.status, alias).toBe('created');
+    }
+    const phones = sandbox.recentRequests.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/epayment/v1/payments')).map((entry) => (entry.body as { customer?: { phoneNumber?: string } } | undefined)?.customer?.phoneNumber);
+    expect(phones.slice(-3)).toEqual(['4712345678', '4512345678', '4712345678']);
+  });
+});
+
 describe('MobilePay sandbox: Webhooks API', () => {
   it('registers a webhook whose secret signs the deliveries, lists it and deletes it', async () => {
     const api = createMobilePayApi(clientOptions());

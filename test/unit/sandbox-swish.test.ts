@@ -1,7 +1,8 @@
 // The Swish sandbox driven by the production client (createSwishClient) over real mutual TLS, with a
 // callback receiver that runs the production verifier on every delivery. Waits are on conditions
 // (the flush endpoint, vi.waitFor), never fixed sleeps.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import forge from 'node-forge';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +11,18 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config';
 import { ProviderError } from '../../providers/errors';
-import { classifySwishTransportError, createSwishClient, type SwishClient, type SwishClientOptions } from '../../providers/swish/client';
+import { classifySwishTransportError } from '../../providers/swish/transport';
+import { createSwishClient, type SwishClient, type SwishClientOptions } from '../../providers/swish/client';
 import { instructionUuid, refundInstructionUuid } from '../../providers/swish/protocol';
 import { createSwishWebhookVerifier } from '../../providers/swish/webhooks';
-import type { CreateProviderPaymentRequest, VerifiedWebhookEvent } from '../../providers/types';
+import type { CreateProviderPaymentRequest } from '../../providers/types';
+import type { VerifiedWebhookEvent } from '../../domain/webhooks';
 import { buildSandbox, sandboxHandles } from '../../sandbox/server';
 import { ensureSwishSandboxCerts, generateSwishCertificates, type SwishSandboxCerts } from '../../sandbox/swish/certs';
 import type { SwishSandbox } from '../../sandbox/swish/sandbox';
 import { startSwishApiServer, startSwishSandbox, type SwishApiServer } from '../../sandbox/swish/server';
 import type { PaymentRequest, Refund } from '../../sandbox/swish/store';
-import { providerIdempotencyKey } from '../../workflows/payments/messages';
+import { providerIdempotencyKey } from '../../domain/payments';
 
 const PAYEE_ALIAS = '1234679304';
 
@@ -213,6 +216,64 @@ describe('configuration', () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+describe('refusals as Swish refuses them', () => {
+  /** A PUT straight to the sandbox's API over mutual TLS, as MSS receives it. */
+  const putRaw = async (body: Record<string, unknown>) => {
+    const agent = new Agent({ connect: { cert: certs.clientCert, key: certs.clientKey, ca: certs.caCert } });
+    try {
+      const response = await request(`${api.apiBase}/api/v2/paymentrequests/${instructionUuid(`raw-${++sequence}`)}`, {
+        method: 'PUT',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ payeeAlias: PAYEE_ALIAS, amount: '100.00', currency: 'SEK', callbackUrl: receiver.url, ...body }),
+      });
+      return { status: response.statusCode, errors: (await response.body.text()) };
+    } finally {
+      await agent.close();
+    }
+  };
+
+  it('refuses an http callback URL (RP03) except to a loopback host, and Skerry names the variable', async () => {
+    expect(await putRaw({ callbackUrl: 'http://shop.example/webhooks/swish' })).toMatchObject({ status: 422, errors: expect.stringContaining('RP03') });
+    expect((await putRaw({ callbackUrl: 'http://127.0.0.1:3001/webhooks/swish' })).status).toBe(201);
+    expect((await putRaw({ callbackUrl: 'https://shop.example/webhooks/swish' })).status).toBe(201);
+
+    const error = await failure(newClient({ callbackUrl: 'http://shop.example/webhooks/swish' }).createPayment(paymentRequest()));
+    expect(error).toMatchObject({ kind: 'validation', retryable: false, details: { code: 'RP03', httpStatus: 422 } });
+    expect(error.message).toMatch(/SWISH_CALLBACK_BASE_URL .*https/);
+  });
+
+  it('refuses a message outside its character set (RP02); Skerry normalises one it can spell, and refuses one it cannot', async () => {
+    expect(await putRaw({ message: 'Hyttetur – «Ærø» #3' })).toMatchObject({ status: 422, errors: expect.stringContaining('RP02') });
+    expect((await putRaw({ message: 'Stuga på Ängö: 2 nätter (frukost)!' })).status).toBe(201);
+
+    const created = await client.createPayment(paymentRequest({ description: 'Hyttetur – «Ærø», café & crème 🏕️' }));
+    const stored = (await state()).paymentRequests.find((entry) => entry.id === created.providerReference);
+    expect(stored?.message).toBe('Hyttetur Ärö, cafe creme');
+
+    const refused = await failure(client.createPayment(paymentRequest({ description: 'Экскурсия' })));
+    expect(refused).toMatchObject({ kind: 'validation', provider: 'swish', details: { code: 'RP02' } });
+    expect(refused.message).toMatch(/Экскурсия.*Swish allows a–ö, A–Ö, 0–9/);
+  });
+
+  it('accepts the merchant certificate as PKCS#12 (.p12 and passphrase), as Swish hands it out', async () => {
+    const p12Path = join(certRoot, 'merchant.p12');
+    const bundle = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(certs.clientKey.toString()), [forge.pki.certificateFromPem(certs.clientCert.toString())], 'swish-test', {
+      algorithm: '3des',
+    });
+    await writeFile(p12Path, Buffer.from(forge.asn1.toDer(bundle).getBytes(), 'binary'));
+
+    const fromP12 = newClient({ cert: p12Path, key: undefined, passphrase: 'swish-test' });
+    const created = await fromP12.createPayment(paymentRequest());
+    expect((await fromP12.getPayment(created.providerReference)).status).toBe('created');
+
+    const wrongPassphrase = newClient({ cert: p12Path, key: undefined, passphrase: 'not-it' });
+    const refused = await failure(wrongPassphrase.getPayment(created.providerReference));
+    expect(refused).toMatchObject({ kind: 'authentication', retryable: false });
+    expect(refused.message).toMatch(/PKCS#12 file in SWISH_CERT \(check SWISH_CERT_PASSPHRASE\)/);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   toSwishMessage,
 } from '../../providers/swish/protocol';
 import { createSwishWebhookVerifier, parseSwishCallback } from '../../providers/swish/webhooks';
+import { ProviderError } from '../../providers/errors';
 import { WebhookVerificationError } from '../../providers/types';
 import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 import { providerIdempotencyKey } from '../../domain/payments';
@@ -86,6 +87,20 @@ describe('request fields', () => {
     expect(toSwishMessage('a'.repeat(80))).toHaveLength(50);
     expect(toSwishMessage('🏕️')).toBeUndefined();
     expect(toSwishMessage(undefined)).toBeUndefined();
+  });
+
+  it('spells messages in Swish\'s character set: accents dropped, æ/ø as ä/ö, other punctuation a space', () => {
+    expect(toSwishMessage('Hyttetur – «Ærø», café & crème')).toBe('Hyttetur Ärö, cafe creme');
+    expect(toSwishMessage('Stuga på Ängö: 2 nätter (frukost)!')).toBe('Stuga på Ängö: 2 nätter (frukost)!');
+    expect(toSwishMessage('Bootsfahrt für 2 → Øst-Kajen')).toBe('Bootsfahrt fur 2 Öst Kajen');
+    for (const text of ['Hyttetur – «Ærø», café & crème', 'Über 50 % Rabatt, Größe: L/XL', '"Kayak" tour #4 @ 10:00']) {
+      expect(toSwishMessage(text), text).toMatch(/^[a-zA-ZåäöÅÄÖ0-9 :;.,?!()]{1,50}$/);
+    }
+  });
+
+  it('refuses a message in a script Swish cannot spell, naming the characters', () => {
+    expect(() => toSwishMessage('Экскурсия 2')).toThrow(ProviderError);
+    expect(() => toSwishMessage('観光ツアー', 'refund_payment')).toThrow(/観光ツアー.*a–ö, A–Ö, 0–9, :;\.,\?!\(\) and space/);
   });
 
   it('normalizes payer aliases to digits with the country code', () => {
@@ -191,6 +206,15 @@ describe('error classification', () => {
     const limited = errorFromResponse('retrieve', response(429, '', { 'retry-after': '3' }));
     expect(limited).toMatchObject({ kind: 'rate_limited', retryable: true, details: { retryAfterMs: 3_000 } });
     expect(errorFromResponse('retrieve', response(502, 'bad gateway'))).toMatchObject({ kind: 'unavailable', retryable: true });
+  });
+
+  it('names the setting behind a configuration refusal: RP03 the callback URL, 403 the certificate', () => {
+    const callback = errorFromResponse('create_payment_request', response(422, [{ errorCode: 'RP03', errorMessage: 'Callback URL is missing or does not use HTTPS' }]));
+    expect(callback).toMatchObject({ kind: 'validation', retryable: false, details: { code: 'RP03' } });
+    expect(callback.message).toBe('RP03 Callback URL is missing or does not use HTTPS (check SWISH_CALLBACK_BASE_URL (or PUBLIC_URL): Swish calls back only to an https URL)');
+    expect(errorFromResponse('create_payment_request', response(422, [{ errorCode: 'ACMT07', errorMessage: 'Payee not Enrolled' }])).message).toMatch(/SWISH_PAYEE_ALIAS/);
+    expect(errorFromResponse('create_payment_request', response(403, '')).message).toMatch(/SWISH_CERT and SWISH_PAYEE_ALIAS/);
+    expect(errorFromResponse('create_payment_request', response(422, [{ errorCode: 'ACMT03', errorMessage: 'Payer not Enrolled' }])).message).toBe('ACMT03 Payer not Enrolled');
   });
 
   it('treats a refused TLS handshake as a configuration problem, a reset as the network', () => {
