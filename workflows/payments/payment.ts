@@ -18,6 +18,7 @@ import {
 import type { PaymentActivities } from '../../activities/payments';
 import { observationFromSnapshot, type ProviderPaymentSnapshot } from '../../domain/observations';
 import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, providerTaskQueue, type PaymentCallKind } from '../shared/retry-policies';
+import { CommandLock } from '../shared/command-lock';
 import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, paymentStatusChangedSignal, refundUpdate } from './messages';
 import { DEFAULT_PAYMENT_TIMING, providerIdempotencyKey, type PaymentEventRecord, type PaymentObservation, type PaymentState, type StartPaymentInput } from '../../domain/payments';
 import { paymentStatusSearchAttribute } from '../../domain/search-attributes';
@@ -30,20 +31,6 @@ const activitiesFor = (provider: string, kind: PaymentCallKind, extra: ActivityO
   proxyActivities<PaymentActivities>({ ...callOptions(provider, kind), taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider), ...extra });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Serializes provider commands so two updates never race on one payment. */
-class CommandLock {
-  private held = false;
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !this.held);
-    this.held = true;
-    try {
-      return await fn();
-    } finally {
-      this.held = false;
-    }
-  }
-}
 
 function rejectCommand(reason: string | undefined): void {
   if (reason) throw ApplicationFailure.create({ type: 'PaymentCommandRejected', message: reason, nonRetryable: true });
