@@ -17,7 +17,7 @@ import { createSwishWebhookVerifier } from './swish/webhooks';
 import { createMobilePayClient } from './mobilepay/client';
 import { createMobilePayWebhookVerifier } from './mobilepay/webhooks';
 import { createPayPalClient } from './paypal/client';
-import { createPayPalWebhookVerifier } from './paypal/webhooks';
+import { createPayPalWebhookVerifier, type PayPalWebhookVerifier } from './paypal/webhooks';
 import { createAirbnbWebhookVerifier } from './airbnb/webhooks';
 import type { ProviderName } from '../domain/payments';
 
@@ -119,16 +119,18 @@ export function createProviderRegistry(config: Config, options: RegistryOptions 
 }
 
 /** A verifier built from part of the configuration, and built again when that part changes. */
-function rebuiltOnChange(provider: WebhookVerifier['provider'], source: ConfigSource, inputs: (config: Config) => unknown[], build: (config: Config) => WebhookVerifier): WebhookVerifier {
-  let built: { fingerprint: string; verifier: WebhookVerifier } | undefined;
+function rebuiltOnChange(provider: WebhookVerifier['provider'], source: ConfigSource, inputs: (config: Config) => unknown[], build: (config: Config) => PayPalWebhookVerifier): PayPalWebhookVerifier {
+  let built: { fingerprint: string; verifier: PayPalWebhookVerifier } | undefined;
+  const current = () => {
+    const config = source.current();
+    const fingerprint = digestOf(inputs(config));
+    if (built?.fingerprint !== fingerprint) built = { fingerprint, verifier: build(config) };
+    return built.verifier;
+  };
   return {
     provider,
-    verify(webhook) {
-      const current = source.current();
-      const fingerprint = digestOf(inputs(current));
-      if (built?.fingerprint !== fingerprint) built = { fingerprint, verifier: build(current) };
-      return built.verifier.verify(webhook);
-    },
+    apiBase: () => current().apiBase(),
+    verify: (webhook) => current().verify(webhook),
   };
 }
 

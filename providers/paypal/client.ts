@@ -45,10 +45,14 @@ export interface PayPalClientOptions extends PayPalConnectionOptions {
 /** Full resources in answers, not PayPal's default minimal `{ id, status, links }`. */
 const REPRESENTATION = 'return=representation';
 
-/** Idempotency keys for the steps Skerry takes on its own when it reads an approved order. */
+/**
+ * Idempotency keys for the steps Skerry takes on its own when it reads an approved order. One key
+ * per approval: readers of the same approval share it, while a payer who approves again after a
+ * decline (another funding source) is a new attempt that PayPal must not answer from the old one.
+ */
 export const settleRequestId = {
-  capture: (orderId: string) => `skerry-${orderId}-capture-order`,
-  authorize: (orderId: string) => `skerry-${orderId}-authorize-order`,
+  capture: (orderId: string, approvedAt = '') => `skerry-${orderId}-capture-order${approvedAt ? `-${approvedAt}` : ''}`,
+  authorize: (orderId: string, approvedAt = '') => `skerry-${orderId}-authorize-order${approvedAt ? `-${approvedAt}` : ''}`,
 };
 
 const truncate = (value: string | undefined, max: number) => (value === undefined ? undefined : value.slice(0, max));
@@ -109,8 +113,8 @@ export function createPayPalClient(options: PayPalClientOptions): PaymentProvide
     (await run('get_order', () => paypal.call<PayPalOrder>('get_order', () => paypal.orders.getOrder({ id })))).body;
 
   /**
-   * Takes the merchant's step on an APPROVED order. A decline comes back as a `failed` snapshot
-   * (as Stripe's declined intent does), not as an error: reading a payment must not fail because
+   * Takes the merchant's step on an APPROVED order. A decline comes back as a snapshot awaiting the
+   * payer again (as Stripe's declined intent does), not as an error: reading a payment must not fail because
    * the payer's bank said no.
    */
   const settleApproved = async (order: PayPalOrder): Promise<ProviderPaymentSnapshot> => {
@@ -120,15 +124,18 @@ export function createPayPalClient(options: PayPalClientOptions): PaymentProvide
       const response = await run(operation, () =>
         paypal.call<PayPalOrder>(operation, () =>
           authorize
-            ? paypal.orders.authorizeOrder({ id: order.id, paypalRequestId: settleRequestId.authorize(order.id), prefer: REPRESENTATION })
-            : paypal.orders.captureOrder({ id: order.id, paypalRequestId: settleRequestId.capture(order.id), prefer: REPRESENTATION }),
+            ? paypal.orders.authorizeOrder({ id: order.id, paypalRequestId: settleRequestId.authorize(order.id, order.update_time), prefer: REPRESENTATION })
+            : paypal.orders.captureOrder({ id: order.id, paypalRequestId: settleRequestId.capture(order.id, order.update_time), prefer: REPRESENTATION }),
         ),
       );
       return snapshotFromOrder(response.body);
     } catch (err) {
       const failure = classifyPayPalError(operation, err);
+      // INSTRUMENT_DECLINED: the payer must choose another funding source, so the payment waits for
+      // them again at the approve link. The attempt failed, the payment did not.
       if (failure.kind === 'decline') {
-        return { ...snapshotFromOrder(order), status: 'failed', failureReason: failure.message, nextAction: undefined };
+        const url = payerActionUrl(order);
+        return { ...snapshotFromOrder(order), status: 'created', failureReason: failure.message, nextAction: url ? { type: 'redirect', url } : undefined };
       }
       if (failure.details.code === 'PAYER_ACTION_REQUIRED') {
         const url = payerActionUrl(order);

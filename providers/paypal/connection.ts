@@ -59,6 +59,8 @@ export interface WireResponse<T> {
 }
 
 export interface PayPalConnection {
+  /** The API base the connection calls (undefined: PayPal's sandbox). */
+  readonly apiBase: string | undefined;
   readonly sdk: Client;
   readonly orders: OrdersController;
   readonly payments: PaymentsController;
@@ -220,6 +222,7 @@ export function createPayPalConnection(options: PayPalConnectionOptions): PayPal
     });
 
   return {
+    apiBase: options.apiBase,
     sdk,
     orders: new OrdersController(sdk),
     payments: new PaymentsController(sdk),

@@ -9,6 +9,7 @@ import { WebhookVerificationError, type IncomingWebhook, type WebhookVerifier } 
 import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 import type { PaymentObservation } from '../../domain/payments';
 import { createPayPalConnection, type PayPalConnection, type PayPalConnectionOptions } from './connection';
+import { isLoopbackApi } from '../../config/sandbox-defaults';
 import { classifyPayPalError } from './errors';
 import {
   adoptionOf,
@@ -141,16 +142,32 @@ export function parsePayPalEvent(rawBody: Buffer): PayPalWebhookEvent {
 const TRANSMISSION_HEADER_MAX = 2_048;
 
 /**
+ * PayPal's certificates are served over https. The one exception is a PayPal API on this machine
+ * (Skerry's sandbox under `npm start` and the tests), whose certificate lives at that same http
+ * origin; with PayPal's real API configured, an http certificate URL is always refused.
+ */
+function certUrlAccepted(certUrl: string, apiBase: string | undefined): boolean {
+  let url: URL;
+  try {
+    url = new URL(certUrl);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && apiBase !== undefined && isLoopbackApi(apiBase) && new URL(apiBase).origin === url.origin;
+}
+
+/**
  * What can be refused without asking PayPal: the five transmission headers present and of a sane
  * size, and a body that is a PayPal event. Anything past this costs a call to PayPal.
  */
-export function precheckPayPalWebhook(webhook: IncomingWebhook) {
+export function precheckPayPalWebhook(webhook: IncomingWebhook, apiBase?: string) {
   const values = PAYPAL_TRANSMISSION_HEADERS.map((name) => header(webhook, name));
   const missing = PAYPAL_TRANSMISSION_HEADERS.filter((_, index) => !values[index]);
   if (missing.length > 0) throw new WebhookVerificationError(`missing ${missing.join(', ')}`, 'missing_signature');
   if (values.some((value) => value!.length > TRANSMISSION_HEADER_MAX)) throw new WebhookVerificationError('a PAYPAL-* header is too long', 'malformed');
   const [transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo] = values as string[];
-  if (!/^https:\/\//i.test(certUrl!)) throw new WebhookVerificationError('PAYPAL-CERT-URL is not an https URL', 'malformed');
+  if (!certUrlAccepted(certUrl!, apiBase)) throw new WebhookVerificationError('PAYPAL-CERT-URL is not an https URL', 'malformed');
   return { transmissionId: transmissionId!, transmissionTime: transmissionTime!, transmissionSig: transmissionSig!, certUrl: certUrl!, authAlgo: authAlgo!, event: parsePayPalEvent(webhook.rawBody) };
 }
 
@@ -284,18 +301,23 @@ export function createVerifyBudget(options: VerifyBudgetOptions, now: () => numb
   };
 }
 
+/** A PayPal verifier, saying which API it asks (and so which certificate host it trusts). */
+export interface PayPalWebhookVerifier extends WebhookVerifier {
+  apiBase(): string | undefined;
+}
+
 /** The PayPal verifier behind its budget: what the precheck refuses never takes a place in it. */
-export function withVerifyBudget(verifier: WebhookVerifier, budget: VerifyBudget): WebhookVerifier {
+export function withVerifyBudget(verifier: WebhookVerifier & Partial<Pick<PayPalWebhookVerifier, 'apiBase'>>, budget: VerifyBudget): WebhookVerifier {
   return {
     provider: verifier.provider,
     async verify(webhook) {
-      precheckPayPalWebhook(webhook);
+      precheckPayPalWebhook(webhook, verifier.apiBase?.());
       return budget.run(() => verifier.verify(webhook));
     },
   };
 }
 
-export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): WebhookVerifier {
+export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): PayPalWebhookVerifier {
   let connection = options.connection;
   const paypal = () => {
     if (!connection) {
@@ -305,10 +327,12 @@ export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): Webh
     return connection;
   };
 
+  const apiBase = () => options.apiBase ?? options.connection?.apiBase;
   return {
     provider: 'paypal',
+    apiBase,
     async verify(webhook) {
-      const { transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo, event } = precheckPayPalWebhook(webhook);
+      const { transmissionId, transmissionTime, transmissionSig, certUrl, authAlgo, event } = precheckPayPalWebhook(webhook, apiBase());
       if (!options.webhookId) throw new WebhookVerificationError('no PayPal webhook id configured', 'unverifiable');
 
       const request =

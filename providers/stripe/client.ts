@@ -87,8 +87,9 @@ export function snapshotFromIntent(intent: Stripe.PaymentIntent, amountRefunded 
   let status: ProviderPaymentSnapshot['status'];
   switch (intent.status) {
     case 'requires_payment_method':
-      // Stripe returns a declined intent to requires_payment_method with the decline attached.
-      status = intent.last_payment_error ? 'failed' : 'created';
+      // Stripe returns a declined intent to requires_payment_method with the decline attached: the
+      // attempt failed, the payment did not, and the customer may try another card (failureReason).
+      status = 'created';
       break;
     case 'requires_confirmation':
       status = 'created';

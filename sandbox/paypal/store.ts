@@ -321,10 +321,13 @@ export class PayPalStore {
     );
   }
 
+  // Nothing ran (no capture, no authorization), so the answer is not kept under the PayPal-Request-Id:
+  // after the payer approves again with another funding source, the merchant's next call is a new attempt.
   #instrumentDeclined(): PayPalApiError {
     return unprocessable(
       'INSTRUMENT_DECLINED',
       "The instrument presented  was either declined by the processor or bank, or it can't be used for this payment.",
+      { executed: false },
     );
   }
 

@@ -56,9 +56,10 @@ describe.each(['paypal', 'swish', 'mobilepay'] as const)('%s on the payment work
     expect(refunded.amountRefunded).toBe(45_000);
   });
 
-  it('fails when the payer is declined', async () => {
+  it('fails when the payer is declined for good', async () => {
     const created = await create(provider);
-    expect((await payer(provider, created.providerReference, 'fail')).status).toBe(200);
+    // PayPal's final decline is a denied capture; INSTRUMENT_DECLINED lets the payer try again (below).
+    expect((await payer(provider, created.providerReference, 'fail', provider === 'paypal' ? { mode: 'capture_denied' } : {})).status).toBe(200);
     await waitFor(created.paymentId, 'failed');
   });
 
@@ -80,6 +81,22 @@ describe.each(['paypal', 'swish', 'mobilepay'] as const)('%s on the payment work
 });
 
 describe('provider differences', () => {
+  it('PayPal: INSTRUMENT_DECLINED sends the payer back to approve, and another funding source pays', async () => {
+    const created = await create('paypal');
+    expect((await payer('paypal', created.providerReference, 'fail')).status).toBe(200);
+    const declined = await eventually(async () => {
+      const payment = (await stack.http('GET', `/payments/${created.paymentId}`)).body;
+      return payment.failureReason ? payment : undefined;
+    }, { timeoutMs: 30_000, what: `the decline of ${created.paymentId} to be observed` });
+    expect(declined).toMatchObject({ status: 'created', amountCaptured: 0, nextAction: created.nextAction });
+    expect(declined.failureReason).toMatch(/INSTRUMENT_DECLINED/);
+
+    expect((await payer('paypal', created.providerReference, 'succeed')).status).toBe(200);
+    const paid = await waitFor(created.paymentId, 'succeeded');
+    expect(paid.amountCaptured).toBe(45_000);
+    await eventually(async () => (await ledgerStatus(stack, created.paymentId)) === 'succeeded');
+  });
+
   it('MobilePay and PayPal hold with manual capture and capture part of the hold', async () => {
     for (const provider of ['mobilepay', 'paypal'] as const) {
       const created = await create(provider, { captureMethod: 'manual' });

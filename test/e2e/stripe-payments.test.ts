@@ -65,11 +65,25 @@ describe('Stripe payments through the API and the sandbox', () => {
     expect(intents).toHaveLength(1);
   });
 
-  it('fails a declined payment with the decline reason', async () => {
+  it('keeps a declined payment open with the decline reason, and succeeds when the customer pays with another card', async () => {
     const created = await create();
     await stack.control(`/stripe/_control/payments/${created.providerReference}/fail`, { decline_code: 'insufficient_funds' });
-    const failed = await waitForStatus(created.paymentId, 'failed');
-    expect(failed.failureReason).toContain('insufficient_funds');
+    const declined = await eventually(async () => {
+      const payment = await statusOf(created.paymentId);
+      return payment.failureReason ? payment : undefined;
+    }, { what: `the decline of ${created.paymentId} to be observed` });
+    // A decline is an attempt: Stripe's intent is back in requires_payment_method, and so is Skerry's payment.
+    expect(declined).toMatchObject({ status: 'created', amountCaptured: 0, nextAction: { type: 'stripe_client_secret' } });
+    expect(declined.failureReason).toContain('insufficient_funds');
+
+    expect((await stack.control(`/stripe/_control/payments/${created.providerReference}/succeed`)).status).toBe(200);
+    const paid = await waitForStatus(created.paymentId, 'succeeded');
+    expect(paid.amountCaptured).toBe(125_000);
+    const [row] = await eventually(async () => {
+      const rows = await stack.database.db.select().from(payments).where(eq(payments.id, created.paymentId));
+      return rows[0]?.status === 'succeeded' ? rows : undefined;
+    });
+    expect(row).toMatchObject({ amountCaptured: 125_000 });
   });
 
   it('passes through requires_action (3-D Secure) and then succeeds', async () => {

@@ -156,3 +156,63 @@ describe('payment state machine properties', () => {
     );
   });
 });
+
+describe('a decline is an attempt, not an outcome', () => {
+  it('keeps a declined payment open with the reason, and a later success ends it succeeded with the money', () => {
+    const declined = fold([
+      obs({ status: 'created', providerReference: 'pi_1', nextAction: { type: 'stripe_client_secret', clientSecret: 'pi_1_secret' } }),
+      obs({ status: 'created', failureReason: 'card_declined: insufficient_funds' }),
+    ]);
+    expect(declined).toMatchObject({ status: 'created', failureReason: 'card_declined: insufficient_funds', amountCaptured: 0 });
+    // The payer is sent back to pay again: the next action stays.
+    expect(declined.nextAction).toEqual({ type: 'stripe_client_secret', clientSecret: 'pi_1_secret' });
+    expect(commandBlocker.cancel(declined)).toBeUndefined();
+    const paid = fold([obs({ status: 'succeeded', amountCaptured: 10_000 })], declined);
+    expect(paid).toMatchObject({ status: 'succeeded', amountCaptured: 10_000, failureReason: undefined, nextAction: undefined });
+  });
+
+  it('takes captured money as proof of success, even after Skerry expired the payment', () => {
+    const expired = fold([obs({ status: 'created' }), localOutcome('expired', 'command:expired', T0)]);
+    expect(expired.status).toBe('expired');
+    const late = fold([obs({ amountCaptured: 10_000 })], expired);
+    expect(late).toMatchObject({ status: 'succeeded', amountCaptured: 10_000 });
+  });
+});
+
+// Every kind of thing a provider or Skerry itself can say about one payment, captured money included.
+const observationVocabulary: fc.Arbitrary<PaymentObservation> = fc.oneof(
+  fc.constantFrom<Partial<PaymentObservation>>(
+    { status: 'created' },
+    { status: 'created', failureReason: 'card_declined' },
+    { status: 'requires_action' },
+    { status: 'processing' },
+    { status: 'requires_capture', amountAuthorized: 10_000 },
+    { status: 'failed', failureReason: 'capture DECLINED' },
+    { status: 'canceled' },
+    { status: 'expired' },
+    { refund: { refundId: 're_x', amount: 2_000, status: 'pending' } },
+    { refund: { refundId: 're_x', amount: 2_000, status: 'failed' } },
+  ),
+  fc.record({ amountCaptured: fc.integer({ min: 1, max: 10_000 }) }).map((money) => ({ status: 'succeeded' as const, ...money })),
+  // A charge event: money captured, no lifecycle status of its own.
+  fc.record({ amountCaptured: fc.integer({ min: 1, max: 10_000 }) }),
+).map((partial) => obs(partial));
+
+describe('captured money is never lost', () => {
+  it('across any order of observations, money captured at a provider is never recorded as 0 captured in a closed payment', () => {
+    fc.assert(
+      fc.property(fc.array(observationVocabulary, { minLength: 1, maxLength: 12 }), (delivered) => {
+        let state = start();
+        let capturedAtProvider = 0;
+        for (const event of delivered) {
+          state = applyObservation(state, event).state;
+          capturedAtProvider = Math.max(capturedAtProvider, event.amountCaptured ?? 0);
+          if (capturedAtProvider === 0) continue;
+          expect(state.amountCaptured).toBe(capturedAtProvider);
+          expect(['failed', 'canceled', 'expired']).not.toContain(state.status);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});

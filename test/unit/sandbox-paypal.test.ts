@@ -416,12 +416,13 @@ describe('PayPal sandbox: orders through the adapter', () => {
     expect(refunded.verified?.observation?.refund).toEqual({ refundId: pending.refundId, amount: 1_000, status: 'succeeded' });
   });
 
-  it('declines: INSTRUMENT_DECLINED on capture, and a denied capture on a COMPLETED order', async () => {
+  it('declines: INSTRUMENT_DECLINED on capture sends the payer back to approve, and a denied capture on a COMPLETED order', async () => {
     const declined = await paypal.createPayment(paymentRequest({ paymentId: 'pay_decline_1' }));
     const failed = await control<{ status: string; sandbox: { decline: string } }>('POST', `/payments/${declined.providerReference}/fail`);
     expect(failed.body).toMatchObject({ status: 'APPROVED', sandbox: { decline: 'instrument_declined' } });
     const snapshot = await paypal.getPayment(declined.providerReference);
-    expect(snapshot).toMatchObject({ status: 'failed', amountCaptured: 0 });
+    // The attempt failed, not the payment: the payer chooses another funding source.
+    expect(snapshot).toMatchObject({ status: 'created', providerStatus: 'APPROVED', amountCaptured: 0 });
     expect(snapshot.failureReason).toMatch(/INSTRUMENT_DECLINED/);
     // The decline itself, as the API says it: 422 UNPROCESSABLE_ENTITY, classified as a decline.
     const direct = await connection
@@ -442,6 +443,10 @@ describe('PayPal sandbox: orders through the adapter', () => {
     expect(receiver.typesFor(denied.providerReference)).toEqual(['CHECKOUT.ORDER.APPROVED', 'PAYMENT.CAPTURE.DENIED']);
     expect(receiver.acceptedFor(denied.providerReference)[1]!.observation).toMatchObject({ status: 'failed', failureReason: 'capture DECLINED: DECLINED_BY_RISK_FRAUD_FILTERS' });
     expect(receiver.typesFor(declined.providerReference)).toEqual(['CHECKOUT.ORDER.APPROVED']);
+
+    // The payer approves again with another funding source; the next read captures.
+    await control('POST', `/payments/${declined.providerReference}/succeed`);
+    expect(await paypal.getPayment(declined.providerReference)).toMatchObject({ status: 'succeeded', providerStatus: 'COMPLETED', amountCaptured: 125_000 });
   });
 
   it('creates once per PayPal-Request-Id, and replays the latest state of the order', async () => {

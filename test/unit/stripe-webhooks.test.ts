@@ -92,11 +92,11 @@ describe('Stripe webhook verification', () => {
     expect(await reason(rotating.verify(signed(intentEvent('succeeded'), OLD)))).toBe('bad_signature');
   });
 
-  it('maps a decline to failed and an abandoned cancellation to expired', async () => {
+  it('maps a decline to a failed attempt (the customer may try another card) and an abandoned cancellation to expired', async () => {
     const [declined] = await verifier.verify(
       signed(intentEvent('requires_payment_method', { last_payment_error: { code: 'card_declined', decline_code: 'insufficient_funds', message: 'declined' } }), NEW),
     );
-    expect(declined?.observation?.status).toBe('failed');
+    expect(declined?.observation?.status).toBe('created');
     expect(declined?.observation?.failureReason).toContain('insufficient_funds');
     const [expired] = await verifier.verify(signed(intentEvent('canceled', { cancellation_reason: 'abandoned' }), NEW));
     expect(expired?.observation?.status).toBe('expired');

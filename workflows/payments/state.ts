@@ -98,8 +98,9 @@ export function applyObservation(state: PaymentState, observation: PaymentObserv
 
   const amountCaptured = Math.max(state.amountCaptured, observation.amountCaptured ?? 0);
   const amountRefunded = Math.max(state.amountRefunded, observation.amountRefunded ?? 0, refundedFromRefunds);
-  // A refund proves the payment succeeded even when its success event is still on the way.
-  if (amountRefunded > 0 && LIFECYCLE_RANK[lifecycle] < LIFECYCLE_RANK.succeeded) lifecycle = 'succeeded';
+  // Captured or refunded money proves the payment succeeded even when its success event is still on
+  // the way, or when Skerry had already given up on it: money that moved is never recorded as failed.
+  if ((amountCaptured > 0 || amountRefunded > 0) && LIFECYCLE_RANK[lifecycle] < LIFECYCLE_RANK.succeeded) lifecycle = 'succeeded';
   const status = refundDerivedStatus(lifecycle, amountCaptured > 0 ? amountCaptured : state.amount.value, amountRefunded);
 
   const next: PaymentState = {
@@ -112,7 +113,9 @@ export function applyObservation(state: PaymentState, observation: PaymentObserv
     amountCaptured,
     amountRefunded,
     refunds,
-    failureReason: lifecycle === 'failed' ? observation.failureReason ?? state.failureReason : undefined,
+    // While the payer may still try again, the reason is the last attempt's (a declined card); it
+    // goes once the payment moves on.
+    failureReason: lifecycle === 'failed' || isAwaitingPayer(lifecycle) ? observation.failureReason ?? state.failureReason : undefined,
     seenEventIds: [...state.seenEventIds, observation.eventId].slice(-MAX_SEEN_EVENT_IDS),
     revision: state.revision + 1,
     updatedAt: observation.occurredAt > state.updatedAt ? observation.occurredAt : state.updatedAt,
