@@ -39,6 +39,8 @@ import { apiKeyRoutes } from './auth/key-routes';
 import { airbnbCallbackRoutes, airbnbConnectRoutes, type AirbnbConnectDeps } from './channels/airbnb-connect';
 import { returnPageRoutes } from './public/return-page';
 import { codecRoutes, type CodecRoutesOptions } from './routes/codec';
+import { unavailableDependency } from './unavailable';
+import { readinessRoutes, type ReadinessDeps } from './routes/health';
 
 export interface AdminAppDeps {
   payments: PaymentsClient;
@@ -72,6 +74,8 @@ export interface AdminAppDeps {
   providers?: ProvidersRoutesDeps;
   /** POST /codec/encode|decode: the Temporal Web UI's and CLI's codec server (security/payload-codec.ts). */
   codec?: CodecRoutesOptions;
+  /** GET /ready: the dependencies that must answer before this process takes traffic. */
+  readiness?: ReadinessDeps;
   /** Extra admin routes; each needs its line in api/auth/route-scopes.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -83,6 +87,8 @@ export interface PublicAppDeps {
   verifiers: WebhookVerifier[];
   logger?: Logger;
   webhookObserver?: WebhookObserver;
+  /** GET /ready: the dependencies that must answer before this process takes traffic. */
+  readiness?: ReadinessDeps;
   /** Drops cached provider reads of a payment a verified webhook reports a change of. */
   invalidateProviderReads?: (provider: string, providerReference: string) => Promise<void>;
   /** The Airbnb OAuth callback, bound to the connects started on the admin door. */
@@ -125,6 +131,14 @@ function baseApp(logger: Logger | undefined) {
     if (error instanceof PaymentProviderError) return reply.code(502).send({ error: `provider_${error.kind}`, message: error.message });
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: 'bad_request', message: (error as Error).message });
+    const unavailable = unavailableDependency(error);
+    if (unavailable) {
+      request.log.warn({ dependency: unavailable.dependency, err: (error as Error).message }, 'dependency unavailable; answering 503');
+      return reply
+        .code(503)
+        .header('retry-after', String(unavailable.retryAfterSeconds))
+        .send({ error: 'unavailable', dependency: unavailable.dependency, message: `${unavailable.dependency} is unavailable; retry later` });
+    }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
@@ -165,6 +179,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  if (deps.readiness) await app.register(readinessRoutes, deps.readiness);
 
   await app.register(paymentsRoutes, { payments: deps.payments, enabledProviders: deps.enabledProviders });
   await app.register(operationsRoutes, { inbox: deps.inbox, delivery: deps.delivery, metrics: deps.metrics ?? getProcessMetrics() });
@@ -187,6 +202,7 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
   await app.register(rateLimit, { global: false });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  if (deps.readiness) await app.register(readinessRoutes, deps.readiness);
 
   await app.register(
     async (scope) =>

@@ -14,9 +14,21 @@ installSighupReload(configSource, logger);
 await migrateDatabase(databaseUrl);
 const api = await startApi(config, { temporalAddress, databaseUrl, logger, configSource });
 logger.info({ url: api.url }, 'api listening');
+/** In-flight requests get this long to finish; then the process exits anyway rather than hang a deploy. */
+const SHUTDOWN_LIMIT_MS = 15_000;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'api shutting down');
-    void api.close().then(() => process.exit(0));
+    setTimeout(() => {
+      logger.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'api shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    void api.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err: err.message }, 'api shutdown failed');
+        process.exit(1);
+      },
+    );
   });
 }

@@ -29,6 +29,7 @@ import { createOAuthConnectStore } from '../store/oauth-connects';
 import { createVerifyBudget, withVerifyBudget } from '../providers/paypal/webhooks';
 import { createSwishWebhookVerifier } from '../providers/swish/webhooks';
 import { AIRBNB_CALLBACK_PATH } from './channels/airbnb-connect';
+import { dependencyChecks } from './routes/health';
 
 /** Answers of money-moving requests older than a day are dropped this often. */
 const IDEMPOTENCY_PURGE_EVERY_MS = 3_600_000;
@@ -73,6 +74,7 @@ export async function startApi(
     paymentTiming: config.payments,
     ...bookingTimings(config),
   });
+  const readiness = dependencyChecks({ sql: database.sql, temporal: connection, redisUrl: config.resilience.redisUrl });
   const inbox = createWebhookInbox(database.db);
   const delivery = createWebhookDelivery({
     inbox,
@@ -143,6 +145,7 @@ export async function startApi(
     },
     providers: { db: database.db, config },
     codec: { codec: createPayloadCodec(config.channels.tokenEncryptionKey) },
+    readiness,
     enabledProviders: enabledPaymentProviders(config),
     logger: options.logger.child({ door: 'admin' }),
     metrics,
@@ -160,6 +163,7 @@ export async function startApi(
     verifiers,
     logger: options.logger.child({ door: 'public' }),
     webhookObserver: metrics.webhookObserver,
+    readiness,
     invalidateProviderReads: (provider, providerReference) => resilience.invalidate(provider, providerReference),
     airbnb: airbnb ? { ...airbnb, keys } : undefined,
     limits: { webhookRatePerMinute: config.publicLimits.webhookRatePerMinute, pageRatePerMinute: config.publicLimits.pageRatePerMinute },
@@ -191,6 +195,7 @@ export async function startApi(
       await publicApp.close();
       await admin.close();
       await delivery.stop();
+      await readiness.close();
       if (!options.resilience) await resilience.close();
       await connection.close();
       await database.close();

@@ -55,7 +55,18 @@ export interface PaymentsClientOptions {
   timing?: Partial<PaymentTiming>;
   /** How long startPayment waits for the provider payment before answering without it. */
   createWaitMs?: number;
+  /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
+  deadlines?: Partial<PaymentDeadlines>;
 }
+
+export interface PaymentDeadlines {
+  /** Starts, queries, describes and signals: the server answers these at once when it is up. */
+  callMs: number;
+  /** Capture, cancel and refund: they wait for the provider's answer through the workflow. */
+  commandMs: number;
+}
+
+export const DEFAULT_PAYMENT_DEADLINES: PaymentDeadlines = { callMs: 10_000, commandMs: 30_000 };
 
 export function paymentIdForIdempotencyKey(idempotencyKey: string): string {
   return `pay_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
@@ -92,6 +103,10 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
   const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
   const timing: PaymentTiming = { ...DEFAULT_PAYMENT_TIMING, ...options.timing };
   const createWaitMs = options.createWaitMs ?? 10_000;
+  const deadlines: PaymentDeadlines = { ...DEFAULT_PAYMENT_DEADLINES, ...options.deadlines };
+  // Without a deadline a call to an unreachable server is retried by the connection for as long
+  // as it takes: the caller (an HTTP request) hangs. Every call below runs inside one.
+  const within = <T>(ms: number, call: () => Promise<T>): Promise<T> => temporal.withDeadline(Date.now() + ms, call);
 
   const handleFor = (paymentId: string): PaymentHandle => temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(paymentId));
 
@@ -116,7 +131,7 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
 
   async function getPayment(paymentId: string): Promise<PaymentState> {
     try {
-      return await handleFor(paymentId).query(paymentStateQuery);
+      return await within(deadlines.callMs, () => handleFor(paymentId).query(paymentStateQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new PaymentNotFoundError(paymentId);
       throw err;
@@ -126,7 +141,7 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
   /** Whether a payment workflow exists under this id, running or closed. */
   async function paymentExists(paymentId: string): Promise<boolean> {
     try {
-      await handleFor(paymentId).describe();
+      await within(deadlines.callMs, () => handleFor(paymentId).describe());
       return true;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
@@ -137,7 +152,7 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
   /** Runs one command update and turns Temporal's answers into the payment's own errors. */
   async function runUpdate(paymentId: string, execute: (handle: PaymentHandle) => Promise<PaymentState>): Promise<PaymentState> {
     try {
-      return await execute(handleFor(paymentId));
+      return await within(deadlines.commandMs, () => execute(handleFor(paymentId)));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // Updates reach only running workflows; a payment that exists but has closed is a conflict.
@@ -185,10 +200,12 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       };
       let handle: PaymentHandle;
       try {
-        handle = await temporal.workflow.start(paymentWorkflow, {
-          ...startOptions(input),
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        });
+        handle = await within(deadlines.callMs, () =>
+          temporal.workflow.start(paymentWorkflow, {
+            ...startOptions(input),
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         handle = handleFor(paymentId);
@@ -197,12 +214,13 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
       let state: PaymentState;
       try {
         state = await Promise.race([
-          handle.executeUpdate(awaitProviderPaymentUpdate),
+          // The deadline ends the server-side wait too, not only this caller's.
+          within(createWaitMs, () => handle.executeUpdate(awaitProviderPaymentUpdate)),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('create-wait elapsed')), createWaitMs).unref()),
         ]);
       } catch {
         // Closed already, or the provider is slow: answer with what the workflow knows now.
-        state = await handle.query(paymentStateQuery);
+        state = await within(deadlines.callMs, () => handle.query(paymentStateQuery));
       }
       if (opts.idempotencyKey && state.requestHash && state.requestHash !== hash) {
         throw new PaymentConflictError('Idempotency-Key was already used with different parameters');
@@ -236,7 +254,7 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
     }): Promise<'delivered' | 'closed' | 'not_found'> {
       const deliver = async <Arg>(signal: SignalDefinition<[Arg]>, arg: Arg): Promise<void> => {
         if (!delivery.adopt) {
-          await handleFor(delivery.paymentId).signal(signal, arg);
+          await within(deadlines.callMs, () => handleFor(delivery.paymentId).signal(signal, arg));
           return;
         }
         const input: StartPaymentInput = {
@@ -248,7 +266,7 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
           adoptProviderReference: delivery.adopt.providerReference,
           timing,
         };
-        await temporal.workflow.signalWithStart(paymentWorkflow, { ...startOptions(input), signal, signalArgs: [arg] });
+        await within(deadlines.callMs, () => temporal.workflow.signalWithStart(paymentWorkflow, { ...startOptions(input), signal, signalArgs: [arg] }));
       };
       try {
         if (delivery.kind === 'hint') await deliver(paymentHintSignal, delivery.hint!);

@@ -6,7 +6,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.me
 
 /** Applies the committed drizzle-kit migrations; safe to run from several processes at once. */
 export async function migrateDatabase(url: string): Promise<void> {
-  const { db, sql, close } = createDatabase(url, { max: 1 });
+  const { db, sql, close } = createDatabase(url, { max: 1, statementTimeoutMs: 0 }); // migrations may legitimately run long
   try {
     // Serialize concurrent starters (worker and API booting together) on an advisory lock.
     await sql`select pg_advisory_lock(727274)`;

@@ -21,6 +21,15 @@ export interface InboxDelivery {
 /** A row claimed by one deliverer is invisible to others for this long (crash recovery). */
 const CLAIM_SECONDS = 30;
 
+/**
+ * The back-off before a failed delivery's next attempt: doubling from 0.5 s up to 60 s, of which
+ * a random half is waived ("equal jitter") so a batch that failed at once does not retry at once.
+ */
+export function retryDelaySeconds(attempts: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(60, 0.5 * 2 ** Math.min(attempts, 8));
+  return ceiling / 2 + (ceiling / 2) * random();
+}
+
 interface NewInboxEvent {
   provider: string;
   eventId: string;
@@ -209,7 +218,8 @@ export function createWebhookInbox(db: Database) {
     },
 
     async retryLater(id: number, attempts: number, error: string): Promise<void> {
-      const delaySeconds = Math.min(60, 0.5 * 2 ** Math.min(attempts, 8));
+      // Jittered: rows that failed together (an outage) come back spread out, not as one burst.
+      const delaySeconds = retryDelaySeconds(attempts);
       await db
         .update(webhookInbox)
         .set({ lockedUntil: null, lastError: error.slice(0, 2000), nextAttemptAt: sql`now() + make_interval(secs => ${delaySeconds})` })

@@ -24,6 +24,7 @@ export interface RouteAccess {
 export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   // Liveness, the OpenAPI document and its UI, CORS preflights: no key (they show no data).
   'GET /health': { scope: 'none' },
+  'GET /ready': { scope: 'none' },
   'GET /docs/**': { scope: 'none' },
   'OPTIONS *': { scope: 'none' },
 

@@ -10,6 +10,8 @@ import type { DeliverableRow, InboxDelivery, WebhookInbox } from '../../store/we
 
 /** An event whose payment is not in the ledger yet is retried for this long, then parked. */
 const UNMATCHED_AFTER_MS = 10 * 60_000;
+/** Immediate deliveries running at once; past it new webhooks are refused (503) until some finish. */
+const DEFAULT_MAX_IN_FLIGHT = 1_000;
 
 export function createWebhookDelivery(deps: {
   inbox: WebhookInbox;
@@ -19,12 +21,14 @@ export function createWebhookDelivery(deps: {
   logger: Logger;
   sweepEveryMs: number;
   observer?: DeliveryObserver;
+  maxInFlight?: number;
 }) {
   const { inbox, payments, logger } = deps;
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
+  const maxInFlight = deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
 
   async function deliverRow(row: DeliverableRow): Promise<void> {
     const delivery = row.delivery as InboxDelivery;
@@ -109,9 +113,16 @@ export function createWebhookDelivery(deps: {
     /** Delivers freshly recorded rows now (the inbox claimed them on insert), without waiting for the sweep. */
     deliverNow(rows: DeliverableRow[]): void {
       for (const row of rows) {
+        // Over the bound the row waits for its claim to lapse and the sweep, which takes 100 at a time.
+        if (inFlight.size >= maxInFlight) return;
         track(deliverRow(row).catch((err: Error) => logger.warn({ err: err.message, inboxId: row.id }, 'immediate delivery failed; the sweep will retry')));
       }
     },
+    /**
+     * Whether deliveries are backed up to the bound (Temporal slow or down): the webhook routes
+     * then answer 503 and the provider retries later, rather than this process piling up work.
+     */
+    saturated: (): boolean => inFlight.size >= maxInFlight,
     sweepNow: () => {
       runSweep();
       return sweeping ?? Promise.resolve();

@@ -96,6 +96,10 @@ export function registerWebhookRoutes(
           await Promise.all([...payments.values()].map((event) => deps.invalidate!(event.provider, event.providerReference!)));
         }
 
+        if (deps.delivery.saturated()) {
+          deps.observer?.onReceived?.(provider, 'unavailable');
+          return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'webhook delivery is backed up, retry later' });
+        }
         let recorded;
         try {
           recorded = await deps.inbox.record(events);
