@@ -18,6 +18,7 @@ import { startSandboxes } from '../sandbox/start';
 import { freePort } from '../stack/ports';
 import { createLogger } from '../observability/logger';
 import { bookingActivityDeps } from '../activities/bookings/deps';
+import { bookingWorkflowSignals } from '../client/bookings';
 import { addDays, eachDate, stayNights } from '../domain/dates';
 import type { ChannelName } from '../domain/bookings';
 
@@ -204,7 +205,7 @@ export async function benchChannelSync(options: {
 
     // ── Baseline: the same push by the same channel client, straight from here.
     say('B6: baseline (the channel clients pushing the same nights directly)…');
-    const direct = bookingActivityDeps(config, database.db, logger);
+    const direct = bookingActivityDeps(config, database.db, logger, bookingWorkflowSignals);
     const baselineOf = async (channel: ChannelName) => {
       const samples: number[] = [];
       for (let index = 0; index < 50; index += 1) {

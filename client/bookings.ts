@@ -17,10 +17,13 @@ import { channelSearchAttribute, listingIdSearchAttribute } from '../domain/sear
 import { type PaymentState, type PaymentTiming } from '../domain/payments';
 import type { PaymentsClient } from './payments';
 import { BookingConflictError, BookingNotFoundError, BookingUnavailableError } from './booking-errors';
-import { createInventoryClient } from './inventory';
-import { createChannelsClient } from './channels';
+import { createInventoryClient, signalListingSync, signalMappedChannels } from './inventory';
+import { createChannelsClient, signalReservationEvent } from './channels';
 
 export { BookingConflictError, BookingNotFoundError, BookingUnavailableError, InventoryError };
+
+/** The booking workflows' signal-with-start, which the worker hands to the activities that start workflows. */
+export const bookingWorkflowSignals = { listingSync: signalListingSync, mappedChannels: signalMappedChannels, reservationEvent: signalReservationEvent };
 
 export interface BookingsClientOptions {
   temporal: Client;

@@ -5,6 +5,8 @@ import { createDatabase } from '../db/client';
 import { createPaymentLedger } from '../store/payment-ledger';
 import { createProviderRegistry } from '../providers/registry';
 import { bookingActivityDeps } from '../activities/bookings/deps';
+import { bookingWorkflowSignals } from '../client/bookings';
+import { createPaymentsClient } from '../client/payments';
 import { createReconciliationStore } from '../store/reconciliation';
 import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
@@ -66,8 +68,12 @@ export async function startWorker(
       ledger: createPaymentLedger(database.db),
       logger: options.logger.child({ component: 'activity' }),
       observer: metrics.providerCallObserver,
-      bookings: { ...bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), resilience), observer: metrics.providerCallObserver },
-      reconciliation: { store: createReconciliationStore(database.db), paymentTiming: config.payments },
+      bookings: { ...bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), bookingWorkflowSignals, resilience), observer: metrics.providerCallObserver },
+      reconciliation: {
+        store: createReconciliationStore(database.db),
+        paymentTiming: config.payments,
+        paymentDelivery: (temporal, { taskQueue, timing }) => createPaymentsClient({ temporal, taskQueue, timing }),
+      },
     },
   });
   let metricsServer: MetricsServer | undefined;

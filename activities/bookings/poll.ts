@@ -2,7 +2,6 @@
 // to its reservation workflow. Messages the channel still holds as unacknowledged are handed over again
 // after a while (the reservation workflow recognizes them and acknowledges again).
 import { ApplicationFailure } from '@temporalio/common';
-import { signalReservationEvent } from '../../client/channels';
 import { channelReservationId, type ChannelName, type ChannelReservationEvent, type PullResult } from '../../domain/bookings';
 import type { BookingActivityDeps } from './deps';
 import { createProviderCallRunner } from '../provider-call';
@@ -39,7 +38,7 @@ export function createPollActivities(deps: () => BookingActivityDeps) {
       let dispatched = 0;
       for (const row of undispatched) {
         if (row.dispatchedAt && Date.now() - row.dispatchedAt.getTime() < REDISPATCH_AFTER_MS) continue;
-        await signalReservationEvent(temporal, { taskQueue, event: row.payload as ChannelReservationEvent, timing: current.reservationTiming });
+        await current.signals.reservationEvent(temporal, { taskQueue, event: row.payload as ChannelReservationEvent, timing: current.reservationTiming });
         await current.inventory.channelMessages.markDispatched(channel, row.messageId);
         dispatched += 1;
       }

@@ -3,8 +3,6 @@
 // attempt on a restarted worker resumes at the page where the killed one stopped.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { signalListingSync } from '../../client/inventory';
-import { signalReservationEvent } from '../../client/channels';
 import { mergeRanges } from '../../workflows/bookings/coalesce';
 import { addDays } from '../../domain/dates';
 import { channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../domain/bookings';
@@ -91,7 +89,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
           else if (active && (ours.checkIn !== theirs.checkIn || ours.checkOut !== theirs.checkOut || ours.rooms !== theirs.rooms)) kind = 'modified';
           if (!kind) continue;
           corrected += 1;
-          await signalReservationEvent(temporal, {
+          await current.signals.reservationEvent(temporal, {
             taskQueue,
             event: { ...theirs, kind, ack: undefined, eventId: `resync:${input.runId}:${theirs.channelReservationId}:${kind}` },
             timing: current.reservationTiming,
@@ -145,7 +143,7 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
         const drift = ours.filter((day) => drifted(day, theirs.get(day.date)));
         if (drift.length > 0) {
           await current.inventory.channelState.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
-          await signalListingSync(temporal, {
+          await current.signals.listingSync(temporal, {
             taskQueue: input.workflowTaskQueue,
             unitId: row.unitId,
             channel: input.channel,

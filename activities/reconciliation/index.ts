@@ -5,11 +5,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { createPaymentsClient } from '../../client/payments';
 import { classifyTransportError, ProviderError } from '../../providers/errors';
 import type { TransactionPage } from '../../domain/provider-transactions';
 import type { Logger } from '../../observability/logger';
-import type { PaymentTiming, ProviderName } from '../../domain/payments';
+import type { CaptureMethod, PaymentObservation, PaymentTiming, ProviderName } from '../../domain/payments';
+import type { Money } from '../../domain/money';
 import { observationFromSnapshot } from '../../domain/observations';
 import type { ReconciliationStore } from '../../store/reconciliation';
 import { FETCH_SLACK_MS } from '../../store/reconciliation-runs';
@@ -27,6 +27,20 @@ export interface ReconciliationActivityDeps {
   observer?: ProviderCallObserver;
   /** The Temporal client healing signals go through; defaults to the worker's own (activity context). */
   temporal?: () => Client;
+  /**
+   * How a healing observation reaches its payment's workflow: client/payments' delivery (signal, or
+   * signal-with-start adopting a payment whose workflow is gone), injected by the worker so that
+   * activities stay below the client edge.
+   */
+  paymentDelivery: (temporal: Client, options: { taskQueue: string; timing?: Partial<PaymentTiming> }) => {
+    deliverObservation(delivery: {
+      paymentId: string;
+      provider: ProviderName;
+      kind: 'observation';
+      observation: PaymentObservation;
+      adopt: { amount: Money; reference: string; captureMethod: CaptureMethod; providerReference: string };
+    }): Promise<'delivered' | 'closed' | 'not_found'>;
+  };
   /** Timing of a payment workflow started by signal-with-start (a healed payment without a workflow). */
   paymentTiming?: Partial<PaymentTiming>;
   /** Clock (tests). */
@@ -161,11 +175,11 @@ export function createReconciliationActivities(deps: ReconciliationActivityDeps 
      * the workflow records what it applies.
      */
     async healDiscrepancies(input: { runId: string; afterId: number; limit: number }): Promise<{ attempted: number; signalled: number; lastId: number; done: boolean }> {
-      const { store, providers, logger, temporal, paymentTiming } = need();
+      const { store, providers, logger, temporal, paymentTiming, paymentDelivery } = need();
       const context = Context.current();
       const candidates = await store.healCandidates(input.runId, input.afterId, input.limit);
       const client = (temporal ?? (() => context.client))();
-      const payments = createPaymentsClient({ temporal: client, taskQueue: context.info.taskQueue, timing: paymentTiming });
+      const payments = paymentDelivery(client, { taskQueue: context.info.taskQueue, timing: paymentTiming });
       let signalled = 0;
       for (const candidate of candidates) {
         context.heartbeat({ afterId: candidate.discrepancyId });

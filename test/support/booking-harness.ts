@@ -1,6 +1,7 @@
 // A worker with the booking domain wired, against the run's shared Temporal and Postgres, plus an
 // in-process provider sandbox (Booking.com; Airbnb when asked) its channel clients talk to. Each
 // harness has its own task queue, like harness.ts for payments.
+import { bookingWorkflowSignals } from '../../client/bookings';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
@@ -63,6 +64,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   const scripted = options.providers ? undefined : createScriptedProvider();
   const bookingDeps: BookingActivityDeps = {
     inventory,
+    signals: bookingWorkflowSignals,
     channels: createChannelRegistryFrom(channelClients),
     logger,
     syncTiming: options.syncTiming,
