@@ -11,10 +11,10 @@ import { SwishSandbox, type SwishSandboxOptions } from './swish/sandbox';
 import { paypalPlugin } from './paypal/plugin';
 import { PAYPAL_SANDBOX_WEBHOOK_ID, PayPalSandbox, type PayPalSandboxOptions } from './paypal/sandbox';
 import { bookingComPlugin } from './booking-com/plugin';
-import { BookingComSandbox, type BookingComSandboxOptions } from './booking-com/sandbox';
+import { BOOKING_COM_DEVELOPMENT_ACCOUNT, BookingComSandbox, type BookingComSandboxOptions } from './booking-com/sandbox';
 import { airbnbPlugin } from './airbnb/plugin';
-import { AirbnbSandbox, type AirbnbSandboxOptions } from './airbnb/sandbox';
-import { CHANNEL_SANDBOX_DEFAULTS } from '../config';
+import { SandboxPersistence } from './shared/persistence';
+import { AIRBNB_DEVELOPMENT_APP, AirbnbSandbox, type AirbnbSandboxOptions } from './airbnb/sandbox';
 
 export interface SandboxOptions {
   /** Fastify logger setting: false (default), true, or pino options. */
@@ -33,6 +33,11 @@ export interface SandboxOptions {
   bookingCom?: Partial<BookingComSandboxOptions>;
   /** Airbnb (OAuth per host, calendars, signed reservation webhooks) under `/airbnb`; omitted: no webhooks. */
   airbnb?: Partial<AirbnbSandboxOptions>;
+  /**
+   * Where the sandboxes keep their state across restarts, as the providers do (shared/persistence.ts);
+   * omitted: in memory only. Swish and MobilePay so far.
+   */
+  dataDir?: string;
 }
 
 /** The provider sandboxes behind an app, for tests and tools that drive them directly. */
@@ -92,16 +97,10 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
       warn: (obj, msg) => app.log.warn(obj, msg),
     },
   });
-  const bookingCom = new BookingComSandbox({
-    username: CHANNEL_SANDBOX_DEFAULTS.bookingComUsername,
-    password: CHANNEL_SANDBOX_DEFAULTS.bookingComPassword,
-    ...options.bookingCom,
-  });
+  const bookingCom = new BookingComSandbox({ ...BOOKING_COM_DEVELOPMENT_ACCOUNT, ...options.bookingCom });
   const airbnb = new AirbnbSandbox({
-    clientId: CHANNEL_SANDBOX_DEFAULTS.airbnbClientId,
-    clientSecret: CHANNEL_SANDBOX_DEFAULTS.airbnbClientSecret,
+    ...AIRBNB_DEVELOPMENT_APP,
     webhookUrl: '',
-    webhookSecret: CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret,
     ...options.airbnb,
     logger: options.airbnb?.logger ?? {
       debug: (obj, msg) => app.log.debug(obj, msg),
@@ -109,6 +108,9 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     },
   });
   handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom, airbnb });
+  const persistence = options.dataDir ? new SandboxPersistence({ dir: options.dataDir }) : undefined;
+  persistence?.attach('swish', swish.store);
+  persistence?.attach('mobilepay', mobilepay.store);
 
   // preClose runs before the server stops accepting: release held sockets so close() can finish.
   app.addHook('preClose', async () => {
@@ -120,6 +122,7 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     airbnb.releaseHeldRequests();
   });
   app.addHook('onClose', async () => {
+    persistence?.close();
     stripe.close();
     mobilepay.close();
     await swish.close();

@@ -1,7 +1,7 @@
 // Starts the provider sandboxes a configuration needs, wired to that configuration's webhook URLs,
 // secrets and credentials: one place for `npm start`, `npm run sandbox`, the tests and the bench.
 import type { FastifyServerOptions } from 'fastify';
-import type { Config } from '../config';
+import { join } from 'node:path';
 import { buildSandbox, sandboxHandles } from './server';
 import { startSwishApiServer } from './swish/server';
 import type { WebhookDeliveryOptions } from './shared/webhook-queue';
@@ -15,7 +15,27 @@ export interface RunningSandboxes {
   close(): Promise<void>;
 }
 
-export function needsSandboxes(config: Config): boolean {
+/**
+ * What the sandboxes need to know of a deployment: which providers are simulated, where their
+ * webhooks go and which credentials they accept. Skerry's configuration has this shape; it is written
+ * out here so the sandboxes depend on no product module (they stand for other companies' servers).
+ */
+export interface SandboxLaunchSettings {
+  publicUrl: string;
+  /** The sandboxes' state is kept under `<dataDir>/sandboxes`, so a restart forgets nothing. */
+  dataDir?: string;
+  sandbox: { port: number; swishPort: number; url: string };
+  stripe: { sandboxed: boolean; webhookSecrets: readonly string[] };
+  paypal: { sandboxed: boolean; webhookId: string; clientId: string; clientSecret: string };
+  swish: { sandboxed: boolean; sandboxCertDir: string };
+  mobilepay: { sandboxed: boolean; webhookSecrets: readonly string[]; clientId: string; clientSecret: string; subscriptionKey: string; merchantSerialNumber: string };
+  channels: {
+    bookingCom: { sandboxed: boolean; username: string; password: string };
+    airbnb: { sandboxed: boolean; clientId: string; clientSecret: string; webhookSecrets: readonly string[] };
+  };
+}
+
+export function needsSandboxes(config: SandboxLaunchSettings): boolean {
   return (
     config.stripe.sandboxed ||
     config.paypal.sandboxed ||
@@ -27,12 +47,13 @@ export function needsSandboxes(config: Config): boolean {
 }
 
 export async function startSandboxes(
-  config: Config,
+  config: SandboxLaunchSettings,
   options: { logger?: FastifyServerOptions['logger']; webhooks?: WebhookDeliveryOptions } = {},
 ): Promise<RunningSandboxes> {
   const webhookUrl = (provider: string, sandboxed: boolean) => (sandboxed ? `${config.publicUrl}/webhooks/${provider}` : '');
   const app = await buildSandbox({
     logger: options.logger ?? false,
+    dataDir: config.dataDir === undefined ? undefined : join(config.dataDir, 'sandboxes'),
     stripe: { webhookUrl: webhookUrl('stripe', config.stripe.sandboxed), webhookSecret: config.stripe.webhookSecrets[0]!, webhooks: options.webhooks },
     paypal: {
       webhookUrl: webhookUrl('paypal', config.paypal.sandboxed),

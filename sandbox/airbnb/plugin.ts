@@ -5,9 +5,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import qs from 'qs';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
-import { installFaultHooks } from '../shared/faults';
-import { isIsoDate } from '../../workflows/bookings/dates';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
+import { installProviderFailures } from '../shared/errors';
+import { isIsoDate } from '../shared/dates';
 import { AirbnbError, type AirbnbSandbox } from './sandbox';
 
 export interface AirbnbPluginOptions {
@@ -51,17 +51,17 @@ export async function airbnbPlugin(app: FastifyInstance, options: AirbnbPluginOp
   useLenientJsonParser(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, qs.parse(body as string)));
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: isApi,
-    serverError: (_request, reply) => error(reply, 500, 'internal_error', 'Something went wrong on our end'),
+  // Airbnb's `{ error, error_description }` on every route, the control routes included.
+  installProviderFailures(app, {
+    provider: 'airbnb',
+    isApi: () => true,
+    faults: sandbox.faults,
+    faultsApplyTo: isApi,
+    injectedError: (_request, reply) => error(reply, 500, 'internal_error', 'Something went wrong on our end'),
     rateLimited: (_request, reply) => error(reply, 429, 'rate_limited', 'Too many requests'),
-  });
-
-  app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof AirbnbError) return error(reply, err.statusCode, err.code, err.message);
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    return error(reply, status, status >= 500 ? 'internal_error' : 'invalid_request', (err as Error).message);
+    own: (err, _request, reply) => (err instanceof AirbnbError ? error(reply, err.statusCode, err.code, err.message) : undefined),
+    malformed: (_request, reply, status, message) => error(reply, status, 'invalid_request', message),
+    failed: (_request, reply, err) => error(reply, 500, 'internal_error', err instanceof Error ? err.message : String(err)),
   });
 
   // ─── OAuth ─────────────────────────────────────────────────────────────────────────────────────
@@ -111,8 +111,7 @@ export async function airbnbPlugin(app: FastifyInstance, options: AirbnbPluginOp
   });
 
   // ─── Controls ──────────────────────────────────────────────────────────────────────────────────
-  registerFaultRoutes(app, sandbox.faults);
-  registerWebhookRoutes(app, sandbox.webhooks);
+  registerSandboxControls(app, { faults: sandbox.faults, webhooks: sandbox.webhooks });
   app.post('/_control/reservations', async (request, reply) => {
     const input = parseControlBody(BookBody, request, reply);
     if (!input) return reply;

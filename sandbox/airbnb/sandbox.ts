@@ -6,17 +6,20 @@ import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../share
 import { randomToken } from '../shared/ids';
 import { channelSandboxEvents } from '../shared/events';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger } from '../shared/webhook-queue';
-import { addDays, daysBetween, eachDate, isIsoDate } from '../../workflows/bookings/dates';
-import {
-  AIRBNB_SIGNATURE_HEADER,
-  type AirbnbCalendarDay,
-  type AirbnbCalendarOperation,
-  type AirbnbEventType,
-  type AirbnbReservation,
-  type AirbnbTokenResponse,
-  type AirbnbWebhookEvent,
-} from '../../providers/airbnb/api';
-import { signAirbnbPayload } from '../../providers/airbnb/webhooks';
+import { SandboxUpkeep } from '../shared/upkeep';
+import { datesThrough, daysBetween, isIsoDate, nightsOf } from '../shared/dates';
+import type { CalendarNight, CalendarOperation, Reservation, TokenGrant, WebhookEvent, WebhookEventType } from './api';
+import { SIGNATURE_HEADER, webhookSignature } from './signing';
+
+/**
+ * The partner app and webhook secret the sandbox knows when none is configured: the values Skerry's
+ * development configuration uses (a test checks the two agree).
+ */
+export const AIRBNB_DEVELOPMENT_APP = {
+  clientId: 'skerry-sandbox-airbnb-client',
+  clientSecret: 'skerry-sandbox-airbnb-secret',
+  webhookSecret: 'skerry-sandbox-airbnb-webhook-secret',
+} as const;
 
 export interface AirbnbSandboxOptions {
   clientId: string;
@@ -43,19 +46,20 @@ export class AirbnbError extends Error {
 
 interface Listing {
   hostId: string;
-  days: Map<string, AirbnbCalendarDay>;
+  days: Map<string, CalendarNight>;
 }
 
 export class AirbnbSandbox {
   readonly faults: FaultInjector<FaultSettings>;
   readonly webhooks: WebhookQueue;
+  readonly upkeep: SandboxUpkeep;
   readonly options: AirbnbSandboxOptions;
   readonly #hosts = new Set<string>();
   readonly #codes = new Map<string, { hostId: string; redirectUri: string; expiresAt: number }>();
   readonly #accessTokens = new Map<string, { hostId: string; expiresAt: number }>();
   readonly #refreshTokens = new Map<string, { hostId: string; used: boolean }>();
   readonly #listings = new Map<string, Listing>();
-  readonly #reservations = new Map<string, AirbnbReservation>();
+  readonly #reservations = new Map<string, Reservation>();
   readonly events = channelSandboxEvents();
   counts = { codeExchanges: 0, refreshes: 0, refreshReuse: 0, rejectedTokens: 0, calendarRequests: 0, calendarOperations: 0, hostCancellations: 0, webhooksSent: 0 };
 
@@ -63,6 +67,7 @@ export class AirbnbSandbox {
     this.options = options;
     this.faults = new FaultInjector({ schema: FaultSettingsSchema, seed: options.seed });
     this.webhooks = new WebhookQueue({ ...options.webhooks, faults: this.faults, logger: options.logger });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults, webhooks: this.webhooks });
   }
 
   // ─── OAuth ─────────────────────────────────────────────────────────────────────────────────────
@@ -76,7 +81,7 @@ export class AirbnbSandbox {
     return { code, hostId };
   }
 
-  #issue(hostId: string): AirbnbTokenResponse {
+  #issue(hostId: string): TokenGrant {
     const ttl = this.options.accessTokenTtlSeconds ?? 3_600;
     const access = `at_${randomToken(40)}`;
     const refresh = `rt_${randomToken(40)}`;
@@ -85,7 +90,7 @@ export class AirbnbSandbox {
     return { access_token: access, refresh_token: refresh, expires_in: ttl, token_type: 'bearer', scope: 'property_management,reservations_web_hooks', user_id: hostId };
   }
 
-  token(input: Record<string, unknown>): AirbnbTokenResponse {
+  token(input: Record<string, unknown>): TokenGrant {
     if (input.client_id !== this.options.clientId || input.client_secret !== this.options.clientSecret) {
       throw new AirbnbError(401, 'invalid_client', 'client authentication failed');
     }
@@ -145,13 +150,13 @@ export class AirbnbSandbox {
     return listing;
   }
 
-  updateCalendar(hostId: string, listingId: string, operations: readonly AirbnbCalendarOperation[]): void {
+  updateCalendar(hostId: string, listingId: string, operations: readonly CalendarOperation[]): void {
     const listing = this.#listing(listingId, hostId);
     const expanded = operations.map((operation, index) => {
       const dates = operation.dates.flatMap((entry) => {
         const [from = '', to = from] = entry.split(':');
         if (!isIsoDate(from) || !isIsoDate(to) || to < from) throw new AirbnbError(400, 'invalid_request', `operations[${index}].dates: ${entry} is not a date or date range`);
-        return eachDate({ from, to });
+        return datesThrough(from, to);
       });
       return { operation, dates };
     });
@@ -159,7 +164,7 @@ export class AirbnbSandbox {
     this.counts.calendarOperations += operations.length;
     for (const { operation, dates } of expanded) {
       for (const date of dates) {
-        const day: AirbnbCalendarDay = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
+        const day: CalendarNight = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
         if (operation.available_count !== undefined) day.available_count = operation.available_count;
         if (operation.availability) day.availability = operation.availability;
         if (operation.daily_price !== undefined) {
@@ -174,22 +179,22 @@ export class AirbnbSandbox {
     this.events.emit('calendar', { listing: listingId, dates: [...new Set(expanded.flatMap(({ dates }) => dates))], atMs: Date.now() });
   }
 
-  calendar(listingId: string, from: string, to: string, hostId?: string): AirbnbCalendarDay[] {
+  calendar(listingId: string, from: string, to: string, hostId?: string): CalendarNight[] {
     const listing = this.#listings.get(listingId);
     if (!listing) return [];
     if (hostId && listing.hostId !== hostId) throw new AirbnbError(403, 'forbidden', `listing ${listingId} belongs to another host`);
-    return eachDate({ from, to }).flatMap((date) => {
+    return datesThrough(from, to).flatMap((date) => {
       const day = listing.days.get(date);
       return day ? [{ ...day }] : [];
     });
   }
 
   // ─── Reservations ──────────────────────────────────────────────────────────────────────────────
-  #nights(reservation: Pick<AirbnbReservation, 'start_date' | 'end_date'>): string[] {
-    return eachDate({ from: reservation.start_date, to: addDays(reservation.end_date, -1) });
+  #nights(reservation: Pick<Reservation, 'start_date' | 'end_date'>): string[] {
+    return nightsOf(reservation.start_date, reservation.end_date);
   }
 
-  #take(listing: Listing, reservation: Pick<AirbnbReservation, 'start_date' | 'end_date' | 'number_of_units'>, force: boolean): void {
+  #take(listing: Listing, reservation: Pick<Reservation, 'start_date' | 'end_date' | 'number_of_units'>, force: boolean): void {
     const nights = this.#nights(reservation);
     const short = nights.filter((date) => {
       const day = listing.days.get(date);
@@ -204,7 +209,7 @@ export class AirbnbSandbox {
     }
   }
 
-  #giveBack(listing: Listing, reservation: AirbnbReservation): void {
+  #giveBack(listing: Listing, reservation: Reservation): void {
     for (const date of this.#nights(reservation)) {
       const day = listing.days.get(date);
       if (!day) continue;
@@ -213,9 +218,9 @@ export class AirbnbSandbox {
     }
   }
 
-  #send(type: AirbnbEventType, reservation: AirbnbReservation): void {
+  #send(type: WebhookEventType, reservation: Reservation): void {
     if (!this.options.webhookUrl) return;
-    const event: AirbnbWebhookEvent = {
+    const event: WebhookEvent = {
       event_id: `evt_${randomToken(20)}`,
       event_type: type,
       timestamp: new Date().toISOString(),
@@ -227,19 +232,24 @@ export class AirbnbSandbox {
       id: event.event_id,
       url: this.options.webhookUrl,
       body: JSON.stringify(event),
-      headers: (body) => ({ 'content-type': 'application/json', 'user-agent': 'Airbnb-Webhooks/1.0', [AIRBNB_SIGNATURE_HEADER]: signAirbnbPayload(this.options.webhookSecret, body) }),
+      // Signed per attempt: a retry carries a fresh timestamp, as the receiver's tolerance expects.
+      headers: (body) => ({
+        'content-type': 'application/json',
+        'user-agent': 'Airbnb-Webhooks/1.0',
+        [SIGNATURE_HEADER]: webhookSignature(this.options.webhookSecret, body, Math.floor(Date.now() / 1000)),
+      }),
     });
   }
 
   /** A guest books (instant book): the nights leave the listing's calendar, a webhook is sent. */
-  book(input: { listingId: string; checkIn: string; checkOut: string; units?: number; guestName?: string; force?: boolean }): AirbnbReservation {
+  book(input: { listingId: string; checkIn: string; checkOut: string; units?: number; guestName?: string; force?: boolean }): Reservation {
     const listing = this.#listings.get(input.listingId);
     if (!listing) throw new AirbnbError(404, 'not_found', `no listing ${input.listingId} (push its calendar first)`);
     if (!isIsoDate(input.checkIn) || !isIsoDate(input.checkOut) || daysBetween(input.checkIn, input.checkOut) < 1) {
       throw new AirbnbError(400, 'invalid_request', 'checkIn and checkOut must be dates with checkOut after checkIn');
     }
     const [first = 'Guest', ...last] = (input.guestName ?? 'Sam Berg').split(' ');
-    const reservation: AirbnbReservation = {
+    const reservation: Reservation = {
       confirmation_code: `HM${randomToken(8, 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789')}`,
       listing_id: input.listingId,
       host_id: listing.hostId,
@@ -260,7 +270,7 @@ export class AirbnbSandbox {
     return reservation;
   }
 
-  alter(code: string, change: { checkIn?: string; checkOut?: string; units?: number; force?: boolean }): AirbnbReservation {
+  alter(code: string, change: { checkIn?: string; checkOut?: string; units?: number; force?: boolean }): Reservation {
     const reservation = this.reservation(code);
     if (reservation.status.startsWith('cancelled')) throw new AirbnbError(409, 'conflict', `reservation ${code} is ${reservation.status}`);
     const listing = this.#listings.get(reservation.listing_id)!;
@@ -278,7 +288,7 @@ export class AirbnbSandbox {
   }
 
   /** Cancelled by the guest (control) or by the host (Skerry rejecting an overbooking). */
-  cancel(code: string, by: 'guest' | 'host', reason?: string): AirbnbReservation {
+  cancel(code: string, by: 'guest' | 'host', reason?: string): Reservation {
     const reservation = this.reservation(code);
     if (reservation.status.startsWith('cancelled')) return reservation;
     this.#giveBack(this.#listings.get(reservation.listing_id)!, reservation);
@@ -290,13 +300,13 @@ export class AirbnbSandbox {
     return reservation;
   }
 
-  reservation(code: string): AirbnbReservation {
+  reservation(code: string): Reservation {
     const reservation = this.#reservations.get(code);
     if (!reservation) throw new AirbnbError(404, 'not_found', `no reservation ${code}`);
     return reservation;
   }
 
-  reservations(hostId?: string, endFrom?: string): AirbnbReservation[] {
+  reservations(hostId?: string, endFrom?: string): Reservation[] {
     return [...this.#reservations.values()]
       .filter((reservation) => (!hostId || reservation.host_id === hostId) && (!endFrom || reservation.end_date >= endFrom))
       .sort((a, b) => a.confirmation_code.localeCompare(b.confirmation_code));
@@ -306,7 +316,7 @@ export class AirbnbSandbox {
   setAvailability(listingId: string, from: string, to: string, availableCount: number): void {
     const listing = this.#listings.get(listingId);
     if (!listing) throw new AirbnbError(404, 'not_found', `no listing ${listingId}`);
-    for (const date of eachDate({ from, to })) {
+    for (const date of datesThrough(from, to)) {
       const day = listing.days.get(date) ?? { date, availability: 'unavailable', available_count: 0 };
       day.available_count = availableCount;
       day.availability = availableCount > 0 ? 'available' : 'unavailable';
@@ -315,12 +325,11 @@ export class AirbnbSandbox {
   }
 
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
   close(): void {
-    this.faults.close();
-    this.webhooks.close();
+    this.upkeep.close();
   }
 }
 

@@ -4,22 +4,23 @@
 // Faults apply to the provider endpoints only.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, useLenientJsonParser } from '../shared/control';
-import { installFaultHooks } from '../shared/faults';
-import { isIsoDate } from '../../workflows/bookings/dates';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
+import { installProviderFailures } from '../shared/errors';
+import { countRequests } from '../shared/upkeep';
+import { isIsoDate } from '../shared/dates';
 import {
-  buildReservationQueue,
-  buildResponse,
-  OTA_ERROR,
-  OtaParseError,
-  parseAvailNotif,
-  parseRateAmountNotif,
-  parseReservationAck,
-  type OtaError,
-  type OtaHeader,
-} from '../../providers/booking-com/ota';
-import { buildReservationsSummary, buildRoomRateAvailability } from '../../providers/booking-com/bxml';
-import { SandboxConflict, type BookingComSandbox } from './sandbox';
+  OTA_CODES,
+  OTA_ERROR_TYPES,
+  OtaUnreadable,
+  readAcknowledgement,
+  readAvailNotif,
+  readRateAmountNotif,
+  writeAnswer,
+  writeReservationQueue,
+  type OtaFault,
+} from './ota';
+import { writeReservationsSummary, writeRoomRateAvailability } from './bxml';
+import type { BookingComSandbox } from './sandbox';
 
 export interface BookingComPluginOptions {
   sandbox: BookingComSandbox;
@@ -41,66 +42,75 @@ const BookBody = z.strictObject({
 const ModifyBody = z.strictObject({ checkIn: IsoDate.optional(), checkOut: IsoDate.optional(), rooms: z.number().int().min(1).max(20).optional(), force: z.boolean().optional() });
 const RoomsToSellBody = z.strictObject({ from: IsoDate, to: IsoDate, roomsToSell: z.number().int().min(0) });
 
+const refused = (text: string): OtaFault => ({ type: OTA_ERROR_TYPES.businessRule, code: OTA_CODES.invalidValue.code, text });
+
 export async function bookingComPlugin(app: FastifyInstance, options: BookingComPluginOptions): Promise<void> {
   const { sandbox } = options;
   const apiPrefix = `${app.prefix}/hotels/`;
   const isApi = (request: FastifyRequest) => request.url.startsWith(apiPrefix);
-  const header = (): OtaHeader => ({ echoToken: `bdc-${Date.now()}`, timeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
-  const xml = (reply: FastifyReply, status: number, body: string) => reply.code(status).header('content-type', 'text/xml; charset=utf-8').send(body);
-  const otaError = (reply: FastifyReply, status: number, root: string, error: OtaError, echoToken?: string) =>
-    xml(reply, status, buildResponse(root, { ...header(), ...(echoToken ? { echoToken } : {}) }, { errors: [error] }));
+  const xml = (reply: FastifyReply, status: number, body: string) => reply.code(status).header('content-type', 'application/xml; charset=utf-8').send(body);
+  const answer = (reply: FastifyReply, status: number, root: string, faults: readonly OtaFault[], echoToken?: string) =>
+    xml(reply, status, writeAnswer(root, faults, { at: sandbox.now(), echoToken }));
 
-  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // Booking.com documents `application/xml`; `text/xml` is read the same.
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
   useLenientJsonParser(app);
 
+  countRequests(app, sandbox.upkeep.requests, isApi);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
     if (!sandbox.authenticates(request.headers.authorization)) {
       sandbox.counts.authFailures += 1;
-      return otaError(reply.header('www-authenticate', 'Basic realm="Booking.com"'), 401, 'OTA_ErrorRS', { type: '4', code: OTA_ERROR.authentication, text: 'Authorization failed: unknown machine account or wrong password' });
+      return answer(reply.header('www-authenticate', 'Basic realm="Booking.com"'), 401, 'OTA_ErrorRS', [
+        { type: OTA_ERROR_TYPES.authentication, code: OTA_CODES.authorization.code, text: 'Authorization failed: unknown machine account or wrong password' },
+      ]);
     }
   });
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: isApi,
-    serverError: (_request, reply) => otaError(reply, 500, 'OTA_ErrorRS', { type: '12', code: OTA_ERROR.systemError, text: 'Internal error, please retry' }),
-    rateLimited: (_request, reply) => otaError(reply, 429, 'OTA_ErrorRS', { type: '12', code: OTA_ERROR.systemError, text: 'Too many requests for this property, slow down' }),
+  installProviderFailures(app, {
+    provider: 'booking.com',
+    isApi,
+    faults: sandbox.faults,
+    rateLimited: (_request, reply) =>
+      answer(reply, 429, 'OTA_ErrorRS', [{ type: OTA_ERROR_TYPES.processing, code: OTA_CODES.systemError.code, text: 'Too many requests for this property, slow down' }]),
+    malformed: (_request, reply, status, message) => answer(reply, status, 'OTA_ErrorRS', [refused(message)]),
+    failed: (_request, reply) => answer(reply, 500, 'OTA_ErrorRS', [{ type: OTA_ERROR_TYPES.processing, code: OTA_CODES.systemError.code, text: 'Internal error, please retry' }]),
+    unknownRoute: (request, reply, path) => answer(reply, 404, 'OTA_ErrorRS', [refused(`Unknown endpoint ${request.method} ${path}`)]),
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof SandboxConflict) return reply.code(error.statusCode).send({ error: error.message });
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (isApi(request)) return otaError(reply, status, 'OTA_ErrorRS', { type: status >= 500 ? '12' : '3', code: OTA_ERROR.invalidValue, text: (error as Error).message });
-    return reply.code(status).send({ error: (error as Error).message });
-  });
-
-  /** Parses an OTA request body; a malformed one is answered 400 with the RS root and Errors. */
-  const parsing = <T>(reply: FastifyReply, root: string, body: unknown, parse: (text: string) => T): T | undefined => {
+  /**
+   * Reads an OTA document; one that is not the expected message, or has problems inside, is answered
+   * 400 with the RS root and an Error per problem (undefined is returned then).
+   */
+  const reading = <T extends { problems: string[] }>(reply: FastifyReply, root: string, body: unknown, read: (text: string) => T, required: (parsed: T) => string[] = () => []): T | undefined => {
     try {
-      return parse(typeof body === 'string' ? body : '');
+      const parsed = read(typeof body === 'string' ? body : '');
+      const problems = [...required(parsed), ...parsed.problems];
+      if (problems.length === 0) return parsed;
+      void answer(reply, 400, root, problems.map(refused));
     } catch (err) {
-      if (err instanceof OtaParseError) {
-        void otaError(reply, 400, root, { type: '3', code: OTA_ERROR.invalidValue, text: err.message });
-        return undefined;
-      }
-      throw err;
+      if (!(err instanceof OtaUnreadable)) throw err;
+      void answer(reply, 400, root, [refused(err.message)]);
     }
+    return undefined;
   };
+  // The sandbox keeps rooms per property and creates a property on its first push, so it needs the
+  // property named; Booking.com's own example leaves HotelCode out (rooms ids are unique there).
+  const namesHotel = (container: string) => (parsed: { hotelCode?: string }) => (parsed.hotelCode ? [] : [`${container}: attribute HotelCode is required`]);
 
   // ─── ARI ───────────────────────────────────────────────────────────────────────────────────────
   app.post('/hotels/ota/OTA_HotelAvailNotif', async (request, reply) => {
-    const parsed = parsing(reply, 'OTA_HotelAvailNotifRS', request.body, parseAvailNotif);
+    const parsed = reading(reply, 'OTA_HotelAvailNotifRS', request.body, readAvailNotif, namesHotel('AvailStatusMessages'));
     if (!parsed) return reply;
-    const errors = sandbox.applyAvailability(parsed.hotelCode, parsed.items, parsed.header.echoToken);
-    return xml(reply, 200, buildResponse('OTA_HotelAvailNotifRS', { ...header(), echoToken: parsed.header.echoToken }, { errors }));
+    const errors = sandbox.applyAvailability(parsed.hotelCode!, parsed.messages, parsed.echoToken ?? '');
+    return answer(reply, 200, 'OTA_HotelAvailNotifRS', errors, parsed.echoToken);
   });
 
   app.post('/hotels/ota/OTA_HotelRateAmountNotif', async (request, reply) => {
-    const parsed = parsing(reply, 'OTA_HotelRateAmountNotifRS', request.body, parseRateAmountNotif);
+    const parsed = reading(reply, 'OTA_HotelRateAmountNotifRS', request.body, readRateAmountNotif, namesHotel('RateAmountMessages'));
     if (!parsed) return reply;
-    const errors = sandbox.applyRates(parsed.hotelCode, parsed.items, parsed.header.echoToken);
-    return xml(reply, 200, buildResponse('OTA_HotelRateAmountNotifRS', { ...header(), echoToken: parsed.header.echoToken }, { errors }));
+    const errors = sandbox.applyRates(parsed.hotelCode!, parsed.messages, parsed.echoToken ?? '');
+    return answer(reply, 200, 'OTA_HotelRateAmountNotifRS', errors, parsed.echoToken);
   });
 
   // ─── Reservation queues ────────────────────────────────────────────────────────────────────────
@@ -108,13 +118,14 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
     ['/hotels/ota/OTA_HotelResNotif', 'new', 'OTA_HotelResNotifRS'],
     ['/hotels/ota/OTA_HotelResModifyNotif', 'modify', 'OTA_HotelResModifyNotifRS'],
   ] as const) {
-    app.get(path, async (_request, reply) => xml(reply, 200, buildReservationQueue(header(), queue, sandbox.pull(queue))));
+    app.get(path, async (_request, reply) => xml(reply, 200, writeReservationQueue(queue, sandbox.pull(queue), sandbox.now())));
     app.post(path, async (request, reply) => {
-      const parsed = parsing(reply, rsRoot, request.body, parseReservationAck);
+      // The acknowledgement's Target is documented as required.
+      const parsed = reading(reply, rsRoot, request.body, readAcknowledgement, (ack) => (ack.target ? [] : [`${rsRoot}: attribute Target is required`]));
       if (!parsed) return reply;
-      if (parsed.queue !== queue) return otaError(reply, 400, rsRoot, { type: '3', code: OTA_ERROR.invalidValue, text: `${path} acknowledges with ${rsRoot}` });
-      const errors = sandbox.acknowledge(queue, parsed.acks);
-      return xml(reply, 200, buildResponse(rsRoot, header(), { errors }));
+      // Booking.com answers an acknowledgement sent to the other queue's endpoint with HTTP 400.
+      if (parsed.queue !== queue) return answer(reply, 400, rsRoot, [refused(`${path} acknowledges with ${rsRoot}`)]);
+      return answer(reply, 200, rsRoot, sandbox.acknowledge(queue, parsed.acknowledgements));
     });
   }
 
@@ -123,19 +134,18 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
     const hotelIds = (request.query.hotel_ids ?? '').split(',').filter(Boolean);
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 50)));
     const page = sandbox.summary(hotelIds, request.query.cursor, limit, request.query.checkout_from);
-    return xml(reply, 200, buildReservationsSummary(page.reservations, page.nextCursor));
+    return xml(reply, 200, writeReservationsSummary(page.reservations, page.nextCursor));
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/hotels/xml/roomrateavailability', async (request, reply) => {
     const { hotel_id: hotelId, room_id: roomId, rate_id: rateId, start_date: from, end_date: to } = request.query;
     if (!hotelId || !roomId || !from || !to || !isIsoDate(from) || !isIsoDate(to)) {
-      return otaError(reply, 400, 'OTA_ErrorRS', { type: '3', code: OTA_ERROR.invalidValue, text: 'hotel_id, room_id, start_date and end_date are required' });
+      return answer(reply, 400, 'OTA_ErrorRS', [refused('hotel_id, room_id, start_date and end_date are required')]);
     }
-    return xml(reply, 200, buildRoomRateAvailability(hotelId, roomId, rateId, sandbox.calendar(hotelId, roomId, rateId, from, to)));
+    return xml(reply, 200, writeRoomRateAvailability(hotelId, roomId, rateId, sandbox.calendar(hotelId, roomId, rateId, from, to)));
   });
 
   // ─── Controls: the guest, the extranet, the operator ───────────────────────────────────────────
-  registerFaultRoutes(app, sandbox.faults);
 
   app.post('/_control/reservations', async (request, reply) => {
     const input = parseControlBody(BookBody, request, reply);
@@ -166,14 +176,6 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
     sandbox.setRoomsToSell(request.params.hotelId, request.params.roomId, input.from, input.to, input.roomsToSell);
     return { ok: true };
   });
-  app.get('/_control/requests', async () => ({ counts: sandbox.counts, pushes: sandbox.pushLog.slice(-200), faultsInjected: sandbox.faults.counts }));
-  app.post('/_control/reset', async () => {
-    sandbox.reset();
-    return { ok: true };
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    if (isApi(request)) return otaError(reply, 404, 'OTA_ErrorRS', { type: '3', code: OTA_ERROR.invalidValue, text: `Unknown endpoint ${request.method} ${request.url}` });
-    return reply.code(404).send({ error: `Unknown sandbox route ${request.method} ${request.url}` });
-  });
+  app.get('/_control/requests', async () => ({ counts: sandbox.counts, pushes: sandbox.pushLog.slice(-200), ...sandbox.upkeep.counts() }));
+  registerSandboxControls(app, { faults: sandbox.faults, reset: () => sandbox.reset() });
 }

@@ -5,16 +5,17 @@
 import { randomInt } from 'node:crypto';
 import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../shared/faults';
 import { channelSandboxEvents } from '../shared/events';
-import { addDays, daysBetween, eachDate, isIsoDate } from '../../workflows/bookings/dates';
-import {
-  OTA_ERROR,
-  type AvailStatusItem,
-  type OtaAck,
-  type OtaError,
-  type OtaReservation,
-  type RateAmountItem,
-} from '../../providers/booking-com/ota';
-import type { RoomRateDay, SummaryReservation } from '../../providers/booking-com/bxml';
+import { SandboxRefusal } from '../shared/errors';
+import { SandboxUpkeep } from '../shared/upkeep';
+import { datesThrough, daysBetween, isIsoDate, nightsOf } from '../shared/dates';
+import { OTA_CODES, OTA_ERROR_TYPES, type Acknowledgement, type AvailStatus, type OtaFault, type QueuedReservation, type RateAmount, type ReservationCore } from './ota';
+import type { ChannelNight, SummaryLine } from './bxml';
+
+/**
+ * The machine account the sandbox accepts when none is configured: the values Skerry's development
+ * configuration uses, so `npm start` connects without setup (a test checks the two agree).
+ */
+export const BOOKING_COM_DEVELOPMENT_ACCOUNT = { username: 'skerry-machine-account', password: 'skerry-sandbox-password' } as const;
 
 export interface BookingComSandboxOptions {
   /** The machine account's credentials (HTTP Basic). */
@@ -27,33 +28,27 @@ export interface BookingComSandboxOptions {
 interface RateDay {
   price?: number;
   currency?: string;
-  minLos?: number;
+  minStay?: number;
+  maxStay?: number;
   closed?: boolean;
   closedToArrival?: boolean;
+  closedToDeparture?: boolean;
 }
 
 interface Room {
   roomsToSell: Map<string, number>;
+  /** Closures of the whole room type (a RestrictionStatus without RatePlanCode, endpoint v1.1). */
+  closed: Map<string, boolean>;
   rates: Map<string, Map<string, RateDay>>;
 }
 
 export type SandboxReservationState = 'booked' | 'modified' | 'cancelled' | 'rejected';
 
-export interface SandboxReservation {
-  resId: string;
-  hotelId: string;
-  roomId: string;
-  rateId?: string;
-  checkIn: string;
-  checkOut: string;
-  rooms: number;
+export interface SandboxReservation extends ReservationCore {
   guestName: string;
-  total?: { amount: number; currency: string };
   state: SandboxReservationState;
   /** Why the property's system refused it (an ack with error 322). */
   rejection?: string;
-  createdAt: string;
-  lastModifiedAt: string;
   acknowledgements: Array<{ at: string; queue: 'new' | 'modify'; outcome: 'processed' | 'rejected' | 'failed'; code?: string; text?: string }>;
 }
 
@@ -65,18 +60,23 @@ interface QueueEntry {
   servedVersion?: string;
 }
 
-export class SandboxConflict extends Error {
+export class SandboxConflict extends SandboxRefusal {
   override readonly name = 'SandboxConflict';
-  constructor(
-    message: string,
-    readonly statusCode = 409,
-  ) {
-    super(message);
+  constructor(message: string, statusCode = 409) {
+    super(statusCode, message);
   }
 }
 
+const invalid = (text: string, recordId?: string): OtaFault => ({
+  type: OTA_ERROR_TYPES.businessRule,
+  code: OTA_CODES.invalidValue.code,
+  text,
+  ...(recordId ? { recordId } : {}),
+});
+
 export class BookingComSandbox {
   readonly faults: FaultInjector<FaultSettings>;
+  readonly upkeep: SandboxUpkeep;
   readonly options: BookingComSandboxOptions;
   readonly #hotels = new Map<string, Map<string, Room>>();
   readonly #reservations = new Map<string, SandboxReservation>();
@@ -93,6 +93,7 @@ export class BookingComSandbox {
     this.options = options;
     this.#now = options.now ?? Date.now;
     this.faults = new FaultInjector({ schema: FaultSettingsSchema, seed: options.seed });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults });
   }
 
   authenticates(authorization: string | undefined): boolean {
@@ -101,8 +102,12 @@ export class BookingComSandbox {
     return user === this.options.username && rest.join(':') === this.options.password;
   }
 
+  now(): Date {
+    return new Date(this.#now());
+  }
+
   #iso(): string {
-    return new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
   #room(hotelId: string, roomId: string, create: boolean): Room | undefined {
@@ -114,7 +119,7 @@ export class BookingComSandbox {
     }
     let room = hotel.get(roomId);
     if (!room && create) {
-      room = { roomsToSell: new Map(), rates: new Map() };
+      room = { roomsToSell: new Map(), closed: new Map(), rates: new Map() };
       hotel.set(roomId, room);
     }
     return room;
@@ -136,72 +141,83 @@ export class BookingComSandbox {
 
   // ─── ARI ───────────────────────────────────────────────────────────────────────────────────────
   /** Tells observers which nights of which rooms a request changed, once per room. */
-  #announce(hotelId: string, items: ReadonlyArray<{ invTypeCode: string; start: string; end: string }>): void {
+  #announce(hotelId: string, messages: ReadonlyArray<{ roomId: string; start: string; end: string }>): void {
     const byRoom = new Map<string, Set<string>>();
-    for (const item of items) {
-      const dates = byRoom.get(item.invTypeCode) ?? new Set<string>();
-      for (const date of eachDate({ from: item.start, to: item.end })) dates.add(date);
-      byRoom.set(item.invTypeCode, dates);
+    for (const message of messages) {
+      const dates = byRoom.get(message.roomId) ?? new Set<string>();
+      for (const date of datesThrough(message.start, message.end)) dates.add(date);
+      byRoom.set(message.roomId, dates);
     }
     for (const [roomId, dates] of byRoom) this.events.emit('calendar', { listing: `${hotelId}/${roomId}`, dates: [...dates], atMs: this.#now() });
   }
 
-  /** Applies OTA_HotelAvailNotifRQ items; hotels and rooms are created on first use. */
-  applyAvailability(hotelId: string, items: readonly AvailStatusItem[], echoToken: string): OtaError[] {
-    const errors = validateRanges(items);
+  /** Applies OTA_HotelAvailNotifRQ messages; hotels and rooms are created on first use. */
+  applyAvailability(hotelId: string, messages: readonly AvailStatus[], echoToken: string): OtaFault[] {
+    const errors = validateRanges(messages);
     if (errors.length > 0) return errors;
     this.counts.availRequests += 1;
-    this.counts.availItems += items.length;
-    this.pushLog.push({ at: this.#iso(), type: 'avail', hotelId, items: items.length, echoToken });
-    for (const item of items) {
-      const room = this.#room(hotelId, item.invTypeCode, true)!;
-      for (const date of eachDate({ from: item.start, to: item.end })) {
-        if (item.bookingLimit !== undefined) room.roomsToSell.set(date, item.bookingLimit);
-        if (!item.ratePlanCode) continue;
-        const day = this.#rateDay(room, item.ratePlanCode, date);
-        if (item.minLos !== undefined) day.minLos = item.minLos;
-        if (item.restriction?.type === 'Master') day.closed = item.restriction.status === 'Close';
-        if (item.restriction?.type === 'Arrival') day.closedToArrival = item.restriction.status === 'Close';
+    this.counts.availItems += messages.length;
+    this.pushLog.push({ at: this.#iso(), type: 'avail', hotelId, items: messages.length, echoToken });
+    for (const message of messages) {
+      const room = this.#room(hotelId, message.roomId, true)!;
+      for (const date of datesThrough(message.start, message.end)) {
+        if (message.roomsToSell !== undefined) room.roomsToSell.set(date, message.roomsToSell);
+        const { restriction } = message;
+        if (!message.rateId) {
+          if (restriction?.applies === 'stay') room.closed.set(date, !restriction.open);
+          continue;
+        }
+        const day = this.#rateDay(room, message.rateId, date);
+        if (message.minStay !== undefined) day.minStay = message.minStay;
+        if (message.maxStay !== undefined) day.maxStay = message.maxStay;
+        if (restriction?.applies === 'stay') day.closed = !restriction.open;
+        if (restriction?.applies === 'arrival') day.closedToArrival = !restriction.open;
+        if (restriction?.applies === 'departure') day.closedToDeparture = !restriction.open;
       }
     }
-    this.#announce(hotelId, items);
+    this.#announce(hotelId, messages);
     return [];
   }
 
-  applyRates(hotelId: string, items: readonly RateAmountItem[], echoToken: string): OtaError[] {
-    const errors = validateRanges(items);
+  /** Applies OTA_HotelRateAmountNotifRQ messages: the room's own price is the one not tied to a number of guests. */
+  applyRates(hotelId: string, messages: readonly RateAmount[], echoToken: string): OtaFault[] {
+    const errors = validateRanges(messages);
     if (errors.length > 0) return errors;
     this.counts.rateRequests += 1;
-    this.counts.rateItems += items.length;
-    this.pushLog.push({ at: this.#iso(), type: 'rate', hotelId, items: items.length, echoToken });
-    for (const item of items) {
-      const room = this.#room(hotelId, item.invTypeCode, true)!;
-      for (const date of eachDate({ from: item.start, to: item.end })) {
-        const day = this.#rateDay(room, item.ratePlanCode, date);
-        day.price = item.amount;
-        day.currency = item.currency;
+    this.counts.rateItems += messages.length;
+    this.pushLog.push({ at: this.#iso(), type: 'rate', hotelId, items: messages.length, echoToken });
+    for (const message of messages) {
+      const price = message.prices.find((candidate) => candidate.guests === undefined) ?? [...message.prices].sort((a, b) => (b.guests ?? 0) - (a.guests ?? 0))[0]!;
+      const room = this.#room(hotelId, message.roomId, true)!;
+      for (const date of datesThrough(message.start, message.end)) {
+        const day = this.#rateDay(room, message.rateId, date);
+        day.price = price.amount;
+        day.currency = price.currency;
       }
     }
-    this.#announce(hotelId, items);
+    this.#announce(hotelId, messages);
     return [];
   }
 
   /** What Booking.com shows for a room (and rate) night by night. */
-  calendar(hotelId: string, roomId: string, rateId: string | undefined, from: string, to: string): RoomRateDay[] {
+  calendar(hotelId: string, roomId: string, rateId: string | undefined, from: string, to: string): ChannelNight[] {
     const room = this.#room(hotelId, roomId, false);
     const rates = rateId ? room?.rates.get(rateId) : room?.rates.values().next().value;
-    return eachDate({ from, to })
-      .filter((date) => room?.roomsToSell.has(date) || rates?.has(date))
+    return datesThrough(from, to)
+      .filter((date) => room?.roomsToSell.has(date) || room?.closed.has(date) || rates?.has(date))
       .map((date) => {
         const rate = rates?.get(date);
+        const roomClosed = room?.closed.get(date);
         return {
           date,
           roomsToSell: room?.roomsToSell.get(date),
           price: rate?.price,
           currency: rate?.currency,
-          minimumStay: rate?.minLos,
-          closed: rate?.closed,
+          minimumStay: rate?.minStay,
+          maximumStay: rate?.maxStay,
+          closed: rate?.closed === undefined && roomClosed === undefined ? undefined : Boolean(rate?.closed || roomClosed),
           closedToArrival: rate?.closedToArrival,
+          closedToDeparture: rate?.closedToDeparture,
         };
       });
   }
@@ -210,7 +226,7 @@ export class BookingComSandbox {
   #take(reservation: { hotelId: string; roomId: string; checkIn: string; checkOut: string; rooms: number }, force: boolean): void {
     const room = this.#room(reservation.hotelId, reservation.roomId, false);
     if (!room) throw new SandboxConflict(`hotel ${reservation.hotelId} has no room ${reservation.roomId} (push its availability first)`, 404);
-    const nights = eachDate({ from: reservation.checkIn, to: addDays(reservation.checkOut, -1) });
+    const nights = nightsOf(reservation.checkIn, reservation.checkOut);
     const short = nights.filter((date) => (room.roomsToSell.get(date) ?? 0) < reservation.rooms);
     if (short.length > 0 && !force) throw new SandboxConflict(`no rooms to sell on ${short.join(', ')}`);
     for (const date of nights) room.roomsToSell.set(date, Math.max(0, (room.roomsToSell.get(date) ?? 0) - reservation.rooms));
@@ -219,13 +235,22 @@ export class BookingComSandbox {
   #giveBack(reservation: SandboxReservation): void {
     const room = this.#room(reservation.hotelId, reservation.roomId, false);
     if (!room) return;
-    for (const date of eachDate({ from: reservation.checkIn, to: addDays(reservation.checkOut, -1) })) {
+    for (const date of nightsOf(reservation.checkIn, reservation.checkOut)) {
       room.roomsToSell.set(date, (room.roomsToSell.get(date) ?? 0) + reservation.rooms);
     }
   }
 
   #enqueue(queue: 'new' | 'modify', reservation: SandboxReservation): void {
     this.#queues[queue].set(reservation.resId, { resId: reservation.resId, version: reservation.lastModifiedAt + `#${randomInt(1_000_000)}`, enqueuedAt: this.#now() });
+  }
+
+  /** The nights of a stay at the rate's current prices, and their sum for `rooms` rooms when every night has one. */
+  #pricing(hotelId: string, roomId: string, rateId: string | undefined, checkIn: string, checkOut: string, rooms: number) {
+    const days = new Map(this.calendar(hotelId, roomId, rateId, checkIn, checkOut).map((day) => [day.date, day]));
+    const nights = nightsOf(checkIn, checkOut).map((date) => ({ date, price: days.get(date)?.price }));
+    const currency = days.get(checkIn)?.currency;
+    const priced = currency !== undefined && nights.every((night) => night.price !== undefined);
+    return { nights, total: priced ? { amount: nights.reduce((sum, night) => sum + night.price!, 0) * rooms, currency } : undefined };
   }
 
   /** A guest books on Booking.com: the rooms leave Booking.com's availability, a message is queued. */
@@ -236,6 +261,9 @@ export class BookingComSandbox {
     const rooms = input.rooms ?? 1;
     this.#take({ ...input, rooms }, input.force ?? false);
     const now = this.#iso();
+    const pricing = this.#pricing(input.hotelId, input.roomId, input.rateId, input.checkIn, input.checkOut, rooms);
+    // A total given by the guest control in another currency leaves the nights unpriced.
+    const nights = !input.total || input.total.currency === pricing.total?.currency ? pricing.nights : pricing.nights.map(({ date }) => ({ date }));
     const reservation: SandboxReservation = {
       resId: String(randomInt(1_000_000_000, 9_999_999_999)),
       hotelId: input.hotelId,
@@ -245,7 +273,8 @@ export class BookingComSandbox {
       checkOut: input.checkOut,
       rooms,
       guestName: input.guestName ?? 'Ada Lindqvist',
-      total: input.total ?? this.#priceOf(input.hotelId, input.roomId, input.rateId, input.checkIn, input.checkOut, rooms),
+      total: input.total ?? pricing.total,
+      nights,
       state: 'booked',
       createdAt: now,
       lastModifiedAt: now,
@@ -254,12 +283,6 @@ export class BookingComSandbox {
     this.#reservations.set(reservation.resId, reservation);
     this.#enqueue('new', reservation);
     return reservation;
-  }
-
-  #priceOf(hotelId: string, roomId: string, rateId: string | undefined, checkIn: string, checkOut: string, rooms: number) {
-    const days = this.calendar(hotelId, roomId, rateId, checkIn, addDays(checkOut, -1));
-    if (days.length !== daysBetween(checkIn, checkOut) || days.some((day) => day.price === undefined)) return undefined;
-    return { amount: days.reduce((sum, day) => sum + day.price!, 0) * rooms, currency: days[0]!.currency! };
   }
 
   modify(resId: string, change: { checkIn?: string; checkOut?: string; rooms?: number; force?: boolean }): SandboxReservation {
@@ -274,13 +297,15 @@ export class BookingComSandbox {
       this.#take(reservation, true);
       throw err;
     }
+    const pricing = this.#pricing(reservation.hotelId, reservation.roomId, reservation.rateId, next.checkIn, next.checkOut, next.rooms);
     Object.assign(reservation, {
       checkIn: next.checkIn,
       checkOut: next.checkOut,
       rooms: next.rooms,
       state: 'modified',
       lastModifiedAt: this.#iso(),
-      total: this.#priceOf(reservation.hotelId, reservation.roomId, reservation.rateId, next.checkIn, next.checkOut, next.rooms) ?? reservation.total,
+      total: pricing.total ?? reservation.total,
+      nights: pricing.nights,
     });
     this.#enqueue('modify', reservation);
     return reservation;
@@ -308,62 +333,53 @@ export class BookingComSandbox {
   }
 
   // ─── Queues ────────────────────────────────────────────────────────────────────────────────────
-  #otaReservation(reservation: SandboxReservation, queue: 'new' | 'modify'): OtaReservation {
-    const [givenName, ...surname] = reservation.guestName.split(' ');
-    return {
-      resId: reservation.resId,
-      createdAt: reservation.createdAt,
-      lastModifiedAt: reservation.lastModifiedAt,
-      status: queue === 'new' ? 'Book' : reservation.state === 'cancelled' ? 'Cancel' : 'Modify',
-      hotelCode: reservation.hotelId,
-      roomTypeCode: reservation.roomId,
-      ratePlanCode: reservation.rateId,
-      checkIn: reservation.checkIn,
-      checkOut: reservation.checkOut,
-      rooms: reservation.rooms,
-      guest: { givenName, surname: surname.join(' ') },
-      total: reservation.total,
-    };
+  #queued(reservation: SandboxReservation): QueuedReservation {
+    const { guestName, state, rejection: _rejection, acknowledgements: _acknowledgements, ...core } = reservation;
+    const [givenName = '', ...surname] = guestName.split(' ');
+    return { ...core, status: state === 'cancelled' ? 'cancelled' : state === 'modified' ? 'modified' : 'booked', guest: { givenName, surname: surname.join(' ') } };
   }
 
   /** GET of a queue: every message not acknowledged yet (the same ones again until they are). */
-  pull(queue: 'new' | 'modify'): OtaReservation[] {
+  pull(queue: 'new' | 'modify'): QueuedReservation[] {
     this.counts.queuePulls += 1;
     return [...this.#queues[queue].values()].map((entry) => {
       if (entry.servedVersion !== entry.version) this.events.emit('retrieved', { reservationId: entry.resId, atMs: this.#now() });
       entry.servedVersion = entry.version;
-      return this.#otaReservation(this.reservation(entry.resId), queue);
+      return this.#queued(this.reservation(entry.resId));
     });
   }
 
-  /** POST of a queue's RS: processed ids leave the queue; error 322 rejects; other errors keep them. */
-  acknowledge(queue: 'new' | 'modify', acks: readonly OtaAck[]): OtaError[] {
+  /**
+   * POST of a queue's RS: processed ids leave the queue; a refusal with 322 (no availability) rejects
+   * the reservation; any other refusal keeps it queued, as "unsuccessfully processed".
+   */
+  acknowledge(queue: 'new' | 'modify', acknowledgements: readonly Acknowledgement[]): OtaFault[] {
     this.counts.acks += 1;
-    const errors: OtaError[] = [];
-    for (const ack of acks) {
-      const reservation = this.#reservations.get(ack.resId);
+    const errors: OtaFault[] = [];
+    for (const { resId, refusal } of acknowledgements) {
+      const reservation = this.#reservations.get(resId);
       if (!reservation) {
-        errors.push({ type: '3', code: OTA_ERROR.invalidValue, text: `unknown reservation ${ack.resId}`, recordId: ack.resId });
+        errors.push(invalid(`unknown reservation ${resId}`, resId));
         continue;
       }
-      const entry = this.#queues[queue].get(ack.resId);
-      if (!ack.error) {
+      const entry = this.#queues[queue].get(resId);
+      if (!refusal) {
         // An ack covers the version last handed out; a change made since stays queued.
-        if (entry && entry.servedVersion === entry.version) this.#queues[queue].delete(ack.resId);
+        if (entry && entry.servedVersion === entry.version) this.#queues[queue].delete(resId);
         reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'processed' });
-      } else if (ack.error.code === OTA_ERROR.noAvailability) {
+      } else if (refusal.code === OTA_CODES.noAvailability.code) {
         this.counts.rejections += 1;
-        this.#queues[queue].delete(ack.resId);
+        this.#queues[queue].delete(resId);
         if (queue === 'new' && reservation.state !== 'cancelled') {
           reservation.state = 'rejected';
-          reservation.rejection = ack.error.text;
+          reservation.rejection = refusal.text;
           this.#giveBack(reservation);
         } else {
-          reservation.rejection = `modification refused: ${ack.error.text}`;
+          reservation.rejection = `modification refused: ${refusal.text}`;
         }
-        reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'rejected', code: ack.error.code, text: ack.error.text });
+        reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'rejected', code: refusal.code, text: refusal.text });
       } else {
-        reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'failed', code: ack.error.code, text: ack.error.text });
+        reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'failed', code: refusal.code, text: refusal.text });
       }
     }
     return errors;
@@ -376,7 +392,7 @@ export class BookingComSandbox {
   }
 
   /** The reservations summary (resync): every reservation of these hotels, paged by a numeric cursor. */
-  summary(hotelIds: readonly string[], cursor: string | undefined, limit: number, checkoutFrom?: string): { reservations: SummaryReservation[]; nextCursor?: string } {
+  summary(hotelIds: readonly string[], cursor: string | undefined, limit: number, checkoutFrom?: string): { reservations: SummaryLine[]; nextCursor?: string } {
     this.summaryCursors.push(cursor ?? '');
     const all = this.reservations()
       .filter((reservation) => hotelIds.includes(reservation.hotelId) && (!checkoutFrom || reservation.checkOut >= checkoutFrom))
@@ -404,10 +420,11 @@ export class BookingComSandbox {
   /** Sets what the channel shows, bypassing Skerry (a manual edit in the extranet: drift). */
   setRoomsToSell(hotelId: string, roomId: string, from: string, to: string, roomsToSell: number): void {
     const room = this.#room(hotelId, roomId, true)!;
-    for (const date of eachDate({ from, to })) room.roomsToSell.set(date, roomsToSell);
+    for (const date of datesThrough(from, to)) room.roomsToSell.set(date, roomsToSell);
   }
 
   reset(): void {
+    this.upkeep.reset();
     this.#hotels.clear();
     this.#reservations.clear();
     this.#queues.new.clear();
@@ -415,26 +432,22 @@ export class BookingComSandbox {
     this.pushLog.length = 0;
     this.summaryCursors.length = 0;
     for (const key of Object.keys(this.counts) as Array<keyof typeof this.counts>) this.counts[key] = 0;
-    this.faults.clear();
   }
 
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
   close(): void {
-    this.faults.close();
+    this.upkeep.close();
   }
 }
 
-function validateRanges(items: ReadonlyArray<{ start: string; end: string }>): OtaError[] {
-  const errors: OtaError[] = [];
-  items.forEach((item, index) => {
-    if (!isIsoDate(item.start) || !isIsoDate(item.end)) {
-      errors.push({ type: '3', code: OTA_ERROR.invalidValue, text: `message ${index}: Start and End must be dates YYYY-MM-DD` });
-    } else if (item.end < item.start) {
-      errors.push({ type: '3', code: OTA_ERROR.invalidValue, text: `message ${index}: End ${item.end} is before Start ${item.start}` });
-    }
+/** Start and End must be dates, End not before Start; one error per message that is not. */
+function validateRanges(messages: ReadonlyArray<{ start: string; end: string }>): OtaFault[] {
+  return messages.flatMap((message, index) => {
+    if (!isIsoDate(message.start) || !isIsoDate(message.end)) return [invalid(`message ${index}: Start and End must be dates YYYY-MM-DD`)];
+    if (message.end < message.start) return [invalid(`message ${index}: End ${message.end} is before Start ${message.start}`)];
+    return [];
   });
-  return errors;
 }

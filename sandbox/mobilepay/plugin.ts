@@ -4,11 +4,12 @@
 // the API routes only; idempotency to the ePayment POSTs.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser, zodIssues } from '../shared/control';
-import { installFaultHooks } from '../shared/faults';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser, zodIssues } from '../shared/control';
 import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { stableStringify } from '../shared/stable-json';
+import { installProviderFailures } from '../shared/errors';
+import { countRequests } from '../shared/upkeep';
 import {
   EPaymentProblem,
   forbiddenProblem,
@@ -22,7 +23,7 @@ import {
   validationProblem,
 } from './errors';
 import { EPAYMENT_WEBHOOK_EVENTS, MobilePayDriftSchema, type MobilePaySandbox, type RecordedRequest } from './sandbox';
-import { modificationView, paymentView, TransitionError, type SandboxPayment } from './store';
+import { modificationView, paymentView, type SandboxPayment } from './store';
 
 export interface MobilePayPluginOptions {
   sandbox: MobilePaySandbox;
@@ -59,9 +60,9 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
   const sendProblem = (reply: FastifyReply, problem: EPaymentProblem) =>
     reply.code(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(renderProblem(problem));
 
+  countRequests(app, sandbox.upkeep.requests, isApi);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
-    sandbox.countRequest(`${request.method} ${request.routeOptions.url?.slice(prefix.length) ?? pathOf(request)}`);
     const record: RecordedRequest = {
       method: request.method,
       path: pathOf(request),
@@ -109,37 +110,22 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
       sendProblem(reply, validationProblem(`Idempotency-Key must be at most ${max} characters`, [{ name: 'Idempotency-Key', reason: `at most ${max} characters` }])),
   });
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: isApi,
-    serverError: (request, reply) => {
+  installProviderFailures(app, {
+    provider: 'mobilepay',
+    isApi,
+    faults: sandbox.faults,
+    injectedError: (request, reply) => {
       storeAnyway.add(request);
       return sendProblem(reply, serverErrorProblem());
     },
     rateLimited: (_request, reply) => sendProblem(reply, rateLimitProblem()),
+    own: (error, _request, reply) => (error instanceof EPaymentProblem ? sendProblem(reply, error) : undefined),
+    malformed: (_request, reply, _status, message) => sendProblem(reply, validationProblem(message)),
+    failed: (_request, reply) => sendProblem(reply, serverErrorProblem()),
+    unknownRoute: (request, reply, path) => sendProblem(reply, new EPaymentProblem(404, 'about:blank', 'Not Found', `No route ${request.method} ${path}`)),
   });
   // GET answers carry an ETag; If-None-Match with the current one is answered 304.
   installConditionalGets(app, { appliesTo: isApi });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof EPaymentProblem) return sendProblem(reply, error);
-    if (error instanceof TransitionError) return reply.code(error.statusCode).send({ error: error.message });
-    const status = (error as { statusCode?: number }).statusCode;
-    const message = error instanceof Error ? error.message : String(error);
-    if (status !== undefined && status >= 400 && status < 500) {
-      if (isApi(request)) return sendProblem(reply, validationProblem(message));
-      return reply.code(status).send({ error: message });
-    }
-    request.log.error({ err: error }, 'mobilepay sandbox error');
-    if (isApi(request)) return sendProblem(reply, serverErrorProblem());
-    return reply.code(500).send({ error: message });
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const path = pathOf(request);
-    if (isApi(request)) return sendProblem(reply, new EPaymentProblem(404, 'about:blank', 'Not Found', `No route ${request.method} ${path}`));
-    return reply.code(404).send({ error: `Unknown sandbox route ${request.method} ${path}` });
-  });
 
   // ─── Helpers ─────────────────────────────────────────────────────────────────────────────
 
@@ -268,11 +254,5 @@ export async function mobilePayPlugin(app: FastifyInstance, options: MobilePayPl
     return sandbox.drift(input);
   });
 
-  registerFaultRoutes(app, sandbox.faults);
-  registerWebhookRoutes(app, sandbox.webhooks);
-  app.get('/_control/state', async () => sandbox.state());
-  app.post('/_control/reset', async () => {
-    sandbox.reset();
-    return { ok: true };
-  });
+  registerSandboxControls(app, { faults: sandbox.faults, webhooks: sandbox.webhooks, state: () => sandbox.state(), reset: () => sandbox.reset() });
 }

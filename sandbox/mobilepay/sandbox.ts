@@ -5,6 +5,7 @@ import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../share
 import { IdempotencyStore } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import { SandboxUpkeep } from '../shared/upkeep';
 import { webhookHeaders } from './signing';
 import { z } from 'zod';
 import { CURRENCIES, MobilePayStore, TransitionError, type EPaymentEvent, type LedgerEntry, type SandboxPayment } from './store';
@@ -107,12 +108,10 @@ export class MobilePaySandbox {
   readonly webhooks: WebhookQueue;
   readonly options: MobilePaySandboxOptions;
   readonly registrations = new Map<string, WebhookRegistration>();
-  requests = 0;
-  requestsByRoute: Record<string, number> = {};
+  readonly upkeep: SandboxUpkeep;
   tokensIssued = 0;
   recentRequests: RecordedRequest[] = [];
   readonly #tokens = new Map<string, IssuedToken>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #now: () => number;
 
   constructor(options: MobilePaySandboxOptions = {}) {
@@ -121,6 +120,7 @@ export class MobilePaySandbox {
     if (options.webhookUrl && !options.webhookSecret) throw new Error('MobilePay sandbox: webhookUrl needs a webhookSecret');
     this.faults = new FaultInjector({ schema: FaultSettingsSchema, seed: options.seed });
     this.webhooks = new WebhookQueue({ ...options.webhooks, faults: this.faults, logger: options.logger });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults, webhooks: this.webhooks, idempotency: this.idempotency });
     this.store = new MobilePayStore({ now: this.#now, onEvent: (event) => this.#deliver(event) });
   }
 
@@ -228,11 +228,6 @@ export class MobilePaySandbox {
     return targets;
   }
 
-  /** Runs `fn` with its webhooks lost: the payment moves on, nothing is delivered. */
-  withoutWebhooks<T>(fn: () => T): T {
-    return this.webhooks.withoutDelivery(fn);
-  }
-
   /**
    * Seeds reconciliation drift (POST /_control/drift). `lost_webhook` moves a payment on without
    * telling the merchant (a CREATED one is authorized and captured, a captured one refunded, as from
@@ -242,7 +237,7 @@ export class MobilePaySandbox {
   drift(input: MobilePayDrift): Record<string, unknown> {
     switch (input.kind) {
       case 'lost_webhook':
-        return this.withoutWebhooks(() => {
+        return this.webhooks.withoutDelivery(() => {
           const payment = this.store.find(input.reference);
           if (payment.state === 'CREATED') {
             this.store.authorize(payment.reference);
@@ -315,23 +310,18 @@ export class MobilePaySandbox {
   abandon(reference: string, afterMs = this.options.abandonAfterMs ?? 0): SandboxPayment {
     if (afterMs <= 0) return this.store.expire(this.store.markAbandoned(reference, this.#now()).reference);
     const payment = this.store.markAbandoned(reference, this.#now() + afterMs);
-    clearTimeout(this.#timers.get(reference));
-    const timer = setTimeout(() => {
-      this.#timers.delete(reference);
-      try {
-        this.store.expire(reference);
-      } catch {
-        // Reset in the meantime: nothing to expire.
-      }
-    }, afterMs);
-    timer.unref();
-    this.#timers.set(reference, timer);
+    this.upkeep.timers.after(
+      afterMs,
+      () => {
+        try {
+          this.store.expire(reference);
+        } catch {
+          // Reset in the meantime: nothing to expire.
+        }
+      },
+      reference,
+    );
     return payment;
-  }
-
-  countRequest(route: string): void {
-    this.requests += 1;
-    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
   }
 
   recordRequest(request: RecordedRequest): void {
@@ -346,11 +336,9 @@ export class MobilePaySandbox {
       recentRequests: structuredClone(this.recentRequests),
       counts: {
         ...this.store.counts,
-        requests: this.requests,
-        requestsByRoute: { ...this.requestsByRoute },
+        ...this.upkeep.counts(),
         tokensIssued: this.tokensIssued,
         activeTokens: this.#tokens.size,
-        faultsInjected: this.faults.counts,
       },
       webhooks: this.webhooks.stats() satisfies WebhookQueueStats,
       faults: { ...this.faults.settings },
@@ -359,34 +347,20 @@ export class MobilePaySandbox {
 
   /** Forgets everything: payments, tokens, registrations, keys, queued webhooks, counters and faults. */
   reset(): void {
-    this.#clearTimers();
+    this.upkeep.reset();
     this.store.reset();
-    this.idempotency.clear();
-    this.webhooks.clear();
-    this.faults.clear();
-    this.faults.resetCounts();
     this.registrations.clear();
     this.#tokens.clear();
-    this.requests = 0;
-    this.requestsByRoute = {};
     this.tokensIssued = 0;
     this.recentRequests = [];
   }
 
-  /** Releases requests held by timeout faults; call before the HTTP server closes. */
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
   /** Stops background work: webhook delivery and expiry timers. */
   close(): void {
-    this.faults.close();
-    this.webhooks.close();
-    this.#clearTimers();
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
+    this.upkeep.close();
   }
 }

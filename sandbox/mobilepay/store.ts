@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { randomToken } from '../shared/ids';
+import { mapEntries, refill } from '../shared/persistence';
+import { SandboxRefusal } from '../shared/errors';
 import { zodIssues } from '../shared/control';
 import { notFoundProblem, referenceConflictProblem, stateProblem, validationProblem } from './errors';
 
@@ -61,13 +63,10 @@ export interface SandboxPayment {
 }
 
 /** A control (customer) action that does not apply: 404 unknown reference, 409 wrong state. */
-export class TransitionError extends Error {
+export class TransitionError extends SandboxRefusal {
   override readonly name = 'TransitionError';
-  constructor(
-    readonly statusCode: 404 | 409,
-    message: string,
-  ) {
-    super(message);
+  constructor(statusCode: 404 | 409, message: string) {
+    super(statusCode, message);
   }
 }
 
@@ -193,6 +192,18 @@ export class MobilePayStore {
     const clock = options.now ?? Date.now;
     this.#now = () => this.#clockOverrideMs ?? clock();
     this.#onEvent = options.onEvent ?? (() => undefined);
+  }
+
+  /** Everything the ePayment API would still know after a restart (shared/persistence.ts). */
+  snapshot(): unknown {
+    return { payments: mapEntries(this.payments), ledger: this.ledger, counts: this.counts };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as { payments?: unknown; ledger?: LedgerEntry[]; counts?: Partial<MobilePayStore['counts']> };
+    refill(this.payments, saved.payments);
+    this.ledger.splice(0, this.ledger.length, ...(saved.ledger ?? []));
+    this.counts = { ...this.counts, ...saved.counts };
   }
 
   #key(msn: string, reference: string): string {

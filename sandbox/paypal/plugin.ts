@@ -4,12 +4,13 @@
 // operator. Faults and PayPal-Request-Id idempotency apply to the REST routes only.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
-import { installFaultHooks } from '../shared/faults';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
 import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { stableStringify } from '../shared/stable-json';
+import { installProviderFailures } from '../shared/errors';
+import { countRequests } from '../shared/upkeep';
 import {
   PayPalApiError,
   authenticationFailure,
@@ -98,9 +99,9 @@ export async function paypalPlugin(app: FastifyInstance, options: PayPalPluginOp
   };
   const viewOf = (request: FastifyRequest): View => (/return=representation/i.test(String(request.headers.prefer ?? '')) ? 'representation' : 'minimal');
 
+  countRequests(app, sandbox.upkeep.requests, isApi);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
-    sandbox.countRequest(`${request.method} ${(request.routeOptions.url ?? request.url.split('?')[0]!).slice(app.prefix.length)}`);
     const debugId = randomToken(13, '0123456789abcdef');
     info.set(request, { debugId });
     reply.header('paypal-debug-id', debugId);
@@ -150,33 +151,19 @@ export async function paypalPlugin(app: FastifyInstance, options: PayPalPluginOp
       sendError(request, reply, invalidParameter('PayPal-Request-Id', undefined, `The value of a field is too long. Maximum length is ${max}.`, 'INVALID_STRING_MAX_LENGTH', 'header')),
   });
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: (request) => isApi(request) && !pathOf(request).startsWith('/v1/notifications/certs/'),
-    serverError: (request, reply) => sendError(request, reply, internalServerError()),
+  installProviderFailures(app, {
+    provider: 'paypal',
+    isApi,
+    faults: sandbox.faults,
+    faultsApplyTo: (request) => isApi(request) && !pathOf(request).startsWith('/v1/notifications/certs/'),
     rateLimited: (request, reply) => sendError(request, reply, rateLimitReached()),
+    own: (error, request, reply) => (error instanceof PayPalApiError ? sendError(request, reply, error) : undefined),
+    malformed: (request, reply, _status, message) => sendError(request, reply, invalidRequest([{ issue: 'MALFORMED_REQUEST_JSON', description: message }])),
+    failed: (request, reply) => sendError(request, reply, internalServerError()),
+    unknownRoute: (request, reply, path) => sendError(request, reply, resourceNotFound(`The requested resource (${request.method} ${path}) was not found.`)),
   });
   // GET answers carry an ETag; If-None-Match with the current one is answered 304.
   installConditionalGets(app, { appliesTo: isApi });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof PayPalApiError) return sendError(request, reply, error);
-    if (error instanceof TransitionError) return reply.code(error.statusCode).send({ error: error.message, ...error.details });
-    const status = (error as { statusCode?: number }).statusCode;
-    const message = error instanceof Error ? error.message : String(error);
-    if (status !== undefined && status >= 400 && status < 500) {
-      if (isApi(request)) return sendError(request, reply, invalidRequest([{ issue: 'MALFORMED_REQUEST_JSON', description: message }]));
-      return reply.code(status).send({ error: message });
-    }
-    request.log.error({ err: error }, 'paypal sandbox error');
-    if (isApi(request)) return sendError(request, reply, internalServerError());
-    return reply.code(500).send({ error: message });
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    if (isApi(request)) return sendError(request, reply, resourceNotFound(`The requested resource (${request.method} ${pathOf(request)}) was not found.`));
-    return reply.code(404).send({ error: `Unknown sandbox route ${request.method} ${pathOf(request)}` });
-  });
 
   type IdRequest = FastifyRequest<{ Params: { id: string } }>;
   const send = (reply: FastifyReply, status: number, body: unknown) => reply.code(status).send(body);
@@ -308,12 +295,5 @@ export async function paypalPlugin(app: FastifyInstance, options: PayPalPluginOp
     return { orders: orders.map((order) => ({ id: order.id, capture: order.captureIds.at(-1) })) };
   });
 
-  registerFaultRoutes(app, sandbox.faults);
-  registerWebhookRoutes(app, sandbox.webhooks);
-
-  app.get('/_control/state', async () => sandbox.state());
-  app.post('/_control/reset', async () => {
-    sandbox.reset();
-    return { ok: true };
-  });
+  registerSandboxControls(app, { faults: sandbox.faults, webhooks: sandbox.webhooks, state: () => sandbox.state(), reset: () => sandbox.reset() });
 }

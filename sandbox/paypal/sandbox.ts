@@ -8,6 +8,7 @@ import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { IdempotencyStore } from '../shared/idempotency';
 import { randomToken } from '../shared/ids';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import { refundSettlementSettings, SandboxUpkeep, type UpkeepCounts } from '../shared/upkeep';
 import type { StoredAuthorization, StoredCapture, StoredOrder, StoredRefund, WebhookEvent } from './objects';
 import { PayPalStore, TransitionError } from './store';
 
@@ -28,13 +29,8 @@ export const PayPalDriftSchema = z.discriminatedUnion('kind', [
 ]);
 export type PayPalDrift = z.infer<typeof PayPalDriftSchema>;
 
-/** The shared fault settings plus PayPal's own. */
-export const PayPalFaultSettingsSchema = FaultSettingsSchema.extend({
-  /** Share of new refunds left PENDING, completed (PAYMENT.CAPTURE.REFUNDED) later. */
-  refundPendingRate: z.number().min(0).max(1).optional(),
-  /** How long a pending refund takes to complete (default 2 s). */
-  refundSettleMs: z.number().int().min(0).max(86_400_000).optional(),
-});
+/** The shared fault settings plus pending refunds (PENDING, completed later with PAYMENT.CAPTURE.REFUNDED). */
+export const PayPalFaultSettingsSchema = FaultSettingsSchema.extend(refundSettlementSettings);
 export type PayPalFaultSettings = z.infer<typeof PayPalFaultSettingsSchema>;
 
 export interface PayPalClientCredentials {
@@ -90,13 +86,7 @@ export interface PayPalSandboxState {
   captures: StoredCapture[];
   authorizations: StoredAuthorization[];
   refunds: StoredRefund[];
-  counts: PayPalStore['counts'] & {
-    requests: number;
-    requestsByRoute: Record<string, number>;
-    tokensIssued: number;
-    faultsInjected: FaultInjector['counts'];
-    events: number;
-  };
+  counts: PayPalStore['counts'] & UpkeepCounts & { tokensIssued: number; events: number };
   webhooks: WebhookQueueStats;
   faults: PayPalFaultSettings;
 }
@@ -114,13 +104,11 @@ export class PayPalSandbox {
   readonly options: PayPalSandboxOptions;
   readonly certId = `CERT-360caa42-fca2a594-${randomToken(8, '0123456789abcdef')}`;
   readonly appId = `APP-${randomToken(17, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')}`;
-  requests = 0;
-  requestsByRoute: Record<string, number> = {};
+  readonly upkeep: SandboxUpkeep;
   tokensIssued = 0;
   #baseUrl: string;
   readonly #tokens = new Map<string, AccessToken>();
   readonly #transmissions = new Map<string, Transmission>();
-  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
   readonly #now: () => number;
@@ -143,12 +131,13 @@ export class PayPalSandbox {
       faults: this.faults,
       logger: options.logger,
     });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults, webhooks: this.webhooks, idempotency: this.idempotency });
     this.store = new PayPalStore({
       baseUrl: () => this.#baseUrl,
       now: this.#now,
       onEvent: (event) => this.#deliver(event),
       refundStartsPending: () => this.faults.chance(this.faults.settings.refundPendingRate),
-      onRefundPending: (refund) => this.#scheduleSettlement(refund.id),
+      onRefundPending: (refund) => this.upkeep.settleLater(this.faults.settings.refundSettleMs, () => this.store.settleRefund(refund.id)),
     });
   }
 
@@ -236,11 +225,6 @@ export class PayPalSandbox {
     }
   }
 
-  /** Runs `fn` with its webhooks lost: the objects move on, nothing is delivered. */
-  withoutWebhooks<T>(fn: () => T): T {
-    return this.webhooks.withoutDelivery(fn);
-  }
-
   /**
    * Seeds reconciliation drift (POST /_control/drift). `lost_webhook` moves an order on without
    * telling the merchant: a CREATED order is approved and captured, a COMPLETED one refunded.
@@ -251,7 +235,7 @@ export class PayPalSandbox {
     const { store } = this;
     switch (input.kind) {
       case 'lost_webhook':
-        return this.withoutWebhooks(() => {
+        return this.webhooks.withoutDelivery(() => {
           const order = store.getOrder(input.orderId);
           if (order.status === 'CREATED' || order.status === 'PAYER_ACTION_REQUIRED' || order.status === 'APPROVED') {
             if (order.intent !== 'CAPTURE') throw new TransitionError(409, `order ${order.id} has intent ${order.intent}; lost_webhook drift needs CAPTURE`);
@@ -297,21 +281,7 @@ export class PayPalSandbox {
     });
   }
 
-  #scheduleSettlement(refundId: string): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.store.settleRefund(refundId);
-    }, this.faults.settings.refundSettleMs ?? 2_000);
-    timer.unref();
-    this.#timers.add(timer);
-  }
-
   // ─── Bookkeeping ─────────────────────────────────────────────────────────────────────────
-
-  countRequest(route: string): void {
-    this.requests += 1;
-    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
-  }
 
   state(): PayPalSandboxState {
     return {
@@ -324,10 +294,8 @@ export class PayPalSandbox {
       refunds: structuredClone([...this.store.refunds.values()]),
       counts: {
         ...this.store.counts,
-        requests: this.requests,
-        requestsByRoute: { ...this.requestsByRoute },
+        ...this.upkeep.counts(),
         tokensIssued: this.tokensIssued,
-        faultsInjected: this.faults.counts,
         events: this.store.events.size,
       },
       webhooks: this.webhooks.stats(),
@@ -337,33 +305,19 @@ export class PayPalSandbox {
 
   /** Forgets everything: resources, events, tokens, keys, queued webhooks, counters and faults. */
   reset(): void {
-    this.#clearTimers();
+    this.upkeep.reset();
     this.store.reset();
-    this.idempotency.clear();
-    this.webhooks.clear();
-    this.faults.clear();
-    this.faults.resetCounts();
     this.#tokens.clear();
     this.#transmissions.clear();
-    this.requests = 0;
-    this.requestsByRoute = {};
     this.tokensIssued = 0;
   }
 
-  /** Releases requests held by timeout faults; call before the HTTP server closes. */
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
-  /** Stops background work: webhook timers and attempts, refund settlement timers. */
+  /** Stops background work: webhook attempts, refund settlement timers. */
   close(): void {
-    this.faults.close();
-    this.webhooks.close();
-    this.#clearTimers();
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.upkeep.close();
   }
 }

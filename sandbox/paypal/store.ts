@@ -7,6 +7,8 @@
 // captures (intent CAPTURE) or authorizes (intent AUTHORIZE) → COMPLETED. COMPLETED says the
 // intent ran, not that money moved: a declined capture also leaves the order COMPLETED.
 import { randomToken } from '../shared/ids';
+import { SandboxRefusal } from '../shared/errors';
+import type { RefundSettlementHooks } from '../shared/upkeep';
 import {
   invalidParameter,
   missingParameter,
@@ -32,14 +34,10 @@ import type {
 } from './objects';
 
 /** A control (payer/operator) action that does not apply: 404 unknown id, 409 wrong state. */
-export class TransitionError extends Error {
+export class TransitionError extends SandboxRefusal {
   override readonly name = 'TransitionError';
-  constructor(
-    readonly statusCode: 404 | 409,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
+  constructor(statusCode: 404 | 409, message: string, details: Record<string, unknown> = {}) {
+    super(statusCode, message, details);
   }
 }
 
@@ -117,15 +115,13 @@ function asObject(value: unknown, field: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export interface PayPalStoreOptions {
+/** The sandbox decides which refunds stay pending and settles them later (shared/upkeep.ts). */
+export interface PayPalStoreOptions extends RefundSettlementHooks<StoredRefund> {
   /** The API base the client uses (e.g. `http://127.0.0.1:4010/paypal`), for HATEOAS links. */
   baseUrl: () => string;
   now?: () => number;
   merchant?: { email: string; merchantId: string };
   onEvent?: (event: WebhookEvent) => void;
-  /** Asked for each new refund: true leaves it PENDING (completed later by settleRefund). */
-  refundStartsPending?: () => boolean;
-  onRefundPending?: (refund: StoredRefund) => void;
 }
 
 export interface TransactionSearchParams {

@@ -92,3 +92,23 @@ export function registerWebhookRoutes(app: FastifyInstance, queue: WebhookQueue,
     return { drained, webhooks: queue.stats() };
   });
 }
+
+/**
+ * The control routes of a whole sandbox: its faults, its webhook queue (where it sends any),
+ * `GET /_control/state` and `POST /_control/reset` (where it has them).
+ */
+export function registerSandboxControls(
+  app: FastifyInstance,
+  controls: { faults: FaultInjector<FaultSettings>; webhooks?: WebhookQueue; state?: () => unknown; reset?: () => void },
+): void {
+  registerFaultRoutes(app, controls.faults);
+  if (controls.webhooks) registerWebhookRoutes(app, controls.webhooks);
+  const { state, reset } = controls;
+  if (state) app.get('/_control/state', async () => state());
+  if (reset) {
+    app.post('/_control/reset', async () => {
+      reset();
+      return { ok: true };
+    });
+  }
+}

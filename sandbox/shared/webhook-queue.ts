@@ -120,6 +120,11 @@ export class WebhookQueue {
     }
   }
 
+  /** Whether a `withoutDelivery` is running: what is enqueued now is lost. */
+  get losing(): boolean {
+    return this.#lost > 0;
+  }
+
   enqueue(message: WebhookMessage, duplicate = false): void {
     if (this.#closed || this.#lost > 0) return;
     const now = this.#options.now();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { IdempotencyStore } from '../shared/idempotency';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import { refundSettlementSettings, SandboxUpkeep, type UpkeepCounts } from '../shared/upkeep';
 import type { Charge, PaymentIntent, Refund, StripeEvent } from './objects';
 import { NO_REQUEST, StripeStore, type SandboxFlags } from './store';
 
@@ -30,13 +31,8 @@ export const StripeDriftSchema = z.discriminatedUnion('kind', [
 ]);
 export type StripeDrift = z.infer<typeof StripeDriftSchema>;
 
-/** The shared fault settings plus Stripe's own. */
-export const StripeFaultSettingsSchema = FaultSettingsSchema.extend({
-  /** Share of new refunds left `pending`, settling to `succeeded` (event refund.updated) later. */
-  refundPendingRate: z.number().min(0).max(1).optional(),
-  /** How long a pending refund takes to settle (default 2 s). */
-  refundSettleMs: z.number().int().min(0).max(86_400_000).optional(),
-});
+/** The shared fault settings plus pending refunds (`pending`, settling to `succeeded` with refund.updated). */
+export const StripeFaultSettingsSchema = FaultSettingsSchema.extend(refundSettlementSettings);
 export type StripeFaultSettings = z.infer<typeof StripeFaultSettingsSchema>;
 
 export interface StripeSandboxOptions {
@@ -59,12 +55,7 @@ export interface StripeSandboxState {
   paymentIntents: (PaymentIntent & { sandbox: SandboxFlags })[];
   charges: Charge[];
   refunds: Refund[];
-  counts: StripeStore['counts'] & {
-    requests: number;
-    requestsByRoute: Record<string, number>;
-    faultsInjected: FaultInjector['counts'];
-    events: number;
-  };
+  counts: StripeStore['counts'] & UpkeepCounts & { events: number };
   webhooks: WebhookQueueStats;
   faults: StripeFaultSettings;
 }
@@ -78,9 +69,7 @@ export class StripeSandbox {
   readonly webhooks: WebhookQueue;
   readonly options: StripeSandboxOptions;
   readonly apiVersion = STRIPE_API_VERSION;
-  requests = 0;
-  requestsByRoute: Record<string, number> = {};
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly upkeep: SandboxUpkeep;
   readonly #secrets: readonly string[];
 
   constructor(options: StripeSandboxOptions) {
@@ -96,13 +85,14 @@ export class StripeSandbox {
       logger: options.logger,
       onDelivered: (message) => this.store.markDelivered(message.id),
     });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults, webhooks: this.webhooks, idempotency: this.idempotency });
     this.store = new StripeStore({
       apiVersion: this.apiVersion,
       now: options.now,
       webhooksEnabled: options.webhookUrl !== '',
       onEvent: (event) => this.#deliver(event),
       refundStartsPending: () => this.faults.chance(this.faults.settings.refundPendingRate),
-      onRefundPending: (refund) => this.#scheduleSettlement(refund.id),
+      onRefundPending: (refund) => this.upkeep.settleLater(this.faults.settings.refundSettleMs, () => this.store.settleRefund(refund.id)),
     });
   }
 
@@ -121,14 +111,6 @@ export class StripeSandbox {
   }
 
   /**
-   * Runs `fn` as if the webhook endpoint never heard of it: the objects move on and their Events
-   * exist (`GET /v1/events` lists them), but nothing is delivered. A lost webhook, for drift tests.
-   */
-  withoutWebhooks<T>(fn: () => T): T {
-    return this.webhooks.withoutDelivery(fn);
-  }
-
-  /**
    * Seeds reconciliation drift (POST /_control/drift). Each kind changes what Stripe says without
    * telling the merchant: `lost_webhook` moves a payment on (succeeds it, or refunds it) with its
    * webhooks lost; `amount_mismatch` / `currency_mismatch` change what was captured; `orphan` is a
@@ -137,7 +119,7 @@ export class StripeSandbox {
   drift(input: StripeDrift): Record<string, unknown> {
     switch (input.kind) {
       case 'lost_webhook':
-        return this.withoutWebhooks(() => {
+        return this.webhooks.withoutDelivery(() => {
           if (input.outcome === 'refunded') {
             const refund = this.store.createRefund({ payment_intent: input.paymentIntent, ...(input.amount ? { amount: String(input.amount) } : {}) }, NO_REQUEST);
             return { kind: input.kind, paymentIntent: input.paymentIntent, refund: refund.id };
@@ -176,20 +158,6 @@ export class StripeSandbox {
     });
   }
 
-  #scheduleSettlement(refundId: string): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.store.settleRefund(refundId);
-    }, this.faults.settings.refundSettleMs ?? 2_000);
-    timer.unref();
-    this.#timers.add(timer);
-  }
-
-  countRequest(route: string): void {
-    this.requests += 1;
-    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
-  }
-
   state(): StripeSandboxState {
     return {
       paymentIntents: [...this.store.paymentIntents.values()].map((pi) => ({
@@ -198,13 +166,7 @@ export class StripeSandbox {
       })),
       charges: structuredClone([...this.store.charges.values()]),
       refunds: structuredClone([...this.store.refunds.values()]),
-      counts: {
-        ...this.store.counts,
-        requests: this.requests,
-        requestsByRoute: { ...this.requestsByRoute },
-        faultsInjected: this.faults.counts,
-        events: this.store.events.size,
-      },
+      counts: { ...this.store.counts, ...this.upkeep.counts(), events: this.store.events.size },
       webhooks: this.webhooks.stats(),
       faults: { ...this.faults.settings },
     };
@@ -212,30 +174,16 @@ export class StripeSandbox {
 
   /** Forgets everything: objects, events, keys, queued webhooks, counters and fault settings. */
   reset(): void {
-    this.#clearTimers();
+    this.upkeep.reset();
     this.store.reset();
-    this.idempotency.clear();
-    this.webhooks.clear();
-    this.faults.clear();
-    this.faults.resetCounts();
-    this.requests = 0;
-    this.requestsByRoute = {};
   }
 
-  /** Releases requests held by timeout faults; call before the HTTP server closes. */
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
-  /** Stops background work: webhook timers and attempts, refund settlement timers. */
+  /** Stops background work: webhook attempts, refund settlement timers. */
   close(): void {
-    this.faults.close();
-    this.webhooks.close();
-    this.#clearTimers();
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.upkeep.close();
   }
 }

@@ -6,6 +6,8 @@
 // cancellation releases the rest of an authorization without creating a Refund, without touching
 // `amount_refunded` and without a `charge.refunded` event.
 import { newId, randomToken } from '../shared/ids';
+import { SandboxRefusal } from '../shared/errors';
+import type { RefundSettlementHooks } from '../shared/upkeep';
 import {
   cardError,
   invalidParam,
@@ -59,27 +61,21 @@ export interface RequestContext {
 export const NO_REQUEST: RequestContext = Object.freeze({ requestId: null, idempotencyKey: null });
 
 /** A control (customer/operator) action that does not apply: 404 unknown id, 409 wrong state. */
-export class TransitionError extends Error {
+export class TransitionError extends SandboxRefusal {
   override readonly name = 'TransitionError';
-  constructor(
-    readonly statusCode: 404 | 409,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
+  constructor(statusCode: 404 | 409, message: string, details: Record<string, unknown> = {}) {
+    super(statusCode, message, details);
   }
 }
 
-export interface StripeStoreOptions {
+/** The sandbox decides which refunds stay pending and settles them later (shared/upkeep.ts). */
+export interface StripeStoreOptions extends RefundSettlementHooks<Refund> {
   apiVersion: string;
   /** Milliseconds since the epoch. */
   now?: () => number;
   /** Whether events go to a webhook endpoint (sets `pending_webhooks`). */
   webhooksEnabled?: boolean;
   onEvent?: (event: StripeEvent) => void;
-  /** Asked for each new refund: true leaves it `pending` (settled later by settleRefund). */
-  refundStartsPending?: () => boolean;
-  onRefundPending?: (refund: Refund) => void;
 }
 
 export interface DeclineOptions {

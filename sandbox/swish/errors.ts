@@ -1,5 +1,7 @@
 // Swish's refusals: an HTTP status and, for 422, an array of `{ errorCode, errorMessage,
 // additionalInformation }`. The codes and wording follow Swish's published error list.
+import { SandboxRefusal } from '../shared/errors';
+
 export interface SwishErrorBody {
   errorCode: string | null;
   errorMessage: string;
@@ -62,12 +64,6 @@ export class SwishApiError extends Error {
 export const unprocessable = (...errors: SwishErrorBody[]) => new SwishApiError(422, errors);
 
 /** A control call that does not fit the object's state (409) or names nothing (404). */
-export class ControlError extends Error {
+export class ControlError extends SandboxRefusal {
   override readonly name = 'ControlError';
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -7,9 +7,10 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
-import { installFaultHooks } from '../shared/faults';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
 import { installConditionalGets } from '../shared/conditional';
+import { installErrorHandler, installProviderFailures } from '../shared/errors';
+import { countRequests } from '../shared/upkeep';
 import { ControlError, SwishApiError } from './errors';
 import { SwishDriftSchema, type SwishSandbox } from './sandbox';
 import type { PaymentRequestRecord, RefundRecord } from './store';
@@ -51,35 +52,31 @@ export async function swishApiPlugin(app: FastifyInstance, options: SwishPluginO
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, parseJson);
 
+  countRequests(app, sandbox.upkeep.requests, isApi);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
-    sandbox.countRequest(`${request.method} ${(request.routeOptions.url ?? request.url.split('?')[0]!).slice(app.prefix.length)}`);
     // The TLS layer already refused unknown certificates; this names the merchant.
     const merchant = merchantOf(request);
     if (!merchant) return reply.code(401).send();
     merchants.set(request, merchant);
   });
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: isApi,
-    serverError: (_request, reply) => reply.code(500).send(),
+  // Everything this listener serves is Swish's API, so every error is answered in Swish's terms.
+  installProviderFailures(app, {
+    provider: 'swish',
+    isApi: () => true,
+    faults: sandbox.faults,
+    faultsApplyTo: isApi,
     rateLimited: (_request, reply) => reply.code(429).send(),
+    own: (error, _request, reply) => (error instanceof SwishApiError ? sendApiError(reply, error) : undefined),
+    // Swish answers an unsupported media type with a bare 415, other refusals with its error array.
+    malformed: (_request, reply, status, message) =>
+      status === 415 ? reply.code(415).send() : sendApiError(reply, new SwishApiError(status, [{ errorCode: null, errorMessage: message, additionalInformation: null }])),
+    failed: (_request, reply) => reply.code(500).send(),
+    unknownRoute: (_request, reply) => reply.code(404).send(),
   });
   // GET answers carry an ETag; If-None-Match with the current one is answered 304.
   installConditionalGets(app, { appliesTo: isApi });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof SwishApiError) return sendApiError(reply, error);
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 415) return reply.code(415).send();
-    if (status !== undefined && status >= 400 && status < 500) {
-      return sendApiError(reply, new SwishApiError(status, [{ errorCode: null, errorMessage: (error as Error).message, additionalInformation: null }]));
-    }
-    request.log.error({ err: error }, 'swish sandbox error');
-    return reply.code(500).send();
-  });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send());
 
   const merchant = (request: FastifyRequest) => merchants.get(request)!;
   const origin = (request: FastifyRequest) => `https://${request.headers.host ?? '127.0.0.1'}${app.prefix}`;
@@ -127,13 +124,12 @@ export async function swishControlPlugin(app: FastifyInstance, options: SwishPlu
   const { sandbox } = options;
   useLenientJsonParser(app);
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof ControlError) return reply.code(error.statusCode).send({ error: error.message });
-    const status = (error as { statusCode?: number }).statusCode;
-    const message = error instanceof Error ? error.message : String(error);
-    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send({ error: message });
-    request.log.error({ err: error }, 'swish sandbox control error');
-    return reply.code(500).send({ error: message });
+  // Only control routes here: the API has a listener of its own (swishApiPlugin).
+  installErrorHandler(app, {
+    provider: 'swish control',
+    isApi: () => false,
+    malformed: (_request, reply, status, message) => reply.code(status).send({ error: message }),
+    failed: (_request, reply) => reply.code(500).send(),
   });
 
   // ─── The payer ───────────────────────────────────────────────────────────────────────────
@@ -180,14 +176,7 @@ export async function swishControlPlugin(app: FastifyInstance, options: SwishPlu
     return sandbox.store.settlementReport(swishNumber ?? sandbox.payeeAlias, date, pageNumber, size);
   });
 
-  registerFaultRoutes(app, sandbox.faults);
-  registerWebhookRoutes(app, sandbox.webhooks);
-
+  registerSandboxControls(app, { faults: sandbox.faults, webhooks: sandbox.webhooks, state: () => sandbox.state(), reset: () => sandbox.reset() });
   /** Where the HTTPS API is and which files hold its CA and the merchant certificate (for curl). */
   app.get('/_control/tls', async () => sandbox.api ?? { error: 'the Swish HTTPS API is not started' });
-  app.get('/_control/state', async () => sandbox.state());
-  app.post('/_control/reset', async () => {
-    sandbox.reset();
-    return { ok: true };
-  });
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { FaultInjector, FaultSettingsSchema } from '../shared/faults';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
+import { SandboxUpkeep, type UpkeepCounts } from '../shared/upkeep';
 import { DEFAULT_SANDBOX_PAYEE_ALIAS } from './certs';
 import { randomHex } from '../shared/ids';
 import { ControlError } from './errors';
@@ -56,12 +57,7 @@ export interface SwishSandboxOptions {
 export interface SwishSandboxState {
   paymentRequests: (PaymentRequest & { sandbox: { paymentRequestToken: string | null; callbackIdentifier: string | null } })[];
   refunds: Refund[];
-  counts: SwishStore['counts'] & {
-    requests: number;
-    requestsByRoute: Record<string, number>;
-    faultsInjected: FaultInjector['counts'];
-    callbacks: number;
-  };
+  counts: SwishStore['counts'] & UpkeepCounts & { callbacks: number };
   webhooks: WebhookQueueStats;
   faults: SwishFaultSettings;
   api?: { url: string; apiBase: string };
@@ -82,12 +78,10 @@ export class SwishSandbox {
   readonly expiryMs: number;
   readonly refundStepMs: number;
   readonly simulatedOutcomeMs: number;
-  requests = 0;
-  requestsByRoute: Record<string, number> = {};
+  readonly upkeep: SandboxUpkeep;
   callbacks = 0;
   /** Where the HTTPS API listens, once started (server.ts). */
   api: { url: string; apiBase: string; caPath?: string; clientCertPath?: string; clientKeyPath?: string } | undefined;
-  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #attached = new Set<Closable>();
 
   constructor(options: SwishSandboxOptions = {}) {
@@ -104,6 +98,7 @@ export class SwishSandbox {
       faults: this.faults,
       logger: options.logger,
     });
+    this.upkeep = new SandboxUpkeep({ faults: this.faults, webhooks: this.webhooks });
     this.store = new SwishStore({
       now: options.now,
       requireHttpsCallbacks: options.requireHttpsCallbacks,
@@ -114,8 +109,8 @@ export class SwishSandbox {
   /** Creates a payment request and arms its timers (expiry, simulated outcome). */
   createPaymentRequest(id: string, body: unknown, merchantAlias: string): PaymentRequestRecord {
     const record = this.store.createPaymentRequest(id, body, merchantAlias);
-    this.#after(this.expiryMs, () => this.store.expire(id));
-    if (record.simulatedError) this.#after(this.simulatedOutcomeMs, () => this.store.settleSimulated(id));
+    this.upkeep.timers.after(this.expiryMs, () => this.store.expire(id));
+    if (record.simulatedError) this.upkeep.timers.after(this.simulatedOutcomeMs, () => this.store.settleSimulated(id));
     return record;
   }
 
@@ -128,31 +123,10 @@ export class SwishSandbox {
   }
 
   #scheduleRefundStep(id: string): void {
-    this.#after(this.refundStepMs, () => {
+    this.upkeep.timers.after(this.refundStepMs, () => {
       if (this.faults.settings.holdRefunds) return;
       if (this.store.advanceRefund(id)) this.#scheduleRefundStep(id);
     });
-  }
-
-  #after(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    this.#timers.add(timer);
-  }
-
-  /** Nesting depth of `withoutCallbacks`: while > 0, callbacks are never sent. */
-  #callbacksLost = 0;
-
-  withoutCallbacks<T>(fn: () => T): T {
-    this.#callbacksLost += 1;
-    try {
-      return fn();
-    } finally {
-      this.#callbacksLost -= 1;
-    }
   }
 
   /**
@@ -168,7 +142,7 @@ export class SwishSandbox {
     };
     switch (input.kind) {
       case 'lost_webhook': {
-        const record = this.withoutCallbacks(() => this.store.pay(input.id));
+        const record = this.webhooks.withoutDelivery(() => this.store.pay(input.id));
         return { kind: input.kind, id: record.object.id, status: record.object.status, paymentReference: record.object.paymentReference };
       }
       case 'amount_mismatch': {
@@ -200,7 +174,8 @@ export class SwishSandbox {
 
   /** Swish POSTs the object to its callbackUrl on every final status (and refunds when debited). */
   #callback(record: PaymentRequestRecord | RefundRecord): void {
-    if (this.#callbacksLost > 0) return;
+    // A callback lost on purpose (drift) is not counted as sent either.
+    if (this.webhooks.losing) return;
     const { object } = record;
     if (object.status === 'CREATED' || object.status === 'VALIDATED') return;
     this.callbacks += 1;
@@ -214,11 +189,6 @@ export class SwishSandbox {
         ...(record.callbackIdentifier ? { callbackidentifier: record.callbackIdentifier } : {}),
       }),
     });
-  }
-
-  countRequest(route: string): void {
-    this.requests += 1;
-    this.requestsByRoute[route] = (this.requestsByRoute[route] ?? 0) + 1;
   }
 
   /** Ties `closable` (an API server) to this sandbox's lifetime. */
@@ -239,9 +209,7 @@ export class SwishSandbox {
       refunds: [...this.store.refunds.values()].map((record) => structuredClone(record.object)),
       counts: {
         ...this.store.counts,
-        requests: this.requests,
-        requestsByRoute: { ...this.requestsByRoute },
-        faultsInjected: this.faults.counts,
+        ...this.upkeep.counts(),
         callbacks: this.callbacks,
       },
       webhooks: this.webhooks.stats(),
@@ -252,33 +220,20 @@ export class SwishSandbox {
 
   /** Forgets everything: objects, timers, queued callbacks, counters and fault settings. */
   reset(): void {
-    this.#clearTimers();
+    this.upkeep.reset();
     this.store.reset();
-    this.webhooks.clear();
-    this.faults.clear();
-    this.faults.resetCounts();
-    this.requests = 0;
-    this.requestsByRoute = {};
     this.callbacks = 0;
   }
 
-  /** Releases requests held by timeout faults; call before the HTTP servers close. */
   releaseHeldRequests(): void {
-    this.faults.close();
+    this.upkeep.releaseHeldRequests();
   }
 
   /** Stops background work (timers, callbacks) and closes attached API servers. */
   async close(): Promise<void> {
-    this.faults.close();
-    this.webhooks.close();
-    this.#clearTimers();
+    this.upkeep.close();
     const attached = [...this.#attached];
     this.#attached.clear();
     await Promise.allSettled(attached.map((closable) => closable.close()));
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
   }
 }

@@ -3,6 +3,7 @@
 // `message` makes Swish refuse the request, or end it in ERROR). Timers live in sandbox.ts; this
 // file only moves objects between states and reports each change.
 import { randomHex, randomToken } from '../shared/ids';
+import { mapEntries, refill } from '../shared/persistence';
 import { ASYNCHRONOUS_CODES, ControlError, SwishApiError, SYNCHRONOUS_CODES, swishError, unprocessable, type SwishErrorBody } from './errors';
 
 export type PaymentRequestStatus = 'CREATED' | 'PAID' | 'DECLINED' | 'ERROR' | 'CANCELLED';
@@ -191,6 +192,19 @@ export class SwishStore {
 
   #now(): string {
     return new Date((this.#options.now ?? Date.now)()).toISOString();
+  }
+
+  /** Everything Swish would still know after a restart (shared/persistence.ts). */
+  snapshot(): unknown {
+    return { paymentRequests: mapEntries(this.paymentRequests), refunds: mapEntries(this.refunds), settlements: this.settlements, counts: this.counts };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as { paymentRequests?: unknown; refunds?: unknown; settlements?: SwishSettlementRow[]; counts?: Partial<SwishStore['counts']> };
+    refill(this.paymentRequests, saved.paymentRequests);
+    refill(this.refunds, saved.refunds);
+    this.settlements.splice(0, this.settlements.length, ...(saved.settlements ?? []));
+    Object.assign(this.counts, saved.counts);
   }
 
   #changed(change: Parameters<NonNullable<SwishStoreOptions['onChange']>>[0]): void {

@@ -14,7 +14,8 @@ import { createPayPalWebhookVerifier } from '../../providers/paypal/webhooks';
 import { classifyPayPalError } from '../../providers/paypal/errors';
 import type { PayPalOrder, PayPalWebhookEvent } from '../../providers/paypal/resources';
 import { ProviderError } from '../../providers/errors';
-import { WebhookVerificationError, type PaymentProviderClient, type VerifiedWebhookEvent, type WebhookVerifier } from '../../providers/types';
+import { WebhookVerificationError, type PaymentProviderClient, type WebhookVerifier } from '../../providers/types';
+import { type VerifiedWebhookEvent } from '../../domain/webhooks';
 
 const CLIENT_ID = 'AskerrySandboxUnitClientId';
 const CLIENT_SECRET = 'EskerrySandboxUnitClientSecret';

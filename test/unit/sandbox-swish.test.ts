@@ -208,6 +208,17 @@ describe('configuration', () => {
     expect((await configured.getPayment(created.providerReference)).status).toBe('created');
   });
 
+  it('stops when MSS or production is configured with an http callback URL, naming the variable', async () => {
+    const mss = { SWISH_CERT: certs.paths.clientCert, SWISH_KEY: certs.paths.clientKey, SWISH_PAYEE_ALIAS: PAYEE_ALIAS, SWISH_API_BASE: 'https://mss.cpc.getswish.net/swish-cpcapi' };
+    expect(() => loadConfig({ ...mss, PUBLIC_URL: 'http://shop.example' })).toThrow(/SWISH_CALLBACK_BASE_URL: must be https when Swish is called at https:\/\/mss\.cpc\.getswish\.net/);
+    expect(() => loadConfig({ ...mss, SWISH_CALLBACK_BASE_URL: 'http://shop.example' })).toThrow(/SWISH_CALLBACK_BASE_URL/);
+    expect(loadConfig({ ...mss, SWISH_CALLBACK_BASE_URL: 'https://shop.example' }).swish.callbackUrl).toBe('https://shop.example/webhooks/swish');
+    // A .p12 carries its key: SWISH_KEY is not asked for.
+    const p12 = join(certRoot, 'config-check.p12');
+    await writeFile(p12, Buffer.from([0x30, 0x82]));
+    expect(loadConfig({ SWISH_CERT: p12, SWISH_PAYEE_ALIAS: PAYEE_ALIAS, SWISH_CERT_PASSPHRASE: 'x', SWISH_CALLBACK_BASE_URL: 'https://shop.example' }).swish).toMatchObject({ cert: p12, passphrase: 'x' });
+  });
+
   it('requires https callback URLs when the sandbox is told to, as real Swish does (RP03)', async () => {
     const strict = await startSwishSandbox({ requireHttpsCallbacks: true, api: { certs } });
     try {
