@@ -28,30 +28,31 @@ it('F4: a webhook for a payment whose workflow does not exist starts it (adoptin
     metadata: { skerry_payment_id: paymentId, skerry_reference: 'walk-in-42' },
   });
   await stack.control(`/stripe/_control/payments/${intent.id}/fail`);
-  const failed = await eventually(async () => {
+  // A declined card is an attempt: the adopted payment stays open for another one, with the reason.
+  const declined = await eventually(async () => {
     const response = await stack.http('GET', `/payments/${paymentId}`);
-    return response.status === 200 && response.body.status === 'failed' ? response.body : undefined;
-  }, { what: 'the adopted payment to fail' });
-  expect(failed).toMatchObject({ providerReference: intent.id, reference: 'walk-in-42', amount: { value: 30_000, currency: 'SEK' } });
+    return response.status === 200 && response.body.failureReason ? response.body : undefined;
+  }, { what: 'the adopted payment to observe the decline' });
+  expect(declined).toMatchObject({ status: 'created', providerReference: intent.id, reference: 'walk-in-42', amount: { value: 30_000, currency: 'SEK' } });
 
   const { Client, Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const temporal = new Client({ connection, dataConverter: stack.dataConverter });
   try {
+    expect((await stack.http('POST', `/payments/${paymentId}/cancel`)).status).toBe(200);
     const handle = temporal.workflow.getHandle(paymentWorkflowId(paymentId));
-    await handle.result();
-    // The customer tries another card after the workflow closed: the event is recorded, not lost,
-    // and no second run is started for it.
-    await stack.control(`/stripe/_control/payments/${intent.id}/succeed`);
+    expect((await handle.result()).status).toBe('canceled');
+    // Skerry canceled at Stripe before closing the payment, so no later card can succeed on it.
+    expect((await stack.control(`/stripe/_control/payments/${intent.id}/succeed`)).status).toBe(409);
+    // The cancellation's own webhook may come after the workflow closed: it is settled, never a second run.
     const late = await eventually(async () => {
       const rows = await stack.database.db.select().from(webhookInbox).where(eq(webhookInbox.providerReference, intent.id));
-      const succeeded = rows.find((row) => row.eventType === 'payment_intent.succeeded');
-      return succeeded && succeeded.status !== 'pending' ? succeeded : undefined;
-    }, { what: 'the late webhook to be settled' });
-    expect(late.status).toBe('closed');
+      const canceled = rows.find((row) => row.eventType === 'payment_intent.canceled');
+      return canceled && canceled.status !== 'pending' ? canceled : undefined;
+    }, { what: 'the cancellation webhook to be settled' });
     const runs = [];
     for await (const run of temporal.workflow.list({ query: `WorkflowId = '${paymentWorkflowId(paymentId)}'` })) runs.push(run);
-    console.log(`[F4] adopted ${intent.id}; runs for ${paymentWorkflowId(paymentId)}: ${runs.length}; late event: ${late.status}`);
+    console.log(`[F4] adopted ${intent.id}; runs for ${paymentWorkflowId(paymentId)}: ${runs.length}; cancellation event: ${late.status}`);
     expect(runs).toHaveLength(1);
   } finally {
     await connection.close();
