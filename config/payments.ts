@@ -158,6 +158,11 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
     if (!e.MOBILEPAY_RETURN_URL) throw invalid('MOBILEPAY_RETURN_URL', `required when APP_ENV=${e.APP_ENV}`);
   }
   const enabled = Boolean(e.MOBILEPAY_CLIENT_ID) || sandboxed;
+  const returnUrl = e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`}/payments/{paymentId}/return`;
+  // ePayment refuses an http returnUrl (https or an app scheme only); only the sandbox lets loopback http through.
+  if (enabled && !isLoopbackApi(apiBase) && new URL(returnUrl).protocol === 'http:') {
+    throw invalid('MOBILEPAY_RETURN_URL', `must be https (or an app scheme) when MobilePay calls ${apiBase}; it is ${returnUrl}${e.MOBILEPAY_RETURN_URL ? '' : ' (from PUBLIC_URL)'}`);
+  }
   const provider = { name: 'MobilePay', enabled, apiBase };
   requireOwn('MOBILEPAY_CLIENT_ID', Boolean(e.MOBILEPAY_CLIENT_ID), provider);
   requireOwn('MOBILEPAY_WEBHOOK_SECRET', e.MOBILEPAY_WEBHOOK_SECRET.length > 0, provider);
@@ -167,7 +172,7 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
     subscriptionKey: e.MOBILEPAY_SUBSCRIPTION_KEY ?? SANDBOX_DEFAULTS.mobilepaySubscriptionKey,
     merchantSerialNumber: e.MOBILEPAY_MSN ?? SANDBOX_DEFAULTS.mobilepayMsn,
     apiBase,
-    returnUrl: e.MOBILEPAY_RETURN_URL ?? `${e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`}/payments/{paymentId}/return`,
+    returnUrl,
     webhookSecrets: e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.mobilepayWebhookSecret],
     webhookToleranceSeconds: e.MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS,
     enabled,
@@ -178,14 +183,15 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
 export function swishConfig(e: Env, ctx: SectionContext): SwishConfig {
   const sandboxed = e.APP_ENV === 'development' && !e.SWISH_CERT;
   if (e.SWISH_CERT) {
-    for (const name of ['SWISH_KEY', 'SWISH_PAYEE_ALIAS'] as const) {
+    // A PKCS#12 file (.p12/.pfx, as Swish hands them out) carries the key itself.
+    for (const name of /\.(p12|pfx)$/i.test(e.SWISH_CERT.trim()) ? (['SWISH_PAYEE_ALIAS'] as const) : (['SWISH_KEY', 'SWISH_PAYEE_ALIAS'] as const)) {
       if (!e[name]) throw invalid(name, 'required with SWISH_CERT');
     }
   }
   for (const name of ['SWISH_CERT', 'SWISH_KEY', 'SWISH_CA'] as const) {
     const value = e[name];
     if (value && !value.includes('-----BEGIN') && !existsSync(resolve(value))) {
-      throw invalid(name, `no file at ${value} (give a PEM file path or the PEM text)`);
+      throw invalid(name, `no file at ${value} (give a PEM or .p12 file path, or the PEM text)`);
     }
   }
   const apiBase =
@@ -199,8 +205,9 @@ export function swishConfig(e: Env, ctx: SectionContext): SwishConfig {
     throw invalid('SWISH_API_BASE', 'the Merchant Swish Simulator cannot be used when APP_ENV=production');
   }
   const callbackBase = (e.SWISH_CALLBACK_BASE_URL ?? e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`).replace(/\/+$/, '');
-  if (e.APP_ENV === 'production' && e.SWISH_CERT && !callbackBase.startsWith('https://')) {
-    throw invalid('SWISH_CALLBACK_BASE_URL', 'Swish only calls back over https when APP_ENV=production');
+  // MSS and production answer RP03 to every create with an http callback URL.
+  if ((Boolean(e.SWISH_CERT) || sandboxed) && !isLoopbackApi(apiBase) && !callbackBase.startsWith('https://')) {
+    throw invalid('SWISH_CALLBACK_BASE_URL', `must be https when Swish is called at ${apiBase}: Swish calls back only over https (it is ${callbackBase}${e.SWISH_CALLBACK_BASE_URL ? '' : ', from PUBLIC_URL'})`);
   }
   const enabled = Boolean(e.SWISH_CERT) || sandboxed;
   // The sandbox's generated certificate (and Swish's test merchant number) only for a local API.

@@ -369,6 +369,17 @@ describe('MobilePay configuration', () => {
     expect(loadConfig({ ...keys, MOBILEPAY_API_BASE: 'https://api.vipps.no' }).mobilepay.apiBase).toBe('https://api.vipps.no');
   });
 
+  it('stops when the real API is configured with an http return URL, naming MOBILEPAY_RETURN_URL', () => {
+    const { APP_ENV: _env, TEMPORAL_ADDRESS: _t, DATABASE_URL: _d, STRIPE_SECRET_KEY: _s, STRIPE_WEBHOOK_SECRET: _w, ...keys } = production;
+    expect(verdict({ ...production, MOBILEPAY_RETURN_URL: 'http://shop.example/return' })).toBe('MOBILEPAY_RETURN_URL');
+    expect(verdict({ ...keys, MOBILEPAY_RETURN_URL: '' })).toBe('MOBILEPAY_RETURN_URL');
+    expect(() => loadConfig({ ...keys, MOBILEPAY_RETURN_URL: '', PUBLIC_URL: 'http://shop.example' })).toThrow(/MOBILEPAY_RETURN_URL: must be https .*\(from PUBLIC_URL\)/);
+    expect(loadConfig({ ...keys, MOBILEPAY_RETURN_URL: '', PUBLIC_URL: 'https://shop.example' }).mobilepay.returnUrl).toBe('https://shop.example/payments/{paymentId}/return');
+    expect(verdict({ ...keys, MOBILEPAY_RETURN_URL: 'skerryapp://payments/{paymentId}' })).toBe('ok');
+    // The sandbox lets loopback http through, as npm start uses it.
+    expect(verdict({ ...keys, MOBILEPAY_RETURN_URL: '', MOBILEPAY_API_BASE: 'http://127.0.0.1:4010/mobilepay' })).toBe('ok');
+  });
+
   it('names the variable that is invalid or missing', () => {
     expect(() => loadConfig({ MOBILEPAY_MSN: 'abc' })).toThrow(/MOBILEPAY_MSN/);
     expect(() => loadConfig({ MOBILEPAY_CLIENT_ID: 'client' })).toThrow(ConfigError);
