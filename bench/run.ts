@@ -2,90 +2,37 @@
 // run. Starts its own Temporal dev server (SQLite on disk), PostgreSQL (fsync on), sandbox, API and
 // a worker process. BENCH_DURATION_S shortens the timed phases for a smoke run; names on the
 // command line (B1 B3 …) pick benchmarks.
-import { fork, type ChildProcess } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { Client, Connection } from '@temporalio/client';
-import { buildWorkflowBundle } from '../worker/bundle';
-import { inArray, sql } from 'drizzle-orm';
-import { loadConfig } from '../config';
+import { tmpdir } from 'node:os';
+import { say, signedStripeEvent, forkTs, SECRET, round, stopChild, workerMemory, percentile } from './support';
 import { ensureBinary } from '../stack/binaries';
 import { startTemporalDevServer } from '../stack/temporal-dev-server';
-import { startEmbeddedPostgres } from '../stack/embedded-postgres';
 import { freePort } from '../stack/ports';
-import { migrateDatabase } from '../db/migrate';
-import { createDatabase } from '../db/client';
-import { paymentEvents, payments, webhookInbox } from '../db/schema';
-import { startApi } from '../api/server';
-import { buildSandbox, sandboxHandles } from '../sandbox/server';
-import { createLogger } from '../observability/logger';
-import { createPaymentsClient } from '../client/payments';
-import { encryptedDataConverter } from '../security/payload-codec';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
-import type { baselineWorkflow } from './workflows/baseline';
+import { startEmbeddedPostgres } from '../stack/embedded-postgres';
+import { migrateDatabase } from '../db/migrate';
+import { postmasterPid, measureCpu } from './cpu';
+import { createDatabase } from '../db/client';
+import { randomUUID } from 'node:crypto';
+import { default as autocannon } from 'autocannon';
+import { sql, inArray } from 'drizzle-orm';
+import { webhookInbox, payments, paymentEvents } from '../db/schema';
 import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
+import { buildWorkflowBundle } from '../worker/bundle';
+import { loadConfig } from '../config';
+import { createLogger } from '../observability/logger';
+import { buildSandbox, sandboxHandles } from '../sandbox/server';
+import { startApi } from '../api/server';
+import { Connection, Client } from '@temporalio/client';
+import { encryptedDataConverter } from '../security/payload-codec';
+import type { baselineWorkflow } from './workflows/baseline';
+import { createPaymentsClient } from '../client/payments';
 import { benchChannelSync, type ChannelSyncBenchResult } from './channels';
-import { measureCpu, postmasterPid } from './cpu';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
 const SELECTED = new Set(process.argv.slice(2).map((name) => name.toUpperCase()));
 const wants = (name: string) => SELECTED.size === 0 || SELECTED.has(name);
-const SECRET = 'whsec_bench_secret';
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const say = (message: string) => console.log(`[bench] ${message}`);
-
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function forkTs(script: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
-  const child = fork(join(ROOT, script), args, {
-    // BENCH_CPU_PROF=worker-process (or ingest-server) writes that child's V8 CPU profiles, one per
-    // thread, to bench/results/profiles/ (open them in Chrome DevTools).
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF && script.includes(process.env.BENCH_CPU_PROF) ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`] : [])],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/** The worker's memory after a full collection: resident set and V8 heap, in MiB. */
-async function workerMemory(worker: ChildProcess): Promise<{ rss: number; heapUsed: number }> {
-  const answer = new Promise<NodeJS.MemoryUsage>((resolve) => {
-    const onMessage = (message: { memory?: NodeJS.MemoryUsage }) => {
-      if (!message.memory) return;
-      worker.off('message', onMessage);
-      resolve(message.memory);
-    };
-    worker.on('message', onMessage);
-  });
-  worker.send('memory');
-  const memory = await answer;
-  return { rss: memory.rss / 2 ** 20, heapUsed: memory.heapUsed / 2 ** 20 };
-}
-
-function signedStripeEvent(id: string, type: string, object: Record<string, unknown>, timestamp: number) {
-  const body = JSON.stringify({ id, object: 'event', type, created: timestamp, livemode: false, data: { object } });
-  const signature = createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex');
-  return { body, header: `t=${timestamp},v1=${signature}` };
-}
 
 const results: Record<string, unknown> = { machine: { cores: (await import('node:os')).cpus().length, node: process.version }, durationS: DURATION_S };
 
