@@ -153,7 +153,7 @@ const scopedTransform: typeof jsonSchemaTransform = (input) => {
   if (!access || access.scope === 'none') return { ...transformed, schema: { ...transformed.schema, security: [] } };
   const needs = [
     `Scope: \`${access.scope}\``,
-    access.idempotency === 'required' ? 'Idempotency-Key required.' : '',
+    access.idempotency === 'required' ? 'Idempotency-Key required.' : access.idempotency === 'optional' ? 'An Idempotency-Key is honoured (answers kept 24 h).' : '',
     access.whenPaidBooking ? `A paid booking also needs \`${access.whenPaidBooking}\` and an Idempotency-Key.` : '',
     access.whenBookingTakesPayment ? `A booking that takes a payment also needs \`${access.whenBookingTakesPayment}\`.` : '',
   ].filter(Boolean);

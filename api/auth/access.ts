@@ -164,6 +164,7 @@ export async function installAdminAccess(app: FastifyInstance, deps: AdminAccess
     const header = request.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(header) ? header[0] : header;
     if (!idempotencyKey) {
+      if (idempotency === 'optional') return;
       return refuse(reply, 400, 'idempotency_key_required', 'this request moves money: send an Idempotency-Key header (1-255 characters), and the same one when you retry it');
     }
     if (idempotencyKey.length > 255) return refuse(reply, 400, 'invalid_request', 'headers.idempotency-key: at most 255 characters');

@@ -13,9 +13,12 @@ import type { ApiScope } from '../../db/schema';
 export interface RouteAccess {
   /** The scope every call needs; `none` for what any visitor of the admin door may read (docs, liveness). */
   scope: ApiScope | 'none';
-  /** Idempotency-Key must be sent: the request moves money (400 without it). */
-  idempotency?: 'required';
-  /** Cancelling a booking that was paid refunds it: then also this scope and an Idempotency-Key. */
+  /**
+   * `required`: the request moves money, an Idempotency-Key must come with it (400 without).
+   * `optional`: one is honoured when sent. Either way its answer is kept 24 h per API key.
+   */
+  idempotency?: 'required' | 'optional';
+  /** Cancelling a booking that was paid refunds it: then also this scope, and the Idempotency-Key is required. */
   whenPaidBooking?: ApiScope;
   /** A booking that takes a payment also needs this scope. */
   whenBookingTakesPayment?: ApiScope;
@@ -32,7 +35,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /payments': { scope: 'payments:write', idempotency: 'required' },
   'GET /payments/:id': { scope: 'read' },
   'POST /payments/:id/capture': { scope: 'payments:write', idempotency: 'required' },
-  'POST /payments/:id/cancel': { scope: 'payments:write' },
+  'POST /payments/:id/cancel': { scope: 'payments:write', idempotency: 'optional' },
   'POST /payments/:id/refunds': { scope: 'refunds:write', idempotency: 'required' },
 
   // Operations
@@ -63,9 +66,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /units/:id/sync': { scope: 'read' },
 
   // Bookings
-  'POST /bookings': { scope: 'inventory:write', whenBookingTakesPayment: 'payments:write' },
+  'POST /bookings': { scope: 'inventory:write', idempotency: 'optional', whenBookingTakesPayment: 'payments:write' },
   'GET /bookings/:id': { scope: 'read' },
-  'POST /bookings/:id/cancel': { scope: 'inventory:write', whenPaidBooking: 'refunds:write' },
+  'POST /bookings/:id/cancel': { scope: 'inventory:write', idempotency: 'optional', whenPaidBooking: 'refunds:write' },
   'GET /reservations': { scope: 'read' },
   'GET /overbookings': { scope: 'read' },
 
