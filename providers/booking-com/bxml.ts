@@ -1,8 +1,8 @@
 // Booking.com's read side, used by the full resync, in its B.XML style (lower-case elements): the
 // reservations summary of a set of hotels (paged) and the room-rate availability of one room.
 // Modelled on Booking.com's `reservationssummary` and `roomrateavailability` endpoints.
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-import { OtaParseError } from './ota';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { checkXml, OtaParseError } from './ota';
 
 export interface SummaryReservation {
   id: string;
@@ -43,8 +43,7 @@ const asArray = (value: unknown): Node[] => (Array.isArray(value) ? value.map(as
 const attr = (node: Node, name: string) => (node[`@_${name}`] === undefined ? undefined : String(node[`@_${name}`]));
 
 function parse(xml: string, root: string): Node {
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new OtaParseError(`not well-formed XML: ${valid.err.msg}`);
+  checkXml(xml);
   const parsed = asNode(parser.parse(xml));
   if (!(root in parsed)) throw new OtaParseError(`expected <${root}>`);
   return asNode(parsed[root]);

@@ -1,6 +1,8 @@
 // Booking.com's connectivity API for one machine account: ARI pushed as OTA XML, reservations pulled
 // from the OTA_HotelResNotif / OTA_HotelResModifyNotif queues and acknowledged, and the B.XML read
 // side for the resync. HTTP Basic auth; every failure becomes a ProviderError with its retry class.
+// Booking.com serves reservations (and their acknowledgements) only on its PCI host,
+// secure-supply-xml.booking.com; ARI goes to supply-xml.booking.com.
 import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelClient, PushProgress, ReservationRefusal } from '../channels';
 import { ProviderError, kindFromHttpStatus, parseRetryAfter } from '../errors';
@@ -23,7 +25,15 @@ import {
 } from './ota';
 
 export interface BookingComClientOptions {
+  /** ARI pushes (supply-xml.booking.com). */
   apiBase: string;
+  /**
+   * Reservations, their acknowledgements and the reservation reads (secure-supply-xml.booking.com).
+   * Left out: Booking.com's secure host when `apiBase` is its supply host, else `apiBase` itself.
+   */
+  secureApiBase?: string;
+  /** An answer larger than this is refused unread (a queue of reservations stays far below it). */
+  maxResponseBytes?: number;
   username: string;
   password: string;
   timeoutMs?: number;
@@ -118,20 +128,53 @@ export function reservationEvent(reservation: OtaReservation, queue: 'new' | 'mo
   };
 }
 
+const SUPPLY_HOST = 'supply-xml.booking.com';
+const SECURE_SUPPLY_HOST = 'secure-supply-xml.booking.com';
+
+/** Where reservations are read and acknowledged, given where ARI is pushed. */
+export function secureApiBaseFor(apiBase: string): string {
+  const url = new URL(apiBase);
+  if (url.hostname !== SUPPLY_HOST) return apiBase;
+  url.hostname = SECURE_SUPPLY_HOST;
+  return url.toString();
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** The body as text, refused once it grows past `limit` bytes (whatever Content-Length claims). */
+async function boundedText(response: Response, limit: number, operation: string): Promise<string> {
+  const tooLarge = () => new ProviderError('booking_com', operation, 'validation', `answer larger than ${limit} bytes refused`, { httpStatus: response.status });
+  if (Number(response.headers.get('content-length') ?? 0) > limit) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export function createBookingComClient(options: BookingComClientOptions): ChannelClient {
   const base = options.apiBase.replace(/\/+$/, '');
+  const secureBase = (options.secureApiBase ?? secureApiBaseFor(options.apiBase)).replace(/\/+$/, '');
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
   const perRequest = options.maxItemsPerRequest ?? 200;
   const header = (): OtaHeader => ({ echoToken: randomUUID(), timeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
 
-  async function call(operation: string, method: 'GET' | 'POST', path: string, body?: string): Promise<string> {
-    const response = await (options.fetch ?? fetch)(`${base}${path}`, {
+  async function call(operation: string, method: 'GET' | 'POST', path: string, body?: string, host: 'supply' | 'secure' = 'supply'): Promise<string> {
+    const response = await (options.fetch ?? fetch)(`${host === 'secure' ? secureBase : base}${path}`, {
       method,
-      headers: { authorization, accept: 'application/xml', ...(body ? { 'content-type': 'text/xml; charset=utf-8' } : {}) },
+      headers: { authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml; charset=utf-8' } : {}) },
       body,
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
-    const text = await response.text();
+    const text = await boundedText(response, maxResponseBytes, operation);
     if (!response.ok) {
       throw new ProviderError('booking_com', operation, kindFromHttpStatus(response.status), `HTTP ${response.status}: ${text.slice(0, 300)}`, {
         httpStatus: response.status,
@@ -154,7 +197,7 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
 
   async function pullQueue(queue: 'new' | 'modify'): Promise<ChannelReservationEvent[]> {
     const path = queue === 'new' ? '/hotels/ota/OTA_HotelResNotif' : '/hotels/ota/OTA_HotelResModifyNotif';
-    const parsed = parseReservationQueue(await call('pullReservations', 'GET', path));
+    const parsed = parseReservationQueue(await call('pullReservations', 'GET', path, undefined, 'secure'));
     return parsed.reservations.map((reservation) => reservationEvent(reservation, queue));
   }
 
@@ -166,7 +209,7 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
       ? { type: '3', code: refusal.code === 'sold_out' ? OTA_ERROR.noAvailability : OTA_ERROR.invalidRoomType, text: refusal.reason }
       : undefined;
     const xml = buildReservationAck(header(), queue, [{ resId: event.channelReservationId, error }]);
-    const answer = parseResponse(await call(refusal ? 'rejectReservation' : 'acknowledgeReservation', 'POST', path, xml), root);
+    const answer = parseResponse(await call(refusal ? 'rejectReservation' : 'acknowledgeReservation', 'POST', path, xml, 'secure'), root);
     if (!answer.success) {
       throw new ProviderError('booking_com', 'acknowledgeReservation', 'validation', answer.errors.map((e) => `${e.code} ${e.text}`).join('; '), { code: answer.errors[0]?.code });
     }
@@ -206,9 +249,10 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
     },
 
     async listReservations({ externalAccountIds, cursor, pageSize, from }) {
+      // Modelled, not as documented: Booking.com documents reservationssummary as a POST with a <request><hotel_id> body.
       const query = new URLSearchParams({ hotel_ids: externalAccountIds.join(','), limit: String(pageSize), checkout_from: from });
       if (cursor) query.set('cursor', cursor);
-      const page = parseReservationsSummary(await call('listReservations', 'GET', `/hotels/xml/reservationssummary?${query}`));
+      const page = parseReservationsSummary(await call('listReservations', 'GET', `/hotels/xml/reservationssummary?${query}`, undefined, 'secure'));
       return {
         nextCursor: page.nextCursor,
         reservations: page.reservations.map((reservation) => ({
@@ -229,6 +273,7 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
     },
 
     async readCalendar(mapping: ChannelMapping, range: DateRange) {
+      // Modelled, not as documented: Booking.com documents roomrateavailability as a POST with a <request><hotel_id> body.
       const query = new URLSearchParams({ hotel_id: mapping.externalAccountId, room_id: mapping.externalListingId, start_date: range.from, end_date: range.to });
       if (mapping.externalRateId) query.set('rate_id', mapping.externalRateId);
       const days = parseRoomRateAvailability(await call('readCalendar', 'GET', `/hotels/xml/roomrateavailability?${query}`));

@@ -1,12 +1,13 @@
 // Booking.com's OTA XML messages, built and parsed with fast-xml-parser. Skerry's client and Skerry's
 // Booking.com sandbox both use this module, so the two sides speak exactly one dialect:
 //   OTA_HotelAvailNotifRQ/RS       rooms to sell, minimum stay, stop sell, closed to arrival
-//   OTA_HotelRateAmountNotifRQ/RS  nightly prices (BaseByGuestAmts, minor units with DecimalPlaces)
+//   OTA_HotelRateAmountNotifRQ/RS  nightly prices (BaseByGuestAmts, decimal amounts as documented)
 //   OTA_HotelResNotifRQ/RS         new reservations (pulled) and their acknowledgement
 //   OTA_HotelResModifyNotifRQ/RS   modified and cancelled reservations and their acknowledgement
 // Element and attribute names follow the OTA 2003B schema as Booking.com documents it. Dates in
 // StatusApplicationControl are inclusive on both ends.
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { addDays } from '../../domain/dates';
 
 export const OTA_NAMESPACE = 'http://www.opentravel.org/OTA/2003/05';
 export const OTA_VERSION = '1.000';
@@ -53,7 +54,7 @@ export interface RateAmountItem {
   end: string;
   invTypeCode: string;
   ratePlanCode: string;
-  /** Minor units; with decimalPlaces this is the OTA amount without a decimal point. */
+  /** Minor units; sent as a decimal with `decimalPlaces` digits after the point. */
   amount: number;
   currency: string;
   decimalPlaces: number;
@@ -90,6 +91,7 @@ const ARRAYS = new Set([
   'HotelReservation',
   'HotelResModify',
   'RoomStay',
+  'RoomRate',
   'HotelReservationID',
   'Error',
   'Warning',
@@ -135,10 +137,20 @@ function document(root: string, body: Node): string {
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, [root]: body }) as string;
 }
 
-/** Parses an OTA document, checking it is well formed, has the expected root and the OTA namespace. */
-export function parseOta(xml: string, expectedRoots: readonly string[]): { root: string; node: Node; header: OtaHeader } {
+/**
+ * Checks a document before it is parsed. Booking.com sends no DTD, so a DOCTYPE is refused rather than
+ * read: no declared entity is ever expanded (no entity bombs, no external entities); only XML's five
+ * predefined entities (&amp; …) are decoded.
+ */
+export function checkXml(xml: string): void {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new OtaParseError('a DOCTYPE or entity declaration is refused');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new OtaParseError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+}
+
+/** Parses an OTA document, checking it is well formed, has the expected root and the OTA namespace. */
+export function parseOta(xml: string, expectedRoots: readonly string[]): { root: string; node: Node; header: OtaHeader } {
+  checkXml(xml);
   const parsed = asNode(parser.parse(xml));
   const root = Object.keys(parsed).find((key) => key !== '?xml');
   if (!root || !expectedRoots.includes(root)) throw new OtaParseError(`expected ${expectedRoots.join(' or ')}, got ${root ?? 'nothing'}`);
@@ -160,6 +172,11 @@ export function decimalPlacesOf(currency: string): number {
   } catch {
     return 2;
   }
+}
+
+/** Minor units as Booking.com documents an amount: a decimal in the currency (125050 SEK → "1250.50"). */
+export function decimalAmount(minor: number, decimalPlaces: number): string {
+  return (minor / 10 ** decimalPlaces).toFixed(decimalPlaces);
 }
 
 /** An OTA amount into minor units: `12500` with DecimalPlaces 2, or `125.00`, both give 12500. */
@@ -275,7 +292,7 @@ export function buildRateAmountNotif(header: OtaHeader, hotelCode: string, items
         Rates: {
           Rate: {
             BaseByGuestAmts: {
-              BaseByGuestAmt: [{ '@_AmountAfterTax': item.amount, '@_CurrencyCode': item.currency, '@_DecimalPlaces': item.decimalPlaces }],
+              BaseByGuestAmt: [{ '@_AmountAfterTax': decimalAmount(item.amount, item.decimalPlaces), '@_CurrencyCode': item.currency }],
             },
           },
         },
@@ -372,23 +389,28 @@ export function parseReservationQueue(xml: string): { queue: 'new' | 'modify'; r
     if (!id) throw new OtaParseError(`${where}: ResGlobalInfo/HotelReservationIDs/HotelReservationID is required`);
     const resId = required(id, 'ResID_Value', `${where}/HotelReservationID`);
     const status = (attr(entry, 'ResStatus') ?? (queue === 'new' ? 'Book' : 'Modify')) as OtaReservationStatus;
-    if (!first) {
-      if (status !== 'Cancel') throw new OtaParseError(`${where}: RoomStays/RoomStay is required`);
-    }
+    if (!first && status !== 'Cancel') throw new OtaParseError(`${where}: RoomStays/RoomStay is required`);
+    // Booking.com documents the stay per night (one RoomRate per night, its EffectiveDate) and no
+    // TimeSpan; a TimeSpan (the OTA schema's) is read only when a message carries no nights.
+    const roomRates = asArray(asNode(first?.RoomRates).RoomRate);
+    const nights = roomRates.map((rate) => required(rate, 'EffectiveDate', `${where}/RoomStay/RoomRate`)).sort();
     const span = asNode(first?.TimeSpan);
     const totalNode = global.Total ? asNode(global.Total) : undefined;
     const person = asNode(asNode(asNode(asNode(asNode(asNode(asArray(asNode(entry.ResGuests).ResGuest)[0]).Profiles).ProfileInfo).Profile).Customer).PersonName);
     const currency = totalNode ? required(totalNode, 'CurrencyCode', `${where}/Total`) : undefined;
+    // Booking.com's pages show no CreateDateTime/LastModifyDateTime: ResID_Date is the documented time.
+    const createdAt = attr(entry, 'CreateDateTime') ?? attr(id, 'ResID_Date') ?? '';
     return {
       resId,
-      createdAt: attr(entry, 'CreateDateTime') ?? attr(id, 'ResID_Date') ?? '',
-      lastModifiedAt: attr(entry, 'LastModifyDateTime') ?? attr(entry, 'CreateDateTime') ?? '',
+      createdAt,
+      lastModifiedAt: attr(entry, 'LastModifyDateTime') ?? createdAt,
       status,
       hotelCode: first ? required(asNode(first.BasicPropertyInfo), 'HotelCode', `${where}/RoomStay/BasicPropertyInfo`) : '',
       roomTypeCode: first ? required(asNode(asNode(first.RoomTypes).RoomType), 'RoomTypeCode', `${where}/RoomStay/RoomType`) : '',
-      ratePlanCode: first ? attr(asNode(asNode(first.RatePlans).RatePlan), 'RatePlanCode') : undefined,
-      checkIn: first ? required(span, 'Start', `${where}/RoomStay/TimeSpan`) : '',
-      checkOut: first ? required(span, 'End', `${where}/RoomStay/TimeSpan`) : '',
+      // In a reservation, RatePlanCode is documented on RoomRate; RatePlan carries only the commission.
+      ratePlanCode: first ? (attr(roomRates[0] ?? {}, 'RatePlanCode') ?? attr(asNode(asNode(first.RatePlans).RatePlan), 'RatePlanCode')) : undefined,
+      checkIn: !first ? '' : nights.length > 0 ? nights[0]! : required(span, 'Start', `${where}/RoomStay/TimeSpan`),
+      checkOut: !first ? '' : nights.length > 0 ? addDays(nights[nights.length - 1]!, 1) : required(span, 'End', `${where}/RoomStay/TimeSpan`),
       rooms: Math.max(1, stays.length),
       guest: person.GivenName !== undefined || person.Surname !== undefined ? { givenName: String(person.GivenName ?? ''), surname: String(person.Surname ?? '') } : undefined,
       total:

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
+import { buildSandbox } from '../../sandbox/server';
 import {
   buildAvailNotif,
   buildRateAmountNotif,
@@ -15,7 +18,8 @@ import {
   parseReservationQueue,
   parseResponse,
 } from '../../providers/booking-com/ota';
-import { availItems, rateItems, reservationEvent, runsOf } from '../../providers/booking-com/client';
+import { availItems, createBookingComClient, rateItems, reservationEvent, runsOf, secureApiBaseFor } from '../../providers/booking-com/client';
+import { ProviderError } from '../../providers/errors';
 import type { ChannelDay, ChannelMapping } from '../../domain/bookings';
 
 const header = { echoToken: 'echo-1', timeStamp: '2026-05-01T10:00:00Z' };
@@ -54,11 +58,14 @@ describe('Booking.com OTA XML', () => {
     ]);
   });
 
-  it('sends prices as BaseByGuestAmts in minor units with DecimalPlaces, and reads decimal amounts too', () => {
+  it('sends prices as BaseByGuestAmts in the documented decimal form, and reads minor units with DecimalPlaces too', () => {
     const xml = buildRateAmountNotif(header, '1234567', [
       { start: '2026-06-01', end: '2026-06-03', invTypeCode: '123456701', ratePlanCode: '9876543', amount: 125_050, currency: 'SEK', decimalPlaces: 2 },
     ]);
-    expect(xml).toContain('<BaseByGuestAmt AmountAfterTax="125050" CurrencyCode="SEK" DecimalPlaces="2"/>');
+    expect(xml).toContain('<BaseByGuestAmt AmountAfterTax="1250.50" CurrencyCode="SEK"/>');
+    expect(buildRateAmountNotif(header, '1', [{ start: '2026-06-01', end: '2026-06-01', invTypeCode: '1', ratePlanCode: '2', amount: 1_500, currency: 'JPY', decimalPlaces: 0 }])).toContain(
+      'AmountAfterTax="1500" CurrencyCode="JPY"',
+    );
     expect(parseRateAmountNotif(xml).items[0]).toMatchObject({ amount: 125_050, currency: 'SEK', decimalPlaces: 2 });
     expect(parseOtaAmount('1250.50', '2', 'SEK')).toBe(125_050);
     expect(parseOtaAmount('125050', '2', 'SEK')).toBe(125_050);
@@ -107,6 +114,49 @@ describe('Booking.com OTA XML', () => {
     expect(parseReservationAck(ack).acks).toEqual([{ resId: '1' }, { resId: '2', error: { type: '3', code: '322', text: 'No availability' } }]);
   });
 
+  it('reads a reservation in the structure Booking.com documents: nights from RoomRate@EffectiveDate, no TimeSpan or ResStatus', () => {
+    // The elements of Booking.com's api-reference pages (HotelReservation, RoomStay, RoomRate, Total,
+    // HotelReservationID): the stay is one RoomRate per night, RatePlanCode sits on RoomRate, amounts are decimals.
+    const night = (date: string) => `<RoomRate EffectiveDate="${date}" RatePlanCode="9876543"><Rates><Rate><Total AmountAfterTax="1250.00" CurrencyCode="SEK"/></Rate></Rates></RoomRate>`;
+    const stay = (index: number) =>
+      `<RoomStay IndexNumber="${index}"><RoomTypes><RoomType RoomTypeCode="123456701"/></RoomTypes>` +
+      `<RatePlans><RatePlan><Commission><CommissionPayableAmount Amount="56250" CurrencyCode="SEK" DecimalPlaces="2"/></Commission></RatePlan></RatePlans>` +
+      `<RoomRates>${night('2026-06-03')}${night('2026-06-01')}${night('2026-06-02')}</RoomRates>` +
+      `<Total AmountAfterTax="3750.00" CurrencyCode="SEK"/><BasicPropertyInfo HotelCode="1234567"/></RoomStay>`;
+    const xml =
+      `<OTA_HotelResNotifRQ xmlns="${OTA_NAMESPACE}" TimeStamp="2026-05-01T09:00:00+00:00" Target="Production" Version="2.001"><HotelReservations><HotelReservation>` +
+      `<RoomStays>${stay(1)}${stay(2)}</RoomStays>` +
+      `<ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer><PersonName><GivenName>Ada</GivenName><Surname>Lindqvist &amp; Ek</Surname></PersonName></Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests>` +
+      `<ResGlobalInfo><Total AmountAfterTax="7500.00" CurrencyCode="SEK"/><HotelReservationIDs><HotelReservationID ResID_Value="4105558832" ResID_Date="2026-05-01T09:00:00"/></HotelReservationIDs></ResGlobalInfo>` +
+      `</HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`;
+    expect(parseReservationQueue(xml)).toEqual({
+      queue: 'new',
+      reservations: [
+        {
+          resId: '4105558832',
+          createdAt: '2026-05-01T09:00:00',
+          lastModifiedAt: '2026-05-01T09:00:00',
+          status: 'Book',
+          hotelCode: '1234567',
+          roomTypeCode: '123456701',
+          ratePlanCode: '9876543',
+          checkIn: '2026-06-01',
+          checkOut: '2026-06-04',
+          rooms: 2,
+          guest: { givenName: 'Ada', surname: 'Lindqvist & Ek' },
+          total: { amount: 750_000, currency: 'SEK' },
+        },
+      ],
+    });
+  });
+
+  it('refuses a DOCTYPE instead of expanding its entities', () => {
+    const bomb = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><OTA_HotelResNotifRS xmlns="${OTA_NAMESPACE}"><Success/><X>&b;</X></OTA_HotelResNotifRS>`;
+    expect(() => parseResponse(bomb, 'OTA_HotelResNotifRS')).toThrow(/DOCTYPE/);
+    const external = `<?xml version="1.0"?><!DOCTYPE r SYSTEM "file:///etc/passwd"><OTA_HotelResNotifRS xmlns="${OTA_NAMESPACE}"><Success/></OTA_HotelResNotifRS>`;
+    expect(() => parseResponse(external, 'OTA_HotelResNotifRS')).toThrow(OtaParseError);
+  });
+
   it('compresses nights into runs and sends rooms per room, restrictions and prices per room-rate', () => {
     const days = [night('2026-06-01'), night('2026-06-02'), night('2026-06-03', { available: 0 }), night('2026-06-05', { price: 90_000, closedToArrival: true })];
     expect(runsOf(days, (day) => day.available)).toEqual([
@@ -124,5 +174,59 @@ describe('Booking.com OTA XML', () => {
       ['2026-06-01', '2026-06-03', 125_000],
       ['2026-06-05', '2026-06-05', 90_000],
     ]);
+  });
+});
+
+describe('Booking.com hosts and answers', () => {
+  const credentials = { username: 'machine-hosts', password: 'secret-hosts' };
+  let sandbox: Awaited<ReturnType<typeof buildSandbox>>;
+  let url: string;
+  let huge: Server;
+  let hugeUrl: string;
+  beforeAll(async () => {
+    sandbox = await buildSandbox({ stripe: { webhookUrl: '', webhookSecret: 'whsec_unused' }, bookingCom: credentials });
+    url = await sandbox.listen({ host: '127.0.0.1', port: 0 });
+    // An answer that never ends: the client must stop reading it at its cap.
+    huge = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/xml' });
+      const chunk = '<x>'.padEnd(64 * 1024, ' ');
+      const write = () => {
+        while (response.write(chunk));
+        response.once('drain', write);
+      };
+      write();
+      response.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    hugeUrl = `http://127.0.0.1:${(huge.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    huge?.closeAllConnections();
+    await new Promise((resolve) => huge?.close(resolve));
+    await sandbox?.close();
+  });
+
+  it('reads and acknowledges reservations on the secure host, pushes ARI on the supply host', async () => {
+    expect(secureApiBaseFor('https://supply-xml.booking.com')).toBe('https://secure-supply-xml.booking.com/');
+    expect(secureApiBaseFor('http://127.0.0.1:4010/booking-com')).toBe('http://127.0.0.1:4010/booking-com');
+    const days = [night('2026-07-01')];
+    const onlySecure = createBookingComClient({ apiBase: `${url}/no-such-host`, secureApiBase: `${url}/booking-com`, ...credentials });
+    expect(await onlySecure.pullReservations!()).toEqual([]);
+    const pushed = await onlySecure.pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => undefined }).catch((err: unknown) => err);
+    expect(pushed).toBeInstanceOf(ProviderError);
+    expect((pushed as ProviderError).details.httpStatus).toBe(404);
+
+    const onlySupply = createBookingComClient({ apiBase: `${url}/booking-com`, secureApiBase: `${url}/no-such-host`, ...credentials });
+    expect(await onlySupply.pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => undefined })).toEqual({ requests: 2 });
+    const pulled = await onlySupply.pullReservations!().catch((err: unknown) => err);
+    expect(pulled).toBeInstanceOf(ProviderError);
+    expect((pulled as ProviderError).details.httpStatus).toBe(404);
+  });
+
+  it('stops reading an answer past its size cap', async () => {
+    const client = createBookingComClient({ apiBase: hugeUrl, secureApiBase: hugeUrl, maxResponseBytes: 1024 * 1024, ...credentials });
+    const refused = await client.pullReservations!().catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ProviderError);
+    expect((refused as ProviderError).message).toMatch(/larger than 1048576 bytes/);
   });
 });
