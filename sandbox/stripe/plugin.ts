@@ -4,12 +4,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import qs from 'qs';
 import { z } from 'zod';
-import { parseControlBody, registerFaultRoutes, registerWebhookRoutes, useLenientJsonParser } from '../shared/control';
+import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
 import { randomToken } from '../shared/ids';
-import { installFaultHooks } from '../shared/faults';
 import { installConditionalGets } from '../shared/conditional';
 import { installIdempotencyHooks } from '../shared/idempotency';
 import { stableStringify } from '../shared/stable-json';
+import { installProviderFailures } from '../shared/errors';
+import { countRequests } from '../shared/upkeep';
 import {
   StripeApiError,
   apiError,
@@ -89,9 +90,9 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
     return reply.code(error.statusCode).send(renderError(error, requestIdOf(request)));
   };
 
+  countRequests(app, sandbox.upkeep.requests, isApi);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
-    sandbox.countRequest(`${request.method} ${(request.routeOptions.url ?? request.url.split('?')[0]!).slice(app.prefix.length)}`);
     const requestId = `req_${randomToken(14)}`;
     reply.header('Request-Id', requestId);
     reply.header('Stripe-Version', request.headers['stripe-version'] ?? sandbox.apiVersion);
@@ -125,43 +126,26 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
       sendError(request, reply, invalidRequest(`Invalid Idempotency-Key: must be at most ${max} characters`, { param: 'Idempotency-Key', executed: false })),
   });
 
-  installFaultHooks(app, {
-    injector: sandbox.faults,
-    appliesTo: isApi,
-    serverError: (request, reply) => sendError(request, reply, apiError()),
+  installProviderFailures(app, {
+    provider: 'stripe',
+    isApi,
+    faults: sandbox.faults,
     rateLimited: (request, reply) => sendError(request, reply, rateLimitError()),
-  });
-  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
-  installConditionalGets(app, { appliesTo: isApi });
-
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof StripeApiError) return sendError(request, reply, error);
-    if (error instanceof TransitionError) return reply.code(error.statusCode).send({ error: error.message, ...error.details });
-    const status = (error as { statusCode?: number }).statusCode;
-    const message = error instanceof Error ? error.message : String(error);
-    if (status !== undefined && status >= 400 && status < 500) {
-      if (isApi(request)) return sendError(request, reply, invalidRequest(message, { status, executed: false }));
-      return reply.code(status).send({ error: message });
-    }
-    request.log.error({ err: error }, 'stripe sandbox error');
-    if (isApi(request)) return sendError(request, reply, apiError());
-    return reply.code(500).send({ error: message });
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!.slice(app.prefix.length);
-    if (isApi(request)) {
-      return sendError(
+    own: (error, request, reply) => (error instanceof StripeApiError ? sendError(request, reply, error) : undefined),
+    malformed: (request, reply, status, message) => sendError(request, reply, invalidRequest(message, { status, executed: false })),
+    failed: (request, reply) => sendError(request, reply, apiError()),
+    unknownRoute: (request, reply, path) =>
+      sendError(
         request,
         reply,
         invalidRequest(`Unrecognized request URL (${request.method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`, {
           status: 404,
           executed: false,
         }),
-      );
-    }
-    return reply.code(404).send({ error: `Unknown sandbox route ${request.method} ${path}` });
+      ),
   });
+  // GET answers carry an ETag; If-None-Match with the current one is answered 304.
+  installConditionalGets(app, { appliesTo: isApi });
 
   // ─── Helpers ─────────────────────────────────────────────────────────────────────────────
 
@@ -310,12 +294,5 @@ export async function stripePlugin(app: FastifyInstance, options: StripePluginOp
     return { paymentIntents: payments.map((pi) => ({ id: pi.id, balanceTransaction: sandbox.store.chargeTransactionOf(pi.id).id })) };
   });
 
-  registerFaultRoutes(app, sandbox.faults);
-  registerWebhookRoutes(app, sandbox.webhooks);
-
-  app.get('/_control/state', async () => sandbox.state());
-  app.post('/_control/reset', async () => {
-    sandbox.reset();
-    return { ok: true };
-  });
+  registerSandboxControls(app, { faults: sandbox.faults, webhooks: sandbox.webhooks, state: () => sandbox.state(), reset: () => sandbox.reset() });
 }
