@@ -322,7 +322,7 @@ describe('callbacks', () => {
   it('answers a malformed callback 400 with the reason at the webhook route', async () => {
     const recorded: VerifiedWebhookEvent[][] = [];
     const inbox = { record: async (events: VerifiedWebhookEvent[]) => (recorded.push(events), { inserted: [], duplicates: 0 }) };
-    const delivery = { deliverNow: () => undefined };
+    const delivery = { deliverNow: () => undefined, saturated: () => false };
     const app = Fastify();
     await app.register(
       async (scope) =>
