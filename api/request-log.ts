@@ -41,6 +41,18 @@ function correlate(request: FastifyRequest, fields: Record<string, string> | und
 
 const CREATES = new Set(['/payments', '/bookings']);
 
+const names = (values: unknown) => (values && typeof values === 'object' ? Object.keys(values).sort() : []);
+
+/**
+ * The route pattern says where a request went; its values (an OAuth callback's `code`, a payer's
+ * search, an id) stay out of the log, only the names of the parameters and query fields it carried.
+ */
+function requestShape(request: FastifyRequest): { params?: string[]; query?: string[] } {
+  const params = names(request.params);
+  const query = names(request.query);
+  return { ...(params.length > 0 ? { params } : {}), ...(query.length > 0 ? { query } : {}) };
+}
+
 export function installRequestLogging(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
     correlate(request, correlationFor((request.params as { id?: unknown } | undefined)?.id));
@@ -72,7 +84,7 @@ export function installRequestLogging(app: FastifyInstance): void {
     const line = {
       method: request.method,
       route: route ?? null,
-      url: request.url,
+      ...requestShape(request),
       statusCode: reply.statusCode,
       latencyMs: Math.round(reply.elapsedTime),
     };

@@ -55,6 +55,11 @@ export const REDACT_PATHS = [
 const SECRET_VALUE = /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=_-]+|_secret_[A-Za-z0-9]+|\bBearer\s+[A-Za-z0-9._~+/=-]+/g;
 const EMAIL_VALUE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const CARD_VALUE = /\b\d(?:[ -]?\d){12,18}\b/g;
+// International phone numbers (+46 70 123 45 67, +4570123456): payers' MobilePay and Swish numbers.
+const PHONE_VALUE = /\+\d(?:[ -]?\d){6,14}\b/g;
+// A URL's query values under names that carry credentials (an OAuth callback's `code`, a `state`, a token).
+const SECRET_QUERY_VALUE =
+  /([?&](?:code|state|token|access_token|refresh_token|id_token|client_secret|secret|password|key|api_key|apikey|signature|sig)=)[^&#\s"']+/gi;
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -72,15 +77,18 @@ function luhn(digits: string): boolean {
 export function scrubString(text: string): string {
   return text
     .replace(SECRET_VALUE, '[redacted]')
+    .replace(SECRET_QUERY_VALUE, '$1[redacted]')
     .replace(EMAIL_VALUE, '[email]')
+    .replace(PHONE_VALUE, '[phone]')
     .replace(CARD_VALUE, (match) => (luhn(match.replace(/\D/g, '')) ? '[card]' : match));
 }
 
 const MAX_DEPTH = 8;
 
 /**
- * A copy of a value safe to log: sensitive keys censored at any depth, secret keys, e-mail addresses
- * and card numbers (Luhn-valid 13-19 digits) masked inside any string. Used for every log line and
+ * A copy of a value safe to log: sensitive keys censored at any depth, secret keys, credential query
+ * values, e-mail addresses, phone numbers and card numbers (Luhn-valid 13-19 digits) masked inside
+ * any string. Used for every log line and
  * for request/response bodies logged at debug level.
  */
 export function scrubForLog(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
@@ -109,17 +117,44 @@ export function scrubForLog(value: unknown, depth = 0, seen = new WeakSet<object
   return out;
 }
 
+/**
+ * Bindings (a child logger's fields, the base fields) scrubbed like any field, except the logger's
+ * own `name`, which pino keeps among them and which names a component, never a person.
+ */
+function scrubBindings(bindings: Record<string, unknown>): Record<string, unknown> {
+  const { name, ...rest } = bindings;
+  const scrubbed = scrubForLog(rest) as Record<string, unknown>;
+  return name === undefined ? scrubbed : { name: typeof name === 'string' ? scrubString(name) : scrubForLog(name), ...scrubbed };
+}
+
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
+  const logger = pino(
     {
       name: options.name ?? 'skerry',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: options.name ?? 'skerry' },
-      formatters: { log: (object) => scrubForLog(object) as Record<string, unknown> },
+      formatters: {
+        log: (object) => scrubForLog(object) as Record<string, unknown>,
+        bindings: scrubBindings,
+      },
+      hooks: {
+        // The message and its printf-style arguments: formatters.log only sees the fields object.
+        logMethod(args, method) {
+          const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubString(arg) : arg));
+          return method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+      },
     },
     options.destination,
   );
+  // pino applies formatters.bindings to the root's bindings only (a child resets it), so every
+  // child is made through this: children inherit it, being prototypes of their parent.
+  const makeChild = logger.child;
+  logger.child = function scrubbedChild(this: Logger, bindings, childOptions) {
+    return makeChild.call(this, scrubBindings(bindings as Record<string, unknown>), childOptions);
+  } as typeof logger.child;
+  return logger;
 }
 
 export type { Logger };
