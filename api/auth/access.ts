@@ -14,6 +14,7 @@ import type { ApiKeyRecord, ApiKeyStore } from '../../store/api-keys';
 import type { IdempotencyStore } from '../../store/idempotency';
 import type { ApiScope } from '../../db/schema';
 import { accessFor, ROUTE_SCOPES, type RouteAccess } from './route-scopes';
+import { unavailableDependency } from '../unavailable';
 
 export interface AdminAccessDeps {
   keys: ApiKeyStore;
@@ -127,6 +128,8 @@ export async function installAdminAccess(app: FastifyInstance, deps: AdminAccess
     // Unknown paths answer 404 whoever asks; routes that need no key go on.
     if (!access || access.scope === 'none') return;
     const failure = await verifyBearer(request, reply);
+    // A key that could not be looked up (database down) is not a refused key: 503, not 401.
+    if (failure && unavailableDependency(failure)) throw failure;
     if (failure) {
       reply.header('www-authenticate', 'Bearer realm="skerry"');
       return refuse(reply, failure.message === 'internal server error' ? 500 : 401, 'unauthorized', 'an API key is required: Authorization: Bearer sk_…');
