@@ -144,6 +144,8 @@ async function main(configSource: ReloadableConfig) {
         dbFile: join(config.dataDir, 'temporal.db'),
         namespace: config.temporal.namespace,
         searchAttributes: SKERRY_SEARCH_ATTRIBUTES,
+        // The UI decodes payloads through the admin door's codec server, with the development key.
+        uiCodec: async () => ({ url: `http://127.0.0.1:${config.port}/codec`, apiKey: (await readFile(join(config.dataDir, 'dev-api-key'), 'utf8')).trim() }),
         logFile: join(config.dataDir, 'temporal.log'),
       });
       stops.push({ name: 'Temporal dev server', stop: () => server.stop() });

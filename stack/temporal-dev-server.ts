@@ -7,6 +7,7 @@ import { connect as tcpConnect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { isPortFree } from './ports';
+import { startCodecProxy, type CodecProxy, type CodecTarget } from './codec-proxy';
 
 export type SearchAttributeTypeName = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
@@ -16,6 +17,12 @@ export interface TemporalDevServerOptions {
   /** Web UI port; defaults to port + 1000 (the CLI's default). Ignored when headless. */
   uiPort?: number;
   headless?: boolean;
+  /**
+   * Skerry's codec server for the Web UI (`--ui-codec-endpoint`): the admin door's /codec and a key
+   * with the `read` scope, asked for at each request (the API starts after this server). The UI
+   * reaches it through a loopback proxy that adds the key (stack/codec-proxy.ts).
+   */
+  uiCodec?: CodecTarget;
   /** SQLite file for persistence; omit for an in-memory server. */
   dbFile?: string;
   namespace: string;
@@ -98,6 +105,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   args.push('--namespace', opts.namespace);
   if (headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  let codecProxy: CodecProxy | undefined;
+  if (!headless && opts.uiCodec) {
+    codecProxy = await startCodecProxy({ target: opts.uiCodec, uiOrigins: [`http://${host}:${uiPort}`, `http://localhost:${uiPort}`] });
+    args.push('--ui-codec-endpoint', codecProxy.url);
+  }
   for (const [name, type] of Object.entries(opts.searchAttributes)) {
     args.push('--search-attribute', `${name}=${type}`);
   }
@@ -165,6 +177,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   };
 
   const stop = async (): Promise<void> => {
+    await codecProxy?.close();
     if (exited) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => {

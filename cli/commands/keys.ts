@@ -8,6 +8,7 @@ import { API_SCOPES } from '../../db/schema';
 import { ApiKeyError, createApiKeyStore, type ApiKeyRecord, type ApiKeyStore } from '../../store/api-keys';
 import { CliError, EXIT, type GlobalOptions } from '../http';
 import { print, table } from '../output';
+import { rotateEncryptionCommand } from './rotate-encryption';
 
 /** npm start's embedded PostgreSQL (stack/embedded-postgres.ts), on EMBEDDED_PG_PORT. */
 const embeddedDatabaseUrl = (env: NodeJS.ProcessEnv) => `postgres://postgres:postgres@127.0.0.1:${env.EMBEDDED_PG_PORT || 54329}/skerry`;
@@ -80,5 +81,6 @@ export function keysCommand(globals: () => GlobalOptions, env: NodeJS.ProcessEnv
       if (!record) throw new CliError(`no API key ${idOrPrefix}`, EXIT.notFound);
       print(globals(), record, () => `revoked ${record.id} (${record.prefix}…, ${record.name})`);
     });
+  keys.addCommand(rotateEncryptionCommand(globals, env, () => keys.opts<{ databaseUrl?: string }>().databaseUrl ?? env.DATABASE_URL ?? embeddedDatabaseUrl(env)));
   return keys;
 }

@@ -1,7 +1,7 @@
 // Key material (security/): one HKDF subkey per use, key ids on everything sealed or encrypted, the
 // previous key readable during a rotation, the key-id-less v1 format still readable; the payload codec
 // and its HTTP endpoint; and when configuration insists on a key of the deployment's own.
-import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -12,6 +12,7 @@ import { createPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../s
 import { codecRoutes } from '../../api/routes/codec';
 import { installRequestLogging } from '../../api/request-log';
 import { createLogger } from '../../observability/logger';
+import { sealV1 } from '../support/sealed-v1';
 
 const OLD = randomBytes(32).toString('base64');
 const NEW = randomBytes(32).toString('base64');
@@ -26,15 +27,6 @@ function rfc5869(ikm: Buffer, salt: Buffer, info: string, length: number): Buffe
     out.push(block);
   }
   return Buffer.concat(out).subarray(0, length);
-}
-
-/** What store/channel-accounts.ts wrote before key ids (v1): the master key itself, standard base64. */
-function sealV1(base64Key: string, plaintext: string, context: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(base64Key, 'base64'), iv);
-  cipher.setAAD(Buffer.from(context));
-  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join(':');
 }
 
 describe('HKDF subkeys', () => {
