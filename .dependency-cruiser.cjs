@@ -17,7 +17,7 @@ const LAYERS = {
   client: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows'],
   api: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'client'],
   worker: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client'],
-  cli: ['domain', 'security', 'config', 'db', 'store', 'observability', 'workflows', 'client'],
+  cli: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'client'],
   // The development stack starts everything, the sandboxes included; nothing imports it but tests and benches.
   stack: ['domain', 'security', 'config', 'db', 'store', 'providers', 'observability', 'workflows', 'activities', 'client', 'api', 'worker', 'sandbox'],
   sandbox: [],
