@@ -1,5 +1,5 @@
-// Booking.com's OTA XML messages, built and parsed with fast-xml-parser. Skerry's client and Skerry's
-// Booking.com sandbox both use this module, so the two sides speak exactly one dialect:
+// The OTA XML messages Skerry's Booking.com client sends (built) and receives (parsed), with
+// fast-xml-parser. Booking.com's side (the sandbox) has its own codec, written from the documents:
 //   OTA_HotelAvailNotifRQ/RS       rooms to sell, minimum stay, stop sell, closed to arrival
 //   OTA_HotelRateAmountNotifRQ/RS  nightly prices (BaseByGuestAmts, decimal amounts as documented)
 //   OTA_HotelResNotifRQ/RS         new reservations (pulled) and their acknowledgement
@@ -190,25 +190,6 @@ export function parseOtaAmount(amount: string, decimalPlaces: string | undefined
 
 // ─── Responses ──────────────────────────────────────────────────────────────────────────────────
 
-export function buildResponse(root: string, header: OtaHeader, outcome: { errors?: OtaError[]; extra?: Node } = {}): string {
-  const body: Node = rootAttributes(header);
-  if (outcome.errors && outcome.errors.length > 0) {
-    body.Errors = {
-      Error: outcome.errors.map((error) => ({
-        '@_Type': error.type,
-        '@_Code': error.code,
-        '@_ShortText': error.text.slice(0, 64),
-        ...(error.recordId ? { '@_RecordID': error.recordId } : {}),
-        '#text': error.text,
-      })),
-    };
-  } else {
-    body.Success = '';
-  }
-  Object.assign(body, outcome.extra ?? {});
-  return document(root, body);
-}
-
 export function parseResponse(xml: string, root: string): { success: boolean; errors: OtaError[]; echoToken: string; node: Node } {
   const { node, header } = parseOta(xml, [root]);
   const errors = asArray(asNode(node.Errors).Error).map((error) => ({
@@ -251,37 +232,6 @@ export function buildAvailNotif(header: OtaHeader, hotelCode: string, items: rea
   });
 }
 
-export function parseAvailNotif(xml: string): { header: OtaHeader; hotelCode: string; items: AvailStatusItem[] } {
-  const { node, header } = parseOta(xml, ['OTA_HotelAvailNotifRQ']);
-  const messages = asNode(node.AvailStatusMessages);
-  const hotelCode = required(messages, 'HotelCode', 'AvailStatusMessages');
-  const items = asArray(messages.AvailStatusMessage).map((message, index): AvailStatusItem => {
-    const where = `AvailStatusMessage[${index}]`;
-    const control = asNode(message.StatusApplicationControl);
-    const limit = attr(message, 'BookingLimit');
-    const minLos = asArray(asNode(message.LengthsOfStay).LengthOfStay).find((los) => attr(los, 'MinMaxMessageType') === 'SetMinLOS');
-    const restriction = message.RestrictionStatus ? asNode(message.RestrictionStatus) : undefined;
-    const status = restriction ? attr(restriction, 'Status') : undefined;
-    if (restriction && status !== 'Open' && status !== 'Close') throw new OtaParseError(`${where}: RestrictionStatus Status must be Open or Close`);
-    const type = restriction ? (attr(restriction, 'Restriction') ?? 'Master') : undefined;
-    if (type !== undefined && type !== 'Master' && type !== 'Arrival') throw new OtaParseError(`${where}: Restriction ${type} is not supported`);
-    const item: AvailStatusItem = {
-      start: required(control, 'Start', `${where}/StatusApplicationControl`),
-      end: required(control, 'End', `${where}/StatusApplicationControl`),
-      invTypeCode: required(control, 'InvTypeCode', `${where}/StatusApplicationControl`),
-      ratePlanCode: attr(control, 'RatePlanCode'),
-      bookingLimit: limit !== undefined ? Number(limit) : undefined,
-      minLos: minLos ? Number(required(minLos, 'Time', `${where}/LengthOfStay`)) : undefined,
-      restriction: restriction ? { status: status as 'Open' | 'Close', type: type as 'Master' | 'Arrival' } : undefined,
-    };
-    if (item.bookingLimit !== undefined && (!Number.isInteger(item.bookingLimit) || item.bookingLimit < 0)) {
-      throw new OtaParseError(`${where}: BookingLimit must be a whole number ≥ 0`);
-    }
-    return item;
-  });
-  return { header, hotelCode, items };
-}
-
 export function buildRateAmountNotif(header: OtaHeader, hotelCode: string, items: readonly RateAmountItem[]): string {
   return document('OTA_HotelRateAmountNotifRQ', {
     ...rootAttributes(header),
@@ -301,80 +251,7 @@ export function buildRateAmountNotif(header: OtaHeader, hotelCode: string, items
   });
 }
 
-export function parseRateAmountNotif(xml: string): { header: OtaHeader; hotelCode: string; items: RateAmountItem[] } {
-  const { node, header } = parseOta(xml, ['OTA_HotelRateAmountNotifRQ']);
-  const messages = asNode(node.RateAmountMessages);
-  const hotelCode = required(messages, 'HotelCode', 'RateAmountMessages');
-  const items = asArray(messages.RateAmountMessage).map((message, index): RateAmountItem => {
-    const where = `RateAmountMessage[${index}]`;
-    const control = asNode(message.StatusApplicationControl);
-    const amounts = asArray(asNode(asNode(asNode(message.Rates).Rate).BaseByGuestAmts).BaseByGuestAmt);
-    const amount = amounts[0];
-    if (!amount) throw new OtaParseError(`${where}: Rates/Rate/BaseByGuestAmts/BaseByGuestAmt is required`);
-    const currency = required(amount, 'CurrencyCode', `${where}/BaseByGuestAmt`);
-    const decimalPlaces = attr(amount, 'DecimalPlaces');
-    return {
-      start: required(control, 'Start', `${where}/StatusApplicationControl`),
-      end: required(control, 'End', `${where}/StatusApplicationControl`),
-      invTypeCode: required(control, 'InvTypeCode', `${where}/StatusApplicationControl`),
-      ratePlanCode: required(control, 'RatePlanCode', `${where}/StatusApplicationControl`),
-      amount: parseOtaAmount(required(amount, 'AmountAfterTax', `${where}/BaseByGuestAmt`), decimalPlaces, currency),
-      currency,
-      decimalPlaces: decimalPlaces !== undefined ? Number(decimalPlaces) : decimalPlacesOf(currency),
-    };
-  });
-  return { header, hotelCode, items };
-}
-
 // ─── Reservations ───────────────────────────────────────────────────────────────────────────────
-
-function reservationNode(reservation: OtaReservation): Node {
-  const places = reservation.total ? decimalPlacesOf(reservation.total.currency) : 2;
-  const total = reservation.total
-    ? { '@_AmountAfterTax': reservation.total.amount, '@_CurrencyCode': reservation.total.currency, '@_DecimalPlaces': places }
-    : undefined;
-  return {
-    '@_ResStatus': reservation.status,
-    '@_CreateDateTime': reservation.createdAt,
-    '@_LastModifyDateTime': reservation.lastModifiedAt,
-    RoomStays: {
-      RoomStay: Array.from({ length: reservation.rooms }, (_, index) => ({
-        '@_IndexNumber': index + 1,
-        RoomTypes: { RoomType: { '@_RoomTypeCode': reservation.roomTypeCode } },
-        ...(reservation.ratePlanCode ? { RatePlans: { RatePlan: { '@_RatePlanCode': reservation.ratePlanCode } } } : {}),
-        TimeSpan: { '@_Start': reservation.checkIn, '@_End': reservation.checkOut },
-        BasicPropertyInfo: { '@_HotelCode': reservation.hotelCode },
-      })),
-    },
-    ...(reservation.guest
-      ? {
-          ResGuests: {
-            ResGuest: [
-              {
-                Profiles: {
-                  ProfileInfo: {
-                    Profile: { Customer: { PersonName: { GivenName: reservation.guest.givenName ?? '', Surname: reservation.guest.surname ?? '' } } },
-                  },
-                },
-              },
-            ],
-          },
-        }
-      : {}),
-    ResGlobalInfo: {
-      ...(total ? { Total: total } : {}),
-      HotelReservationIDs: { HotelReservationID: [{ '@_ResID_Value': reservation.resId, '@_ResID_Date': reservation.createdAt }] },
-    },
-  };
-}
-
-/** The queue of new (OTA_HotelResNotifRQ) or modified/cancelled (OTA_HotelResModifyNotifRQ) reservations. */
-export function buildReservationQueue(header: OtaHeader, queue: 'new' | 'modify', reservations: readonly OtaReservation[]): string {
-  if (queue === 'new') {
-    return document('OTA_HotelResNotifRQ', { ...rootAttributes(header), HotelReservations: { HotelReservation: reservations.map(reservationNode) } });
-  }
-  return document('OTA_HotelResModifyNotifRQ', { ...rootAttributes(header), HotelResModifies: { HotelResModify: reservations.map(reservationNode) } });
-}
 
 export function parseReservationQueue(xml: string): { queue: 'new' | 'modify'; reservations: OtaReservation[] } {
   const { root, node } = parseOta(xml, ['OTA_HotelResNotifRQ', 'OTA_HotelResModifyNotifRQ']);
@@ -422,6 +299,26 @@ export function parseReservationQueue(xml: string): { queue: 'new' | 'modify'; r
   return { queue, reservations };
 }
 
+/** An RS document: Success, or Errors with one Error per refused record. */
+function buildResponse(root: string, header: OtaHeader, outcome: { errors?: OtaError[]; extra?: Node } = {}): string {
+  const body: Node = rootAttributes(header);
+  if (outcome.errors && outcome.errors.length > 0) {
+    body.Errors = {
+      Error: outcome.errors.map((error) => ({
+        '@_Type': error.type,
+        '@_Code': error.code,
+        '@_ShortText': error.text.slice(0, 64),
+        ...(error.recordId ? { '@_RecordID': error.recordId } : {}),
+        '#text': error.text,
+      })),
+    };
+  } else {
+    body.Success = '';
+  }
+  Object.assign(body, outcome.extra ?? {});
+  return document(root, body);
+}
+
 /** The acknowledgement of a queue: Success with the processed ids, or Errors naming each refused id. */
 export function buildReservationAck(header: OtaHeader, queue: 'new' | 'modify', acks: readonly OtaAck[]): string {
   const root = queue === 'new' ? 'OTA_HotelResNotifRS' : 'OTA_HotelResModifyNotifRS';
@@ -436,18 +333,4 @@ export function buildReservationAck(header: OtaHeader, queue: 'new' | 'modify', 
         ? { [listName]: { [itemName]: processed.map((ack) => ({ ResGlobalInfo: { HotelReservationIDs: { HotelReservationID: [{ '@_ResID_Value': ack.resId }] } } })) } }
         : undefined,
   });
-}
-
-export function parseReservationAck(xml: string): { queue: 'new' | 'modify'; acks: OtaAck[] } {
-  const { root, node } = parseOta(xml, ['OTA_HotelResNotifRS', 'OTA_HotelResModifyNotifRS']);
-  const queue = root === 'OTA_HotelResNotifRS' ? 'new' : 'modify';
-  const list = queue === 'new' ? asArray(asNode(node.HotelReservations).HotelReservation) : asArray(asNode(node.HotelResModifies).HotelResModify);
-  const processed = list.flatMap((entry) =>
-    asArray(asNode(asNode(entry.ResGlobalInfo).HotelReservationIDs).HotelReservationID).map((id) => ({ resId: required(id, 'ResID_Value', 'HotelReservationID') })),
-  );
-  const refused = asArray(asNode(node.Errors).Error).map((error) => ({
-    resId: attr(error, 'RecordID') ?? '',
-    error: { type: attr(error, 'Type') ?? '1', code: attr(error, 'Code') ?? '', text: String(error['#text'] ?? attr(error, 'ShortText') ?? '') },
-  }));
-  return { queue, acks: [...processed, ...refused] };
 }

@@ -3,21 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
 import { buildSandbox } from '../../sandbox/server';
-import {
-  buildAvailNotif,
-  buildRateAmountNotif,
-  buildReservationAck,
-  buildReservationQueue,
-  buildResponse,
-  OTA_NAMESPACE,
-  OtaParseError,
-  parseAvailNotif,
-  parseOtaAmount,
-  parseRateAmountNotif,
-  parseReservationAck,
-  parseReservationQueue,
-  parseResponse,
-} from '../../providers/booking-com/ota';
+import { buildAvailNotif, buildRateAmountNotif, buildReservationAck, OTA_NAMESPACE, OtaParseError, parseOtaAmount, parseReservationQueue, parseResponse } from '../../providers/booking-com/ota';
+import { readAcknowledgement, readAvailNotif, readRateAmountNotif } from '../../sandbox/booking-com/ota';
 import { availItems, createBookingComClient, rateItems, reservationEvent, runsOf, secureApiBaseFor } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
 import type { ChannelDay, ChannelMapping } from '../../domain/bookings';
@@ -48,14 +35,10 @@ describe('Booking.com OTA XML', () => {
     expect(xml).toContain('<StatusApplicationControl Start="2026-06-01" End="2026-06-10" InvTypeCode="123456701" RatePlanCode="9876543"/>');
     expect(xml).toContain('<LengthOfStay Time="2" TimeUnit="Day" MinMaxMessageType="SetMinLOS"/>');
     expect(xml).toContain('<RestrictionStatus Status="Close" Restriction="Arrival"/>');
-    const parsed = parseAvailNotif(xml);
-    expect(parsed.hotelCode).toBe('1234567');
-    expect(parsed.header.echoToken).toBe('echo-1');
-    expect(parsed.items).toEqual([
-      { start: '2026-06-01', end: '2026-06-10', invTypeCode: '123456701', ratePlanCode: undefined, bookingLimit: 3, minLos: undefined, restriction: undefined },
-      { start: '2026-06-01', end: '2026-06-10', invTypeCode: '123456701', ratePlanCode: '9876543', bookingLimit: undefined, minLos: 2, restriction: { status: 'Open', type: 'Master' } },
-      { start: '2026-06-05', end: '2026-06-05', invTypeCode: '123456701', ratePlanCode: '9876543', bookingLimit: undefined, minLos: undefined, restriction: { status: 'Close', type: 'Arrival' } },
-    ]);
+    // Booking.com's reading of it (the sandbox's codec, written from Booking.com's pages).
+    const read = readAvailNotif(xml);
+    expect(read).toMatchObject({ hotelCode: '1234567', echoToken: 'echo-1', problems: [] });
+    expect(read.messages).toHaveLength(3);
   });
 
   it('sends prices as BaseByGuestAmts in the documented decimal form, and reads minor units with DecimalPlaces too', () => {
@@ -66,52 +49,44 @@ describe('Booking.com OTA XML', () => {
     expect(buildRateAmountNotif(header, '1', [{ start: '2026-06-01', end: '2026-06-01', invTypeCode: '1', ratePlanCode: '2', amount: 1_500, currency: 'JPY', decimalPlaces: 0 }])).toContain(
       'AmountAfterTax="1500" CurrencyCode="JPY"',
     );
-    expect(parseRateAmountNotif(xml).items[0]).toMatchObject({ amount: 125_050, currency: 'SEK', decimalPlaces: 2 });
+    expect(readRateAmountNotif(xml)).toMatchObject({ hotelCode: '1234567', problems: [] });
+    expect(readRateAmountNotif(xml).messages[0]).toMatchObject({ prices: [{ amount: 125_050, currency: 'SEK' }] });
     expect(parseOtaAmount('1250.50', '2', 'SEK')).toBe(125_050);
     expect(parseOtaAmount('125050', '2', 'SEK')).toBe(125_050);
     expect(parseOtaAmount('1500', undefined, 'JPY')).toBe(1_500);
   });
 
-  it('answers Success or Errors, and refuses documents without the OTA namespace or well-formedness', () => {
-    const ok = parseResponse(buildResponse('OTA_HotelAvailNotifRS', header), 'OTA_HotelAvailNotifRS');
+  it('reads Success or Errors, and refuses documents without the OTA namespace or well-formedness', () => {
+    const ok = parseResponse(`<OTA_HotelAvailNotifRS xmlns="${OTA_NAMESPACE}" EchoToken="echo-1"><Success/></OTA_HotelAvailNotifRS>`, 'OTA_HotelAvailNotifRS');
     expect(ok).toMatchObject({ success: true, errors: [], echoToken: 'echo-1' });
     const failed = parseResponse(
-      buildResponse('OTA_HotelAvailNotifRS', header, { errors: [{ type: '3', code: '320', text: 'End is before Start & more' }] }),
+      `<OTA_HotelAvailNotifRS xmlns="${OTA_NAMESPACE}"><Errors><Error Type="3" Code="320" ShortText="Invalid value">End is before Start &amp; more</Error></Errors></OTA_HotelAvailNotifRS>`,
       'OTA_HotelAvailNotifRS',
     );
     expect(failed).toMatchObject({ success: false, errors: [{ type: '3', code: '320', text: 'End is before Start & more' }] });
-    expect(() => parseAvailNotif('<OTA_HotelAvailNotifRQ><AvailStatusMessages HotelCode="1"/></OTA_HotelAvailNotifRQ>')).toThrow(/namespace/);
-    expect(() => parseAvailNotif('<OTA_HotelAvailNotifRQ xmlns="x">')).toThrow(OtaParseError);
-    expect(() => parseAvailNotif(`<OTA_HotelRateAmountNotifRQ xmlns="${OTA_NAMESPACE}"/>`)).toThrow(/expected OTA_HotelAvailNotifRQ/);
+    expect(() => parseResponse('<OTA_HotelAvailNotifRS><Success/></OTA_HotelAvailNotifRS>', 'OTA_HotelAvailNotifRS')).toThrow(/namespace/);
+    expect(() => parseResponse('<OTA_HotelAvailNotifRS xmlns="x">', 'OTA_HotelAvailNotifRS')).toThrow(OtaParseError);
+    expect(() => parseResponse(`<OTA_HotelRateAmountNotifRS xmlns="${OTA_NAMESPACE}"/>`, 'OTA_HotelAvailNotifRS')).toThrow(/expected OTA_HotelAvailNotifRS/);
   });
 
-  it('round-trips the reservation queues and their acknowledgements', () => {
-    const reservation = {
-      resId: '4105558832',
-      createdAt: '2026-05-01T09:00:00Z',
-      lastModifiedAt: '2026-05-01T09:00:00Z',
-      status: 'Book' as const,
-      hotelCode: '1234567',
-      roomTypeCode: '123456701',
-      ratePlanCode: '9876543',
-      checkIn: '2026-06-01',
-      checkOut: '2026-06-04',
-      rooms: 2,
-      guest: { givenName: 'Ada', surname: 'Lindqvist' },
-      total: { amount: 750_000, currency: 'SEK' },
-    };
-    const queue = buildReservationQueue(header, 'new', [reservation]);
-    expect(queue).toContain('<HotelReservationID ResID_Value="4105558832" ResID_Date="2026-05-01T09:00:00Z"/>');
-    expect(queue.match(/<RoomStay /g)).toHaveLength(2);
-    expect(parseReservationQueue(queue)).toEqual({ queue: 'new', reservations: [reservation] });
-    const cancelled = parseReservationQueue(buildReservationQueue(header, 'modify', [{ ...reservation, status: 'Cancel' }]));
+  it('reads a cancellation from the modify queue, and acknowledges with the processed ids and the refused ones', () => {
+    const cancelled = parseReservationQueue(
+      `<OTA_HotelResModifyNotifRQ xmlns="${OTA_NAMESPACE}" Version="2.001"><HotelResModifies><HotelResModify ResStatus="Cancel">` +
+        `<ResGlobalInfo><HotelReservationIDs><HotelReservationID ResID_Value="4105558832" ResID_Date="2026-05-01T09:00:00"/></HotelReservationIDs></ResGlobalInfo>` +
+        `</HotelResModify></HotelResModifies></OTA_HotelResModifyNotifRQ>`,
+    );
     expect(cancelled.queue).toBe('modify');
-    expect(reservationEvent(cancelled.reservations[0]!, 'modify')).toMatchObject({ kind: 'cancelled', channelReservationId: '4105558832', rooms: 2, ack: { queue: 'modify' } });
+    expect(reservationEvent(cancelled.reservations[0]!, 'modify')).toMatchObject({ kind: 'cancelled', channelReservationId: '4105558832', ack: { queue: 'modify' } });
 
     const ack = buildReservationAck(header, 'new', [{ resId: '1' }, { resId: '2', error: { type: '3', code: '322', text: 'No availability' } }]);
     expect(ack).toContain('<OTA_HotelResNotifRS');
     expect(ack).toContain('RecordID="2"');
-    expect(parseReservationAck(ack).acks).toEqual([{ resId: '1' }, { resId: '2', error: { type: '3', code: '322', text: 'No availability' } }]);
+    const read = readAcknowledgement(ack);
+    expect(read).toMatchObject({ queue: 'new', problems: [] });
+    expect(read.acknowledgements.map((entry) => [entry.resId, entry.refusal?.code])).toEqual([
+      ['1', undefined],
+      ['2', '322'],
+    ]);
   });
 
   it('reads a reservation in the structure Booking.com documents: nights from RoomRate@EffectiveDate, no TimeSpan or ResStatus', () => {
