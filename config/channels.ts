@@ -6,10 +6,10 @@ import { CHANNEL_SANDBOX_DEFAULTS, isLoopbackApi } from './sandbox-defaults';
 
 /**
  * The master key (TOKEN_ENCRYPTION_KEY, base64) from which security/ derives one subkey per use:
- * sealing OAuth tokens at rest, signing OAuth states, encrypting workflow payloads.
+ * sealing OAuth tokens at rest, encrypting workflow payloads.
  */
 export interface TokenEncryptionKeys {
-  /** Seals, signs and encrypts everything new. */
+  /** Seals and encrypts everything new. */
   current: string;
   /** TOKEN_ENCRYPTION_KEY_PREVIOUS during a rotation: still opens what it sealed, never seals. */
   previous?: string;

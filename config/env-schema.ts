@@ -92,7 +92,7 @@ export const EnvSchema = z.object({
   WEBHOOK_DELIVERY_SWEEP_MS: durationMs(1_000),
   API_CREATE_WAIT_MS: durationMs(10_000),
 
-  // The master key of security/ (token sealing, OAuth state, payload codec), and the one being
+  // The master key of security/ (token sealing, payload codec), and the one being
   // rotated out: still read, never written (`npx skerry keys rotate-encryption` re-seals).
   TOKEN_ENCRYPTION_KEY: encryptionKey,
   TOKEN_ENCRYPTION_KEY_PREVIOUS: encryptionKey,

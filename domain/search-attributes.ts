@@ -9,6 +9,10 @@ type SearchAttributeKey = ReturnType<typeof defineSearchAttributeKey<SearchAttri
 export const paymentIdSearchAttribute = defineSearchAttributeKey('PaymentId', SearchAttributeType.KEYWORD);
 export const paymentProviderSearchAttribute = defineSearchAttributeKey('PaymentProvider', SearchAttributeType.KEYWORD);
 export const paymentStatusSearchAttribute = defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD);
+/**
+ * The caller's booking or order reference (`booking-4711`, a reservation id): searchable, so in the
+ * clear in Temporal. Never a guest's name, email or phone number.
+ */
 export const paymentReferenceSearchAttribute = defineSearchAttributeKey('PaymentReference', SearchAttributeType.KEYWORD);
 
 export const listingIdSearchAttribute = defineSearchAttributeKey('ListingId', SearchAttributeType.KEYWORD);

@@ -1,6 +1,10 @@
-// One master key (TOKEN_ENCRYPTION_KEY), one subkey per use, derived with HKDF-SHA256: a key that
-// seals tokens never signs an OAuth state nor encrypts a workflow payload, so a weakness in one use
-// (a leaked state signature, a chosen payload) says nothing about the others.
+// One master key (TOKEN_ENCRYPTION_KEY), one subkey per use, derived with HKDF-SHA256: the key that
+// seals tokens never encrypts a workflow payload, so what one use exposes (payloads a codec server
+// decrypts on request, ciphertexts chosen by a caller) says nothing about the other. A new use gets
+// a purpose of its own here, never an existing subkey.
+//
+// The OAuth `state` needs no key: it is 256 random bits kept hashed until its callback consumes it
+// (store/oauth-connects.ts), not a signed value.
 //
 // Every subkey has an id, a short hash of the subkey itself: what a sealed value or an encrypted
 // payload carries to say which key opens it, so the key being rotated out keeps working until
@@ -8,7 +12,7 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import type { TokenEncryptionKeys } from '../config';
 
-export type KeyPurpose = 'token-sealing' | 'oauth-state' | 'payload-codec';
+export type KeyPurpose = 'token-sealing' | 'payload-codec';
 
 /** A master key as configuration holds it (base64, 32 bytes), or the current and previous keys. */
 export type KeyMaterial = string | TokenEncryptionKeys;
@@ -55,13 +59,4 @@ export function deriveKeyRing(material: KeyMaterial, purpose: KeyPurpose): KeyRi
     readable,
     byId: (id) => readable.find((subKey) => subKey.id === id),
   };
-}
-
-/**
- * The key the OAuth `state` is signed with (base64, for HMAC). A state lives the ten minutes of a
- * consent screen, so only the current key signs and verifies: a consent begun just before a rotation
- * is simply begun again.
- */
-export function oauthStateKey(material: KeyMaterial): string {
-  return deriveKeyRing(material, 'oauth-state').current.key.toString('base64');
 }

@@ -25,7 +25,7 @@ const Money = z.object({
 const CreatePaymentBody = z.object({
   provider: z.enum(PROVIDERS),
   amount: Money,
-  reference: z.string().min(1).max(200).describe('Booking or order reference'),
+  reference: z.string().min(1).max(200).describe('Booking or order reference (`PaymentReference` in Temporal, stored in the clear): never a guest\'s name, email or phone number'),
   captureMethod: z.enum(['automatic', 'manual']).default('automatic'),
   description: z.string().max(500).optional(),
   payer: z.object({ alias: z.string().min(1).max(40).optional() }).optional(),

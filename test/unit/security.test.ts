@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { CHANNEL_SANDBOX_DEFAULTS, loadConfig } from '../../config';
-import { deriveKeyRing, deriveSubKey, masterKeys, oauthStateKey } from '../../security/keys';
+import { deriveKeyRing, deriveSubKey, masterKeys } from '../../security/keys';
 import { createSealer, SealedValueError } from '../../security/sealing';
 import { createPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../security/payload-codec';
 import { codecRoutes } from '../../api/routes/codec';
@@ -32,12 +32,11 @@ function rfc5869(ikm: Buffer, salt: Buffer, info: string, length: number): Buffe
 describe('HKDF subkeys', () => {
   it('derives one subkey per use with HKDF-SHA256, none equal to the master key or to each other', () => {
     const [master] = masterKeys(NEW);
-    const subKeys = (['token-sealing', 'oauth-state', 'payload-codec'] as const).map((purpose) => deriveSubKey(master!, purpose));
+    const subKeys = (['token-sealing', 'payload-codec'] as const).map((purpose) => deriveSubKey(master!, purpose));
     expect(subKeys[0]!.key).toEqual(rfc5869(master!, Buffer.from('skerry key derivation'), 'skerry token-sealing v1', 32));
-    expect(subKeys[2]!.key).toEqual(rfc5869(master!, Buffer.from('skerry key derivation'), 'skerry payload-codec v1', 32));
+    expect(subKeys[1]!.key).toEqual(rfc5869(master!, Buffer.from('skerry key derivation'), 'skerry payload-codec v1', 32));
     const distinct = new Set([master!.toString('hex'), ...subKeys.map((subKey) => subKey.key.toString('hex'))]);
-    expect(distinct.size).toBe(4);
-    expect(Buffer.from(oauthStateKey(NEW), 'base64')).toEqual(subKeys[1]!.key);
+    expect(distinct.size).toBe(3);
   });
 
   it('names each subkey by a short hash of itself, stable across processes', () => {
