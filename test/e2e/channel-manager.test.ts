@@ -120,7 +120,7 @@ describe('channel manager through the API', () => {
 
     // Airbnb's tokens are at rest encrypted, never in the clear.
     const [account] = await stack.database.db.select().from(channelAccounts).where(eq(channelAccounts.externalAccountId, setup.hostId));
-    expect(account!.accessTokenEnc).toMatch(/^v1:/);
+    expect(account!.accessTokenEnc).toMatch(/^v2:[0-9a-f]{12}:/); // sealed with a key id (security/sealing.ts)
     expect(account!.accessTokenEnc).not.toMatch(/at_/);
     const accounts = await ok('GET', '/channels/airbnb/accounts');
     expect(JSON.stringify(accounts)).not.toMatch(/Enc|at_|rt_/);

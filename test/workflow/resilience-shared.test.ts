@@ -67,7 +67,7 @@ describe('one OAuth token manager across workers (Postgres)', () => {
     // At rest: sealed (AES-256-GCM), never the token itself.
     const [row] = await workerA.db.select().from(oauthTokens).where(eq(oauthTokens.key, key));
     expect(row!.accessTokenEnc).not.toContain(tokens[0]);
-    expect(row!.accessTokenEnc).toMatch(/^v1:/);
+    expect(row!.accessTokenEnc).toMatch(/^v2:[0-9a-f]{12}:/); // sealed with a key id (security/sealing.ts)
     expect(createTokenCipher(KEY).decrypt(row!.accessTokenEnc!, `oauth:${key}:access`)).toBe(tokens[0]);
     expect(row).toMatchObject({ refreshCount: 1, scopes: 'openid refund' });
 
