@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { testDataConverter } from '../support/data-converter';
 
 const HISTORIES = new URL('../replay/histories/', import.meta.url);
 
@@ -17,7 +18,7 @@ it('F9: every recorded history fails to replay against a non-deterministic chang
     logger: new DefaultLogger('ERROR'),
   });
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter: testDataConverter }, histories)) {
     if (result.error?.name === 'DeterminismViolationError') failures.push(result.workflowId);
   }
   console.log(`[F9] ${failures.length}/${histories.length} histories refused the non-deterministic change`);
