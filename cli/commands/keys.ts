@@ -3,9 +3,8 @@
 // names the database; without it, the one `npm start` runs. With a key, the admin API serves the same
 // at /api-keys (scope ops:admin).
 import { Command, InvalidArgumentError } from 'commander';
-import { createDatabase } from '../../db/client';
-import { API_SCOPES } from '../../db/schema';
-import { ApiKeyError, createApiKeyStore, type ApiKeyRecord, type ApiKeyStore } from '../../store/api-keys';
+import { API_SCOPES } from '../../db/schema/access';
+import type { ApiKeyRecord, ApiKeyStore } from '../../store/api-keys';
 import { CliError, EXIT, type GlobalOptions } from '../http';
 import { print, table } from '../output';
 import { rotateEncryptionCommand } from './rotate-encryption';
@@ -37,6 +36,8 @@ export function keysCommand(globals: () => GlobalOptions, env: NodeJS.ProcessEnv
 
   const withStore = async <T>(work: (store: ApiKeyStore) => Promise<T>): Promise<T> => {
     const url = keys.opts<{ databaseUrl?: string }>().databaseUrl ?? env.DATABASE_URL ?? embeddedDatabaseUrl(env);
+    // Loaded here, not at start: every other command talks to the API and needs no database driver.
+    const [{ createDatabase }, { ApiKeyError, createApiKeyStore }] = await Promise.all([import('../../db/client'), import('../../store/api-keys')]);
     const database = createDatabase(url, { max: 1 });
     try {
       return await work(createApiKeyStore(database.db));

@@ -161,3 +161,33 @@ describe('skerry providers, channels, reconciliation', () => {
     else expect(run.code, run.stderr).toBe(0);
   });
 });
+
+describe('skerry keys', () => {
+  it('creates, lists and revokes API keys against the database; a key without the scope, or none, exits 5', async () => {
+    const db = { DATABASE_URL: stack.databaseUrl };
+    const name = `cli reader ${Date.now()}`;
+    const created = await skerry(['keys', 'create', '--name', name, '--scopes', 'read'], db);
+    expect(created.code, created.stderr).toBe(0);
+    const key = /^export SKERRY_API_KEY=(sk_\S+)$/m.exec(created.stdout)?.[1];
+    expect(key).toBeDefined();
+
+    const reader = { SKERRY_API_KEY: key! };
+    expect((await skerry(['payments', 'status', 'pay_doesnotexist000'], reader)).code).toBe(2);
+    const refused = await skerry(['payments', 'refund', 'pay_doesnotexist000', '--amount', '100'], reader);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('lacks the scope refunds:write');
+    const keyless = await skerry(['payments', 'status', 'pay_doesnotexist000'], { SKERRY_API_KEY: '' });
+    expect(keyless.code).toBe(5);
+    expect(keyless.stderr).toContain('SKERRY_API_KEY');
+
+    const listed = await skerry(['keys', 'list', '--json'], db);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toContain(key!);
+    const entry = (JSON.parse(listed.stdout) as Array<{ id: string; name: string; prefix: string; scopes: string[] }>).find((candidate) => candidate.name === name);
+    expect(entry).toMatchObject({ scopes: ['read'], prefix: key!.slice(0, 11) });
+
+    const revoked = await skerry(['keys', 'revoke', entry!.prefix], db);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await skerry(['payments', 'status', 'pay_doesnotexist000'], reader)).code).toBe(5);
+  });
+});
