@@ -58,8 +58,9 @@ it('F6: with Postgres down for 30 s under webhook load, no webhook is acknowledg
   const intents = await Promise.all(
     created.map(({ paymentId }) =>
       eventually(async () => {
+        // The view answers `providerReference: null` until the PaymentIntent exists: keep waiting.
         const body = (await stack.http('GET', `/payments/${paymentId}`)).body;
-        return body?.providerReference as string | undefined;
+        return (body?.providerReference as string | null | undefined) ?? undefined;
       }),
     ),
   );
