@@ -13,7 +13,8 @@ const configSource = createReloadableConfig({ processEnv });
 installSighupReload(configSource, logger);
 await migrateDatabase(databaseUrl);
 const api = await startApi(config, { temporalAddress, databaseUrl, logger, configSource });
-logger.info({ url: api.url }, 'api listening');
+// Two doors: the admin API (keys required; keep it private) and the public door providers reach.
+logger.info({ admin: api.url, public: api.publicUrl, publicUrl: config.publicUrl }, 'api listening');
 /** In-flight requests get this long to finish; then the process exits anyway rather than hang a deploy. */
 const SHUTDOWN_LIMIT_MS = 15_000;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
