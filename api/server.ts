@@ -30,6 +30,7 @@ import { createVerifyBudget, withVerifyBudget } from '../providers/paypal/webhoo
 import { createSwishWebhookVerifier } from '../providers/swish/webhooks';
 import { AIRBNB_CALLBACK_PATH } from './channels/airbnb-connect';
 import { dependencyChecks } from './routes/health';
+import { ensureRetentionSchedule } from '../client/retention';
 
 /** Answers of money-moving requests older than a day are dropped this often. */
 const IDEMPOTENCY_PURGE_EVERY_MS = 3_600_000;
@@ -126,6 +127,11 @@ export async function startApi(
       }
     : undefined;
   const reconciliation = await setupReconciliation(config, { temporal, db: database.db, metrics, logger: options.logger.child({ component: 'reconciliation' }) });
+  await ensureRetentionSchedule(temporal, { taskQueue: config.temporal.taskQueue, retentionDays: config.webhooks.retentionDays }).then(
+    (outcome) => options.logger.info({ schedule: outcome, retentionDays: config.webhooks.retentionDays }, 'retention schedule'),
+    // The API serves without it; the next start tries again.
+    (err: Error) => options.logger.error({ err: err.message }, 'could not create or update the retention schedule'),
+  );
 
   const admin = await buildAdminApp({
     payments,

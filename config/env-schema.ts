@@ -90,6 +90,8 @@ export const EnvSchema = z.object({
   PAYMENT_REFUND_WINDOW_MS: durationMs(180 * 24 * 3_600_000),
 
   WEBHOOK_DELIVERY_SWEEP_MS: durationMs(1_000),
+  // Days a settled webhook inbox row or an acknowledged channel message is kept (the daily retention prune).
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   API_CREATE_WAIT_MS: durationMs(10_000),
 
   // The master key of security/ (token sealing, payload codec), and the one being

@@ -65,7 +65,11 @@ export interface Config {
     scheduleHour?: number;
   };
   payments: { confirmWindowMs: number; expiresAfterMs: number; authorizationHoldMs: number; refundWindowMs: number };
-  webhooks: { deliverySweepMs: number };
+  webhooks: {
+    deliverySweepMs: number;
+    /** Days settled inbox rows and acknowledged channel messages are kept before the daily prune deletes them. */
+    retentionDays: number;
+  };
   api: { createWaitMs: number };
   channels: ChannelsConfig;
   /** Rate limits, circuit breakers, OAuth token refresh, the response cache. */
@@ -154,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authorizationHoldMs: e.PAYMENT_AUTHORIZATION_HOLD_MS,
       refundWindowMs: e.PAYMENT_REFUND_WINDOW_MS,
     },
-    webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS },
+    webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS, retentionDays: e.WEBHOOK_RETENTION_DAYS },
     api: { createWaitMs: e.API_CREATE_WAIT_MS },
     channels: channelsConfig(e, sandboxUrl, paymentOAuthAgainstRealApis(paypal, mobilepay, ctx)),
     reconciliation: { scheduleHour: e.RECONCILIATION_SCHEDULE_HOUR === 'off' ? undefined : e.RECONCILIATION_SCHEDULE_HOUR },

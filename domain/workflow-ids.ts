@@ -49,3 +49,9 @@ export const RECONCILIATION_SCHEDULE_ID = 'skerry-reconciliation-nightly';
 
 /** The workflow each firing of that schedule starts (the schedule appends the firing time to it). */
 export const SCHEDULED_RECONCILIATION_WORKFLOW_ID = 'reconciliation-scheduled';
+
+/** The daily prune of settled webhook inbox rows and acknowledged channel messages. */
+export const RETENTION_SCHEDULE_ID = 'skerry-retention-daily';
+
+/** The workflow each firing of the retention schedule starts (the schedule appends the firing time). */
+export const RETENTION_WORKFLOW_ID = 'retention-prune';

@@ -47,6 +47,18 @@ export function createChannelMessageStore(db: Database) {
         .where(and(eq(channelMessages.channel, channel), eq(channelMessages.messageId, messageId)));
     },
 
+    /** Deletes up to `limit` messages acknowledged before `cutoff`; an unacknowledged one is never touched. Returns the count. */
+    async pruneAcknowledged({ cutoff, limit }: { cutoff: Date; limit: number }): Promise<number> {
+      const rows = await db.execute<{ message_id: string }>(sql`
+        delete from ${channelMessages}
+         where (channel, message_id) in (
+           select channel, message_id from ${channelMessages}
+            where acked_at is not null and acked_at < ${cutoff.toISOString()}::timestamptz
+            limit ${limit})
+        returning message_id`);
+      return rows.length;
+    },
+
     async listUnacked(channel: ChannelName): Promise<UnackedMessage[]> {
       const rows = await db
         .select()

@@ -5,6 +5,8 @@ import type { Database } from '../db/client';
 import { payments, webhookInbox, type WebhookInboxStatus } from '../db/schema';
 import type { VerifiedWebhookEvent } from '../domain/webhooks';
 import { createBatcher } from '../db/batch';
+import { redactWebhookPayload } from '../domain/payload-redaction';
+import { PRUNABLE_INBOX_STATUSES } from '../domain/retention';
 
 export type InboxRow = typeof webhookInbox.$inferSelect;
 /** What delivery needs of a row: everything but the provider's raw payload. */
@@ -162,7 +164,8 @@ export function createWebhookInbox(db: Database) {
             paymentId: event.paymentId ?? null,
             providerReference: event.providerReference ?? null,
             delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt, reservation: event.reservation },
-            payload: event.payload,
+            // Kept for operators only: the allowlisted fields, never the payer's data or client secrets.
+            payload: redactWebhookPayload(event.provider, event.payload),
             status: deliverable ? 'pending' : 'ignored',
           });
         }),
@@ -238,6 +241,22 @@ export function createWebhookInbox(db: Database) {
         .set({ status: 'pending', nextAttemptAt: sql`now()`, lockedUntil: null })
         .where(and(...conditions, sql`${webhookInbox.status} <> 'ignored'`))
         .returning({ id: webhookInbox.id });
+      return rows.length;
+    },
+
+    /**
+     * Deletes up to `limit` settled rows (delivered, closed, ignored) settled before `cutoff`; rows
+     * still owed to a workflow (pending, failed, unmatched) are never touched. Returns the count.
+     */
+    async pruneSettled({ cutoff, limit }: { cutoff: Date; limit: number }): Promise<number> {
+      const rows = await db.execute<{ id: number }>(sql`
+        delete from ${webhookInbox}
+         where id in (
+           select id from ${webhookInbox}
+            where status in ${[...PRUNABLE_INBOX_STATUSES]}
+              and coalesce(delivered_at, received_at) < ${cutoff.toISOString()}::timestamptz
+            limit ${limit})
+        returning id`);
       return rows.length;
     },
 

@@ -8,6 +8,8 @@ import { bookingActivityDeps } from '../activities/bookings/deps';
 import { bookingWorkflowSignals } from '../client/bookings';
 import { createPaymentsClient } from '../client/payments';
 import { createReconciliationStore } from '../store/reconciliation';
+import { createWebhookInbox } from '../store/webhook-inbox';
+import { createChannelMessageStore } from '../store/channel-messages';
 import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';
@@ -74,6 +76,7 @@ export async function startWorker(
         paymentTiming: config.payments,
         paymentDelivery: (temporal, { taskQueue, timing }) => createPaymentsClient({ temporal, taskQueue, timing }),
       },
+      retention: { inbox: createWebhookInbox(database.db), channelMessages: createChannelMessageStore(database.db) },
     },
   });
   let metricsServer: MetricsServer | undefined;

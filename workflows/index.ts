@@ -6,3 +6,4 @@ export { reservationPollWorkflow } from './bookings/reservation-poll';
 export { channelResyncWorkflow } from './bookings/resync';
 export { reconciliationWorkflow } from './reconciliation/reconcile';
 export { scheduledReconciliationWorkflow } from './reconciliation/scheduled';
+export { retentionPruneWorkflow } from './retention/prune';
