@@ -41,13 +41,20 @@ const base64Key = (key: string) => (/^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(
 
 /**
  * A token from a real API is a working bearer token: sealing it with the published development key
- * would hand it to anyone holding a database dump. So the development key stands in only while every
- * OAuth provider in use talks to Skerry's own sandbox; otherwise TOKEN_ENCRYPTION_KEY is required.
+ * would hand it to anyone holding a database dump. So the development key stands in only in development
+ * while every OAuth provider in use talks to Skerry's own sandbox; otherwise TOKEN_ENCRYPTION_KEY is required.
  */
 function tokenEncryptionKeys(e: Env, oauthAgainstRealApis: readonly string[]): TokenEncryptionKeys {
   if (!e.TOKEN_ENCRYPTION_KEY && oauthAgainstRealApis.length > 0) {
     throw new ConfigError(
       `Invalid configuration:\n  TOKEN_ENCRYPTION_KEY: required when an OAuth provider calls a real API (${oauthAgainstRealApis.join(', ')}): it seals their tokens at rest, and the development key is published`,
+    );
+  }
+  if (!e.TOKEN_ENCRYPTION_KEY && e.APP_ENV !== 'development') {
+    // Outside development the key also encrypts every workflow payload (guests' and payers' data):
+    // with the published development key a history would be as good as plain text.
+    throw new ConfigError(
+      `Invalid configuration:\n  TOKEN_ENCRYPTION_KEY: required when APP_ENV=${e.APP_ENV}: it encrypts workflow payloads and seals tokens at rest, and the development key is published`,
     );
   }
   if (e.TOKEN_ENCRYPTION_KEY_PREVIOUS && !e.TOKEN_ENCRYPTION_KEY) {

@@ -35,6 +35,7 @@ const production = {
   DATABASE_URL: 'postgres://skerry:pw@db:5432/skerry',
   STRIPE_SECRET_KEY: 'sk_live_abc',
   STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+  TOKEN_ENCRYPTION_KEY: 'ef'.repeat(32),
 };
 
 describe('Temporal connection configuration', () => {

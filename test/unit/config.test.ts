@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       TEMPORAL_ADDRESS: 'temporal:7233',
       DATABASE_URL: 'postgres://u@db:5432/skerry',
       STRIPE_WEBHOOK_SECRET: 'whsec_live',
+      TOKEN_ENCRYPTION_KEY: 'ef'.repeat(32),
     };
     expect(() => loadConfig(base)).toThrow(/at least one payment provider/);
     expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_abc' })).toThrow(/test key/);

@@ -46,7 +46,7 @@ describe('alert rules (promtool)', () => {
 
 describe('docker-compose.yml', () => {
   it.skipIf(!hasCompose)('validates with docker-compose config', async () => {
-    const env = { ...process.env, STRIPE_SECRET_KEY: 'sk_live_compose_check', STRIPE_WEBHOOK_SECRET: 'whsec_compose_check' };
+    const env = { ...process.env, STRIPE_SECRET_KEY: 'sk_live_compose_check', STRIPE_WEBHOOK_SECRET: 'whsec_compose_check', TOKEN_ENCRYPTION_KEY: 'compose_check' };
     await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env });
     const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '--services'], { cwd: ROOT, env });
     const { stdout: resolved } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, env });

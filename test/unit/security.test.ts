@@ -186,7 +186,10 @@ describe('TOKEN_ENCRYPTION_KEY in configuration', () => {
     expect(loadConfig({}).channels.tokenEncryptionKey).toEqual({ current: CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey });
     // Real credentials pointed at Skerry's own sandbox are still the sandbox.
     expect(loadConfig({ ...paypal, PAYPAL_API_BASE: 'http://127.0.0.1:4010/paypal' }).channels.tokenEncryptionKey.current).toBe(CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey);
-    expect(loadConfig(production).channels.tokenEncryptionKey.current).toBe(CHANNEL_SANDBOX_DEFAULTS.tokenEncryptionKey);
+    // Outside development the key encrypts workflow payloads too: never the published one.
+    expect(() => loadConfig(production)).toThrow(/TOKEN_ENCRYPTION_KEY: required when APP_ENV=production/);
+    expect(() => loadConfig({ ...production, APP_ENV: 'staging', STRIPE_SECRET_KEY: 'sk_test_abc' })).toThrow(/TOKEN_ENCRYPTION_KEY: required when APP_ENV=staging/);
+    expect(loadConfig({ ...production, TOKEN_ENCRYPTION_KEY: KEY }).channels.tokenEncryptionKey.current).toBe(Buffer.from(KEY, 'hex').toString('base64'));
   });
 
   it('stops the start, naming the variable and the provider, when an OAuth provider calls a real API', () => {
