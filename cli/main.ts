@@ -11,6 +11,7 @@ import { providersCommand } from './commands/providers';
 import { channelsCommand } from './commands/channels';
 import { reconciliationCommand } from './commands/reconciliation';
 import { keysCommand } from './commands/keys';
+import { doctorCommand } from './commands/doctor';
 
 export { EXIT } from './http';
 
@@ -31,6 +32,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     channelsCommand(globals),
     reconciliationCommand(globals),
     keysCommand(globals, env),
+    doctorCommand(globals, env),
   ];
   for (const command of commands) {
     command.addHelpText('after', EXIT_HELP).exitOverride();
