@@ -19,6 +19,7 @@ import type { PaymentsClient } from './payments';
 import { BookingConflictError, BookingNotFoundError, BookingUnavailableError } from './booking-errors';
 import { createInventoryClient, signalListingSync, signalMappedChannels } from './inventory';
 import { createChannelsClient, signalReservationEvent } from './channels';
+import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 export { BookingConflictError, BookingNotFoundError, BookingUnavailableError, InventoryError };
 
@@ -35,6 +36,8 @@ export interface BookingsClientOptions {
   syncTiming?: Partial<ListingSyncTiming>;
   /** How long createBooking waits for the payment's next action before answering without it. */
   paymentWaitMs?: number;
+  /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
+  deadlines?: Partial<TemporalDeadlines>;
 }
 
 export interface CreateBookingRequest {
@@ -69,12 +72,14 @@ export function createBookingsClient(options: BookingsClientOptions) {
     holdMs: (paymentTiming?.expiresAfterMs ?? 30 * 60_000) + 5 * 60_000,
     ...options.reservationTiming,
   };
+  const deadlines: TemporalDeadlines = { ...DEFAULT_TEMPORAL_DEADLINES, ...options.deadlines };
+  const within = withinDeadline(temporal);
 
   const reservationHandle = (reservationId: string) => temporal.workflow.getHandle<typeof reservationWorkflow>(reservationWorkflowId(reservationId));
 
   async function readBooking(reservationId: string): Promise<ReservationState> {
     try {
-      return await reservationHandle(reservationId).query(reservationStateQuery);
+      return await within(deadlines.callMs, () => reservationHandle(reservationId).query(reservationStateQuery));
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
@@ -109,10 +114,8 @@ export function createBookingsClient(options: BookingsClientOptions) {
     // The child is started right after the hold; it may take a moment to exist.
     for (;;) {
       try {
-        return await Promise.race([
-          handle.executeUpdate(awaitProviderPaymentUpdate),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('payment wait elapsed')), Math.max(1, deadline - Date.now())).unref()),
-        ]);
+        // The deadline ends the server-side wait too, not only this caller's.
+        return await within(Math.max(1, deadline - Date.now()), () => handle.executeUpdate(awaitProviderPaymentUpdate));
       } catch (err) {
         if (Date.now() >= deadline) return options.payments.getPayment(state.paymentId).catch(() => undefined);
         if (err instanceof WorkflowNotFoundError) {
@@ -125,7 +128,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
   }
 
   return {
-    ...createInventoryClient({ temporal, inventory, taskQueue, syncTiming: options.syncTiming }),
+    ...createInventoryClient({ temporal, inventory, taskQueue, syncTiming: options.syncTiming, deadlines }),
 
     // ─── Direct bookings ───────────────────────────────────────────────────────────────────────
     /**
@@ -152,25 +155,28 @@ export function createBookingsClient(options: BookingsClientOptions) {
         timing: reservationTiming,
       };
       try {
-        await temporal.workflow.start(reservationWorkflow, {
-          taskQueue,
-          workflowId: reservationWorkflowId(reservationId),
-          args: [input],
-          // A booking id is used once: a repeated key finds it, never holds twice.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [
-            { key: listingIdSearchAttribute, value: request.unitId },
-            { key: channelSearchAttribute, value: 'direct' },
-          ],
-          staticSummary: `Direct booking ${reservationId}: ${request.unitId} ${request.checkIn} → ${request.checkOut}`,
-        });
+        await within(deadlines.callMs, () =>
+          temporal.workflow.start(reservationWorkflow, {
+            taskQueue,
+            workflowId: reservationWorkflowId(reservationId),
+            args: [input],
+            // A booking id is used once: a repeated key finds it, never holds twice.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: [
+              { key: listingIdSearchAttribute, value: request.unitId },
+              { key: channelSearchAttribute, value: 'direct' },
+            ],
+            staticSummary: `Direct booking ${reservationId}: ${request.unitId} ${request.checkIn} → ${request.checkOut}`,
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
       let booking: ReservationState;
       try {
-        booking = await reservationHandle(reservationId).executeUpdate(awaitHoldUpdate);
+        // The hold waits for the inventory: the command deadline, not the call one.
+        booking = await within(deadlines.commandMs, () => reservationHandle(reservationId).executeUpdate(awaitHoldUpdate));
       } catch {
         booking = await readBooking(reservationId);
       }
@@ -194,16 +200,18 @@ export function createBookingsClient(options: BookingsClientOptions) {
       if (known.channel !== 'direct') throw new BookingConflictError(`a ${known.channel} reservation is cancelled on ${known.channel}, not here`);
       let booking: ReservationState;
       try {
-        booking = await temporal.workflow.executeUpdateWithStart(cancelReservationUpdate, {
-          args: [{ reason }],
-          startWorkflowOperation: new WithStartWorkflowOperation(reservationWorkflow, {
-            taskQueue,
-            workflowId: reservationWorkflowId(reservationId),
-            args: [{ reservationId, channel: 'direct', timing: reservationTiming }],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        booking = await within(deadlines.commandMs, () =>
+          temporal.workflow.executeUpdateWithStart(cancelReservationUpdate, {
+            args: [{ reason }],
+            startWorkflowOperation: new WithStartWorkflowOperation(reservationWorkflow, {
+              taskQueue,
+              workflowId: reservationWorkflowId(reservationId),
+              args: [{ reservationId, channel: 'direct', timing: reservationTiming }],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            }),
           }),
-        });
+        );
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause;
@@ -226,7 +234,7 @@ export function createBookingsClient(options: BookingsClientOptions) {
       }
     },
 
-    ...createChannelsClient({ temporal, taskQueue, reservationTiming: options.reservationTiming }),
+    ...createChannelsClient({ temporal, taskQueue, reservationTiming: options.reservationTiming, deadlines }),
   };
 }
 

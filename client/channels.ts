@@ -10,15 +10,17 @@ import { reservationPollWorkflowId, reservationWorkflowId, resyncScheduleId, res
 import { channelReservationId, type ChannelName, type ChannelReservationEvent, type ReservationPollState, type ReservationTiming, type ResyncInput, type ResyncState } from '../domain/bookings';
 import { channelSearchAttribute } from '../domain/search-attributes';
 import { BookingNotFoundError } from './booking-errors';
+import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 /** Delivers a channel's reservation message to its reservation workflow (signal-with-start). */
 export async function signalReservationEvent(
   temporal: Client,
-  options: { taskQueue: string; event: ChannelReservationEvent; timing?: Partial<ReservationTiming> },
+  options: { taskQueue: string; event: ChannelReservationEvent; timing?: Partial<ReservationTiming>; deadlines?: Partial<TemporalDeadlines> },
 ): Promise<string> {
   const { event } = options;
   const reservationId = channelReservationId(event.channel, event.channelReservationId);
-  await temporal.workflow.signalWithStart(reservationWorkflow, {
+  const callMs = options.deadlines?.callMs ?? DEFAULT_TEMPORAL_DEADLINES.callMs;
+  await withinDeadline(temporal)(callMs, () => temporal.workflow.signalWithStart(reservationWorkflow, {
     taskQueue: options.taskQueue,
     workflowId: reservationWorkflowId(reservationId),
     args: [{ reservationId, channel: event.channel, channelReservationId: event.channelReservationId, timing: options.timing }],
@@ -28,7 +30,7 @@ export async function signalReservationEvent(
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [{ key: channelSearchAttribute, value: event.channel }],
     staticSummary: `${event.channel} reservation ${event.channelReservationId}`,
-  });
+  }));
   return reservationId;
 }
 
@@ -36,15 +38,19 @@ export interface ChannelsClientOptions {
   temporal: Client;
   taskQueue: string;
   reservationTiming?: Partial<ReservationTiming>;
+  /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
+  deadlines?: Partial<TemporalDeadlines>;
 }
 
 export function createChannelsClient(options: ChannelsClientOptions) {
   const { temporal, taskQueue } = options;
+  const deadlines: TemporalDeadlines = { ...DEFAULT_TEMPORAL_DEADLINES, ...options.deadlines };
+  const within = withinDeadline(temporal);
 
   return {
     /** A channel's reservation message into its workflow (the Airbnb webhook inbox uses this). */
     async deliverChannelEvent(event: ChannelReservationEvent): Promise<'delivered'> {
-      await signalReservationEvent(temporal, { taskQueue, event, timing: options.reservationTiming });
+      await signalReservationEvent(temporal, { taskQueue, event, timing: options.reservationTiming, deadlines });
       return 'delivered';
     },
 
@@ -52,14 +58,16 @@ export function createChannelsClient(options: ChannelsClientOptions) {
     async ensureReservationPoll(channel: ChannelName, account: string, intervalMs: number): Promise<string> {
       const workflowId = reservationPollWorkflowId(channel, account);
       try {
-        await temporal.workflow.start(reservationPollWorkflow, {
-          taskQueue,
-          workflowId,
-          args: [{ channel, intervalMs }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
-          staticSummary: `${channel} reservation queue poll (${account})`,
-        });
+        await within(deadlines.callMs, () =>
+          temporal.workflow.start(reservationPollWorkflow, {
+            taskQueue,
+            workflowId,
+            args: [{ channel, intervalMs }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
+            staticSummary: `${channel} reservation queue poll (${account})`,
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
@@ -68,7 +76,9 @@ export function createChannelsClient(options: ChannelsClientOptions) {
 
     async getReservationPoll(channel: ChannelName, account: string): Promise<ReservationPollState | undefined> {
       try {
-        return await temporal.workflow.getHandle<typeof reservationPollWorkflow>(reservationPollWorkflowId(channel, account)).query(reservationPollStateQuery);
+        return await within(deadlines.callMs, () =>
+          temporal.workflow.getHandle<typeof reservationPollWorkflow>(reservationPollWorkflowId(channel, account)).query(reservationPollStateQuery),
+        );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
@@ -77,19 +87,21 @@ export function createChannelsClient(options: ChannelsClientOptions) {
 
     async startResync(channel: ChannelName, input: Partial<Omit<ResyncInput, 'channel'>> = {}): Promise<{ workflowId: string }> {
       const workflowId = resyncWorkflowId(channel, `manual-${Date.now()}-${randomUUID().slice(0, 8)}`);
-      await temporal.workflow.start(channelResyncWorkflow, {
-        taskQueue,
-        workflowId,
-        args: [{ channel, horizonDays: input.horizonDays ?? 365, trigger: input.trigger ?? 'manual', pageSize: input.pageSize, accounts: input.accounts }],
-        typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
-        staticSummary: `Full resync of ${channel}`,
-      });
+      await within(deadlines.callMs, () =>
+        temporal.workflow.start(channelResyncWorkflow, {
+          taskQueue,
+          workflowId,
+          args: [{ channel, horizonDays: input.horizonDays ?? 365, trigger: input.trigger ?? 'manual', pageSize: input.pageSize, accounts: input.accounts }],
+          typedSearchAttributes: [{ key: channelSearchAttribute, value: channel }],
+          staticSummary: `Full resync of ${channel}`,
+        }),
+      );
       return { workflowId };
     },
 
     async getResync(workflowId: string): Promise<ResyncState> {
       try {
-        return await temporal.workflow.getHandle<typeof channelResyncWorkflow>(workflowId).query(resyncStateQuery);
+        return await within(deadlines.callMs, () => temporal.workflow.getHandle<typeof channelResyncWorkflow>(workflowId).query(resyncStateQuery));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new BookingNotFoundError(`resync ${workflowId} not found`);
         throw err;
@@ -100,19 +112,21 @@ export function createChannelsClient(options: ChannelsClientOptions) {
     async ensureResyncSchedule(channel: ChannelName, account: string, hour: number, horizonDays = 365): Promise<string> {
       const scheduleId = resyncScheduleId(channel, account);
       try {
-        await temporal.schedule.create({
-          scheduleId,
-          spec: { calendars: [{ hour, minute: 0 }] },
-          action: {
-            type: 'startWorkflow',
-            workflowType: channelResyncWorkflow,
-            taskQueue,
-            workflowId: resyncWorkflowId(channel, `scheduled-${account}`),
-            args: [{ channel, horizonDays, trigger: 'schedule' }],
-          },
-          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-          state: { note: `Nightly full resync of ${channel} at ${hour}:00` },
-        });
+        await within(deadlines.callMs, () =>
+          temporal.schedule.create({
+            scheduleId,
+            spec: { calendars: [{ hour, minute: 0 }] },
+            action: {
+              type: 'startWorkflow',
+              workflowType: channelResyncWorkflow,
+              taskQueue,
+              workflowId: resyncWorkflowId(channel, `scheduled-${account}`),
+              args: [{ channel, horizonDays, trigger: 'schedule' }],
+            },
+            policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+            state: { note: `Nightly full resync of ${channel} at ${hour}:00` },
+          }),
+        );
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       }

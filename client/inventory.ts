@@ -10,6 +10,7 @@ import { listingSyncWorkflowId } from '../domain/workflow-ids';
 import type { CalendarChange, ChannelName, ListingSyncState, ListingSyncTiming } from '../domain/bookings';
 import { channelSearchAttribute, listingIdSearchAttribute, syncStatusSearchAttribute } from '../domain/search-attributes';
 import type { DateRange } from '../domain/dates';
+import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 /**
  * Tells a unit's sync on one channel that nights changed: signal-with-start, so the long-running
@@ -17,9 +18,10 @@ import type { DateRange } from '../domain/dates';
  */
 export async function signalListingSync(
   temporal: Client,
-  options: { taskQueue: string; unitId: string; channel: ChannelName; change: CalendarChange; timing?: Partial<ListingSyncTiming> },
+  options: { taskQueue: string; unitId: string; channel: ChannelName; change: CalendarChange; timing?: Partial<ListingSyncTiming>; deadlines?: Partial<TemporalDeadlines> },
 ): Promise<void> {
-  await temporal.workflow.signalWithStart(listingSyncWorkflow, {
+  const callMs = options.deadlines?.callMs ?? DEFAULT_TEMPORAL_DEADLINES.callMs;
+  await withinDeadline(temporal)(callMs, () => temporal.workflow.signalWithStart(listingSyncWorkflow, {
     taskQueue: options.taskQueue,
     workflowId: listingSyncWorkflowId(options.unitId, options.channel),
     args: [{ unitId: options.unitId, channel: options.channel, timing: options.timing }],
@@ -31,7 +33,7 @@ export async function signalListingSync(
       { key: syncStatusSearchAttribute, value: 'coalescing' },
     ],
     staticSummary: `Availability sync of ${options.unitId} to ${options.channel}`,
-  });
+  }));
 }
 
 /**
@@ -41,12 +43,14 @@ export async function signalListingSync(
 export async function signalMappedChannels(
   temporal: Client,
   inventory: Pick<Inventory, 'mappings'>,
-  options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming> },
+  options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming>; deadlines?: Partial<TemporalDeadlines> },
 ): Promise<ChannelName[]> {
   const mappings = await inventory.mappings.listMappings(options.unitId);
   const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
   await Promise.all(
-    channels.map((channel) => signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing })),
+    channels.map((channel) =>
+      signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing, deadlines: options.deadlines }),
+    ),
   );
   return channels;
 }
@@ -56,14 +60,18 @@ export interface InventoryClientOptions {
   inventory: Inventory;
   taskQueue: string;
   syncTiming?: Partial<ListingSyncTiming>;
+  /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
+  deadlines?: Partial<TemporalDeadlines>;
 }
 
 export function createInventoryClient(options: InventoryClientOptions) {
   const { temporal, inventory, taskQueue } = options;
+  const deadlines: TemporalDeadlines = { ...DEFAULT_TEMPORAL_DEADLINES, ...options.deadlines };
+  const within = withinDeadline(temporal);
 
   /** Tells every mapped channel's sync (but `exceptChannel`) that nights changed. */
   const notifyChannels = (unitId: string, change: CalendarChange, exceptChannel?: ChannelName) =>
-    signalMappedChannels(temporal, inventory, { taskQueue, unitId, change, exceptChannel, timing: options.syncTiming });
+    signalMappedChannels(temporal, inventory, { taskQueue, unitId, change, exceptChannel, timing: options.syncTiming, deadlines });
 
   return {
     inventory,
@@ -87,6 +95,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
           channel: input.channel,
           change: { ranges: [fullLoad], reason: 'mapping created: full load' },
           timing: options.syncTiming,
+          deadlines,
         });
       }
       return mapping;
@@ -103,7 +112,9 @@ export function createInventoryClient(options: InventoryClientOptions) {
 
     async getSyncState(unitId: string, channel: ChannelName): Promise<ListingSyncState | undefined> {
       try {
-        return await temporal.workflow.getHandle<typeof listingSyncWorkflow>(listingSyncWorkflowId(unitId, channel)).query(listingSyncStateQuery);
+        return await within(deadlines.callMs, () =>
+          temporal.workflow.getHandle<typeof listingSyncWorkflow>(listingSyncWorkflowId(unitId, channel)).query(listingSyncStateQuery),
+        );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

@@ -16,6 +16,7 @@ import { DEFAULT_PAYMENT_TIMING, PROVIDER_CAPABILITIES, type CaptureMethod, type
 import { paymentIdSearchAttribute, paymentProviderSearchAttribute, paymentReferenceSearchAttribute, paymentStatusSearchAttribute } from '../domain/search-attributes';
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type Money } from '../domain/money';
+import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 export interface CreatePaymentRequest {
   provider: ProviderName;
@@ -59,14 +60,10 @@ export interface PaymentsClientOptions {
   deadlines?: Partial<PaymentDeadlines>;
 }
 
-export interface PaymentDeadlines {
-  /** Starts, queries, describes and signals: the server answers these at once when it is up. */
-  callMs: number;
-  /** Capture, cancel and refund: they wait for the provider's answer through the workflow. */
-  commandMs: number;
-}
+/** Capture, cancel and refund take the command deadline: they wait for the provider's answer through the workflow. */
+export type PaymentDeadlines = TemporalDeadlines;
 
-export const DEFAULT_PAYMENT_DEADLINES: PaymentDeadlines = { callMs: 10_000, commandMs: 30_000 };
+export const DEFAULT_PAYMENT_DEADLINES: PaymentDeadlines = DEFAULT_TEMPORAL_DEADLINES;
 
 export function paymentIdForIdempotencyKey(idempotencyKey: string): string {
   return `pay_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
@@ -104,9 +101,8 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
   const timing: PaymentTiming = { ...DEFAULT_PAYMENT_TIMING, ...options.timing };
   const createWaitMs = options.createWaitMs ?? 10_000;
   const deadlines: PaymentDeadlines = { ...DEFAULT_PAYMENT_DEADLINES, ...options.deadlines };
-  // Without a deadline a call to an unreachable server is retried by the connection for as long
-  // as it takes: the caller (an HTTP request) hangs. Every call below runs inside one.
-  const within = <T>(ms: number, call: () => Promise<T>): Promise<T> => temporal.withDeadline(Date.now() + ms, call);
+  // Every call below runs inside a deadline, so an unreachable server is a 503, not a hang.
+  const within = withinDeadline(temporal);
 
   const handleFor = (paymentId: string): PaymentHandle => temporal.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(paymentId));
 

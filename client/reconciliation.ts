@@ -22,6 +22,7 @@ import { EMPTY_COUNTS, type DiscrepancyKind, type ReconciliationInput, type Reco
 import { isReconciliationId, RECONCILIATION_SCHEDULE_ID, reconciliationWorkflowId, SCHEDULED_RECONCILIATION_WORKFLOW_ID } from '../domain/workflow-ids';
 import { reconciliationStateQuery } from '../workflows/reconciliation/messages';
 import { reconciliationDateSearchAttribute, reconciliationProviderSearchAttribute, reconciliationStatusSearchAttribute } from '../domain/search-attributes';
+import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 export class ReconciliationNotFoundError extends Error {
   override readonly name = 'ReconciliationNotFoundError';
@@ -52,6 +53,8 @@ export interface ReconciliationClientOptions {
   enabledProviders?: readonly ProviderName[];
   /** Clock (tests). */
   now?: () => number;
+  /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
+  deadlines?: Partial<TemporalDeadlines>;
 }
 
 /** The longest period one run reconciles (PayPal's transaction search covers at most 31 days). */
@@ -61,10 +64,12 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
   const { temporal, store } = options;
   const taskQueue = options.taskQueue ?? WORKFLOW_TASK_QUEUE;
   const now = options.now ?? Date.now;
+  const deadlines: TemporalDeadlines = { ...DEFAULT_TEMPORAL_DEADLINES, ...options.deadlines };
+  const within = withinDeadline(temporal);
 
   const liveState = async (id: string): Promise<ReconciliationState | undefined> => {
     try {
-      return await temporal.workflow.getHandle<typeof reconciliationWorkflow>(id).query(reconciliationStateQuery);
+      return await within(deadlines.callMs, () => temporal.workflow.getHandle<typeof reconciliationWorkflow>(id).query(reconciliationStateQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
@@ -98,18 +103,20 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       const id = reconciliationWorkflowId(request.provider, from, to);
       const input: ReconciliationInput = { provider: request.provider, from, to, trigger: 'manual', options: request.options };
       try {
-        await temporal.workflow.start(reconciliationWorkflow, {
-          taskQueue,
-          workflowId: id,
-          args: [input],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [
-            { key: reconciliationProviderSearchAttribute, value: request.provider },
-            { key: reconciliationDateSearchAttribute, value: from },
-            { key: reconciliationStatusSearchAttribute, value: 'running' },
-          ],
-          staticSummary: `Reconciliation of ${request.provider} for ${from}${to !== from ? `..${to}` : ''} (on demand)`,
-        });
+        await within(deadlines.callMs, () =>
+          temporal.workflow.start(reconciliationWorkflow, {
+            taskQueue,
+            workflowId: id,
+            args: [input],
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+            typedSearchAttributes: [
+              { key: reconciliationProviderSearchAttribute, value: request.provider },
+              { key: reconciliationDateSearchAttribute, value: from },
+              { key: reconciliationStatusSearchAttribute, value: 'running' },
+            ],
+            staticSummary: `Reconciliation of ${request.provider} for ${from}${to !== from ? `..${to}` : ''} (on demand)`,
+          }),
+        );
         return { id, started: true };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return { id, started: false };
@@ -181,7 +188,7 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       const handle = temporal.schedule.getHandle(RECONCILIATION_SCHEDULE_ID);
       if (schedule.hour === undefined || schedule.providers.length === 0) {
         try {
-          await handle.delete();
+          await within(deadlines.callMs, () => handle.delete());
           return 'deleted';
         } catch (err) {
           if (err instanceof ScheduleNotFoundError) return 'absent';
@@ -200,12 +207,12 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '6 hours' };
       const note = `Nightly reconciliation of ${schedule.providers.join(', ')} for the previous day, at ${schedule.hour}:00 UTC`;
       try {
-        await temporal.schedule.create({ scheduleId: RECONCILIATION_SCHEDULE_ID, spec, action, policies, state: { note } });
+        await within(deadlines.callMs, () => temporal.schedule.create({ scheduleId: RECONCILIATION_SCHEDULE_ID, spec, action, policies, state: { note } }));
         return 'created';
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       }
-      await handle.update((previous) => ({ ...previous, spec, action, policies: { ...previous.policies, ...policies } }));
+      await within(deadlines.callMs, () => handle.update((previous) => ({ ...previous, spec, action, policies: { ...previous.policies, ...policies } })));
       return 'updated';
     },
   };

@@ -1,7 +1,7 @@
 // Outages answer, they do not hang: the pieces that turn an unavailable dependency into a quick,
 // honest answer — bounded queues, errors classified for 503, readiness, jittered retries.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createBatcher, QueueFullError } from '../../db/batch';
 import { createDatabase } from '../../db/client';
@@ -9,6 +9,10 @@ import { freePort } from '../../stack/ports';
 import { unavailableDependency } from '../../api/unavailable';
 import { checkReadiness, dependencyChecks } from '../../api/routes/health';
 import { retryDelaySeconds } from '../../store/webhook-inbox';
+import { createInventory } from '../../store/inventory';
+import { createReconciliationStore } from '../../store/reconciliation';
+import { createBookingsClient } from '../../client/bookings';
+import { createReconciliationClient } from '../../client/reconciliation';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -62,6 +66,32 @@ describe('unavailable dependencies', () => {
     expect(unavailableDependency(failure)).toEqual({ dependency: 'temporal', retryAfterSeconds: 5 });
     expect(unavailableDependency(new Error('boom'))).toBeUndefined();
     expect(unavailableDependency(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBeUndefined();
+  });
+});
+
+describe('calls to a Temporal server that does not answer', () => {
+  // Nothing listens on the port: the connection retries the call until the deadline ends it.
+  const deadlines = { callMs: 500, commandMs: 500 };
+  const unreachableTemporal = async () => new Client({ connection: await Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
+
+  it('a direct booking fails within its deadline with an error the API answers 503', async () => {
+    const database = createDatabase(inject('databaseUrl'), { max: 1 });
+    cleanups.push(() => database.close());
+    const bookings = createBookingsClient({ temporal: await unreachableTemporal(), inventory: createInventory(database.db), deadlines });
+    const started = Date.now();
+    const failure = await bookings.createBooking({ unitId: 'unit-outage', checkIn: '2030-01-10', checkOut: '2030-01-12', guest: { name: 'Ada' } }).catch((err: unknown) => err);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(unavailableDependency(failure)).toEqual({ dependency: 'temporal', retryAfterSeconds: 5 });
+  });
+
+  it('a reconciliation start fails within its deadline with an error the API answers 503', async () => {
+    const database = createDatabase(inject('databaseUrl'), { max: 1 });
+    cleanups.push(() => database.close());
+    const reconciliation = createReconciliationClient({ temporal: await unreachableTemporal(), store: createReconciliationStore(database.db), deadlines });
+    const started = Date.now();
+    const failure = await reconciliation.start({ provider: 'stripe', from: '2026-01-05' }).catch((err: unknown) => err);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(unavailableDependency(failure)).toEqual({ dependency: 'temporal', retryAfterSeconds: 5 });
   });
 });
 
