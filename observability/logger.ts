@@ -12,6 +12,8 @@ const PERSONAL_KEYS = [
   'email', 'emailAddress', 'phone', 'phoneNumber', 'mobileNumber', 'msisdn', 'alias', 'payerAlias', 'payeeAlias', 'name', 'fullName', 'givenName', 'surname',
   'familyName', 'firstName', 'lastName', 'address', 'billingDetails', 'shipping', 'shippingAddress', 'birthDate', 'dateOfBirth',
   'ssn', 'personalNumber', 'nationalIdentityNumber', 'guest', 'guestName',
+  // A payment's description is free text for the payer's statement: a direct booking's names its guest.
+  'description',
 ];
 
 const normalize = (key: string) => key.toLowerCase().replace(/[_-]/g, '');
