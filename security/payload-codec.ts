@@ -11,8 +11,12 @@
 // server): the workflow bundle never sees them.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, ValueError, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS: Node's ESM loader sees only its default export (a named import crashes
+// a plain `node --import tsx` process, though vitest's transform hides it).
+import proto from '@temporalio/proto';
 import { deriveKeyRing, type KeyMaterial, type KeyRing } from './keys';
+
+const { temporal } = proto;
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';

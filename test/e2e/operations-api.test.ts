@@ -137,6 +137,9 @@ describe('worker process metrics', () => {
       TEMPORAL_TLS: 'false',
     });
     try {
+      // The worker serves its metrics once it polls: until then nothing answers the payment's queries,
+      // and the API's deadlines turn a payment started meanwhile into a 503.
+      await eventually(async () => (await scrape(`http://127.0.0.1:${metricsPort}/metrics`)).length > 0, { what: 'the worker process polling', timeoutMs: 60_000 });
       const payment = await payAndSucceed(stack);
       await eventually(async () => (await stack.http('GET', `/payments/${payment.paymentId}`)).body.status === 'succeeded', { what: 'succeeded', timeoutMs: 30_000 });
 
