@@ -114,7 +114,7 @@ describe('webhook path', () => {
           return { inserted: [], duplicates: 0 };
         },
       } as unknown as WebhookInbox,
-      delivery: { deliverNow: () => undefined } as unknown as WebhookDelivery,
+      delivery: { deliverNow: () => undefined, saturated: () => false } as unknown as WebhookDelivery,
       verifiers: [
         {
           provider: 'stripe',
