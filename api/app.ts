@@ -22,7 +22,6 @@ import type { WebhookVerifier } from '../providers/types';
 import type { ProviderName } from '../domain/payments';
 import type { WebhookInbox } from '../store/webhook-inbox';
 import type { ApiKeyStore } from '../store/api-keys';
-import type { IdempotencyStore } from '../store/idempotency';
 import type { WebhookDelivery } from './webhooks/delivery';
 import { registerWebhookRoutes } from './webhooks/routes';
 import { type WebhookObserver } from '../observability/observers';
@@ -33,8 +32,8 @@ import { reconciliationRoutes, type ReconciliationRoutesDeps } from './routes/re
 import { operationsRoutes } from './routes/operations';
 import { installRequestLogging } from './request-log';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';
-import { installAdminAccess, type AdminRoute } from './auth/access';
-import { accessFor, ROUTE_SCOPES, type RouteAccess } from './auth/route-scopes';
+import { installAdminAccess, type AdminAccessDeps, type AdminRoute } from './auth/access';
+import { accessFor, ROUTE_SCOPES } from './auth/route-scopes';
 import { apiKeyRoutes } from './auth/key-routes';
 import { airbnbCallbackRoutes, airbnbConnectRoutes, type AirbnbConnectDeps } from './channels/airbnb-connect';
 import { returnPageRoutes } from './public/return-page';
@@ -47,18 +46,7 @@ export interface AdminAppDeps {
   /** The webhook inbox, listed and replayed by operators. */
   inbox: WebhookInbox;
   delivery: WebhookDelivery;
-  access: {
-    keys: ApiKeyStore;
-    idempotency: IdempotencyStore;
-    /** Host names the admin door answers to (421 for any other: DNS rebinding). */
-    allowedHosts: readonly string[];
-    /** Browser origins allowed cross-origin calls; unset or empty = no CORS. */
-    corsOrigins?: readonly string[];
-    /** Whether cancelling this booking would refund money. */
-    isPaidBooking?: (bookingId: string) => Promise<boolean>;
-    /** Tests replace the route table; default api/auth/route-scopes.ts. */
-    routeScopes?: Readonly<Record<string, RouteAccess>>;
-  };
+  access: AdminAccessDeps;
   /** Providers this deployment offers; a payment for another one is refused with 400. */
   enabledProviders?: readonly ProviderName[];
   logger?: Logger;
