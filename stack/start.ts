@@ -1,6 +1,7 @@
 // `npm start`: the whole stack on embedded defaults, in one terminal. Each service is the real
 // thing (Temporal dev server, PostgreSQL, the worker, the API); whatever is configured externally
 // (TEMPORAL_ADDRESS, DATABASE_URL, real provider keys) is used instead of the embedded default.
+import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -54,13 +55,16 @@ function temporalSdkLogger(logger: Logger): TemporalLogger {
 }
 
 /** What the terminal shows; everything at LOG_LEVEL goes to the log file. */
-function stackLogger(config: Config, logFile: string): Logger {
+async function stackLogger(config: Config, logFile: string): Promise<Logger> {
+  const file = pino.destination({ dest: logFile, mkdir: true, sync: false });
+  // Open before the first line: an early exit flushes it, and flushing a file not yet open throws.
+  await once(file, 'ready');
   return createLogger({
     level: config.logLevel,
     name: 'skerry',
     destination: pino.multistream([
       { level: 'warn', stream: process.stdout },
-      { level: config.logLevel as pino.Level, stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
+      { level: config.logLevel as pino.Level, stream: file },
     ]),
   });
 }
@@ -88,7 +92,7 @@ async function developmentKey(config: Config, databaseUrl: string): Promise<stri
 async function main(configSource: ReloadableConfig) {
   const config = configSource.current();
   const logFile = join(config.dataDir, 'skerry.log');
-  const logger = stackLogger(config, logFile);
+  const logger = await stackLogger(config, logFile);
   // Rotated secrets without a restart, as `npm run worker` and `npm run api` do: SIGHUP re-reads
   // .env.<APP_ENV>; without this handler Node would end the whole stack on SIGHUP.
   installSighupReload(configSource, logger);
