@@ -17,6 +17,19 @@ import { paymentIdSearchAttribute, paymentProviderSearchAttribute, paymentRefere
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type Money } from '../domain/money';
 import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
+import { initialPaymentState } from '../workflows/payments/state';
+import { isGrpcServiceError } from '@temporalio/client';
+
+/** gRPC CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE: no answer in time (the server, or a worker it waited for). */
+const ANSWERLESS_CODES = [1, 4, 14];
+
+/** The SDK wraps the gRPC error (ServiceError → cause): look through the causes. */
+function answerless(err: unknown): boolean {
+  for (let current: unknown = err; current; current = (current as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(current) && ANSWERLESS_CODES.includes(current.code)) return true;
+  }
+  return false;
+}
 
 export interface CreatePaymentRequest {
   provider: ProviderName;
@@ -215,8 +228,14 @@ export function createPaymentsClient(options: PaymentsClientOptions) {
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('create-wait elapsed')), createWaitMs).unref()),
         ]);
       } catch {
-        // Closed already, or the provider is slow: answer with what the workflow knows now.
-        state = await within(deadlines.callMs, () => handle.query(paymentStateQuery));
+        // Closed already, or the provider is slow: answer with what the workflow knows now. A query
+        // needs a worker; while none answers (a worker restarting) the payment is as it was started.
+        try {
+          state = await within(deadlines.callMs, () => handle.query(paymentStateQuery));
+        } catch (err) {
+          if (!answerless(err)) throw err;
+          state = initialPaymentState(input, new Date().toISOString());
+        }
       }
       if (opts.idempotencyKey && state.requestHash && state.requestHash !== hash) {
         throw new PaymentConflictError('Idempotency-Key was already used with different parameters');
