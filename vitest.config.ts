@@ -7,7 +7,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/quiet-runtime.ts'],
-    exclude: ['test/faults/**', 'node_modules/**'],
+    exclude: ['test/faults/**', 'test/cluster/**', 'test/console/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -1,11 +1,12 @@
 import type { CreateProviderPaymentRequest, ProviderRegistry } from '../providers/types';
-import type { PaymentEventRecord, PaymentState, ProviderName } from '../domain/payments';
+import { LATE_SUCCESS_POLICIES, PROVIDERS, type LateSuccessPolicy, type PaymentEventRecord, type PaymentState, type PaymentStatus, type ProviderName } from '../domain/payments';
 import type { PaymentLedger } from '../store/payment-ledger';
 import type { Logger } from '../observability/logger';
 import { createProviderCallRunner } from './provider-call';
 import { type ProviderCallObserver } from '../observability/observers';
 import type { ProviderResilience } from '../providers/resilience';
 import { withBodyLogging } from './provider-body-log';
+import { registerCounter } from '../observability/metrics';
 
 export interface PaymentActivityDeps {
   providers: ProviderRegistry;
@@ -24,6 +25,13 @@ export function createPaymentActivities({ providers, ledger, logger, observer, r
       return resilience.guard(provider, operation, fn, client.healthCheck ? () => client.healthCheck!() : undefined);
     },
   };
+  const lateSuccesses = registerCounter(
+    'skerry_late_successes_total',
+    'Money a provider captured for a payment Skerry had closed (expired, canceled, failed), by the policy that settled it',
+    ['provider', 'policy'],
+  );
+  // Every series exists from the start at 0, so the alert's increase() sees the first late success.
+  for (const provider of PROVIDERS) for (const policy of LATE_SUCCESS_POLICIES) lateSuccesses.inc({ provider, policy }, 0);
   const runner = createProviderCallRunner({ subject: 'provider', logger, observer, guard });
   const run = <T>(provider: ProviderName, operation: string, correlation: Record<string, unknown>, request: unknown, fn: () => Promise<T>) =>
     runner(provider, operation, correlation, withBodyLogging(logger, provider, operation, correlation, request, fn));
@@ -55,6 +63,11 @@ export function createPaymentActivities({ providers, ledger, logger, observer, r
     },
     async recordPaymentState({ state, events }: { state: PaymentState; events: PaymentEventRecord[] }) {
       await ledger.record(state, events);
+    },
+    /** Money captured for a payment Skerry had closed: the log line and the counter the alert watches. */
+    async recordLateSuccess(input: { paymentId: string; provider: ProviderName; policy: LateSuccessPolicy; closedAs: PaymentStatus; amountCaptured: number }) {
+      lateSuccesses.inc({ provider: input.provider, policy: input.policy });
+      logger.warn(input, `late success: ${input.provider} captured money for a payment closed as ${input.closedAs}; policy ${input.policy}`);
     },
   };
 }

@@ -1,16 +1,19 @@
-// The retention prune: deletes, in batches, webhook inbox rows settled and channel messages
-// acknowledged longer ago than the retention period. Each batch is its own short statement and a
-// heartbeat, so a large backlog neither holds a long transaction nor looks like a stuck activity; a
-// retried attempt simply continues, since what was deleted is gone.
+// The retention prune: deletes, in batches, webhook inbox rows settled, channel messages
+// acknowledged and provider-call hours recorded longer ago than the retention period. Each batch is
+// its own short statement and a heartbeat, so a large backlog neither holds a long transaction nor
+// looks like a stuck activity; a retried attempt simply continues, since what was deleted is gone.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebhookInbox } from '../store/webhook-inbox';
 import type { ChannelMessageStore } from '../store/channel-messages';
+import type { ProviderCallHours } from '../store/provider-call-hours';
 import { DEFAULT_RETENTION_BATCH_SIZE, type RetentionPruneInput, type RetentionPruneResult } from '../domain/retention';
 
 export interface RetentionActivityDeps {
   inbox: Pick<WebhookInbox, 'pruneSettled'>;
   channelMessages: Pick<ChannelMessageStore, 'pruneAcknowledged'>;
+  /** The hourly provider-call rollup (optional: a worker without it prunes the rest). */
+  providerCallHours?: Pick<ProviderCallHours, 'pruneOlderThan'>;
   now?: () => Date;
 }
 
@@ -45,7 +48,8 @@ export function createRetentionActivities(deps: RetentionActivityDeps | undefine
       const limit = input.batchSize ?? DEFAULT_RETENTION_BATCH_SIZE;
       const webhookInboxRows = await pruneInBatches(deps.inbox.pruneSettled, cutoff, limit);
       const channelMessages = await pruneInBatches(deps.channelMessages.pruneAcknowledged, cutoff, limit);
-      return { cutoff: cutoff.toISOString(), webhookInboxRows, channelMessages };
+      const providerCallHours = deps.providerCallHours ? await pruneInBatches(deps.providerCallHours.pruneOlderThan, cutoff, limit) : 0;
+      return { cutoff: cutoff.toISOString(), webhookInboxRows, channelMessages, providerCallHours };
     },
   };
 }

@@ -4,11 +4,14 @@
 //     every route behind a scoped API key (api/auth/), a Host allowlist, JSON only.
 //   - the public door (buildPublicApp): what the internet must reach and nothing else — provider
 //     webhooks, the pages providers send browsers back to, and /health — with abuse limits.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import { createLogger, type Logger } from '../observability/logger';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -28,12 +31,19 @@ import { type WebhookObserver } from '../observability/observers';
 import { paymentsRoutes } from './routes/payments';
 import { inventoryRoutes, type InventoryRoutesDeps } from './routes/inventory';
 import { providersRoutes, type ProvidersRoutesDeps } from './routes/providers';
+import { providerCallRoutes } from './routes/provider-calls';
 import { reconciliationRoutes, type ReconciliationRoutesDeps } from './routes/reconciliation';
 import { operationsRoutes } from './routes/operations';
+import { paymentListRoutes, type PaymentListRoutesDeps } from './routes/payment-list';
+import { propertyCalendarRoutes, type PropertyCalendarDeps } from './routes/property-calendar';
+import { webhookEventRoutes } from './routes/webhook-event';
+import { icalRoutes, type IcalRoutesDeps } from './routes/ical';
+import { icalFeedRoutes, type IcalFeedRouteDeps } from './ical/feed';
 import { installRequestLogging } from './request-log';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { installAdminAccess, type AdminAccessDeps, type AdminRoute } from './auth/access';
-import { accessFor, ROUTE_SCOPES } from './auth/route-scopes';
+import { accessFor, ROUTE_SCOPES, type RouteAccess } from './auth/route-scopes';
+import { ErrorBody, Unavailable } from './schemas';
 import { apiKeyRoutes } from './auth/key-routes';
 import { airbnbCallbackRoutes, airbnbConnectRoutes, type AirbnbConnectDeps } from './channels/airbnb-connect';
 import { returnPageRoutes } from './public/return-page';
@@ -64,6 +74,14 @@ export interface AdminAppDeps {
   codec?: CodecRoutesOptions;
   /** GET /ready: the dependencies that must answer before this process takes traffic. */
   readiness?: ReadinessDeps;
+  /** GET /payments and the overview's totals, read from the ledger. */
+  paymentList?: PaymentListRoutesDeps;
+  /** GET /properties/:id/calendar: the console's units × nights grid. */
+  propertyCalendar?: PropertyCalendarDeps;
+  /** iCal feeds per unit (export URLs, imports) and the channel's health. */
+  ical?: IcalRoutesDeps;
+  /** The operator's console, built (stack/console-build.ts) into this folder; served under /console/. */
+  consoleDir?: string;
   /** Extra admin routes; each needs its line in api/auth/route-scopes.ts. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -81,6 +99,8 @@ export interface PublicAppDeps {
   invalidateProviderReads?: (provider: string, providerReference: string) => Promise<void>;
   /** The Airbnb OAuth callback, bound to the connects started on the admin door. */
   airbnb?: AirbnbConnectDeps & { keys: ApiKeyStore };
+  /** GET /ical/<token>.ics: the calendars OTAs import. */
+  ical?: IcalFeedRouteDeps;
   limits: {
     /** Webhook requests per minute, per provider route and source address. */
     webhookRatePerMinute: number;
@@ -133,11 +153,31 @@ function baseApp(logger: Logger | undefined) {
   return app;
 }
 
+/**
+ * The answers a route gives whatever its handler does, documented once here rather than on every
+ * route: 400 from the validation of its parameters, query or body (baseApp's error handler), and for a route
+ * behind a key 401 (no key), 403 (a key without the scope), 503 (the key could not be looked up), 415
+ * (a state-changing request that is not JSON) and, where an Idempotency-Key is honoured, 422 (the key
+ * reused with another request).
+ */
+function withSharedAnswers(schema: FastifySchema, method: string, access: RouteAccess | undefined): FastifySchema {
+  const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
+  if (schema.params || schema.querystring || schema.body || schema.headers) response[400] ??= ErrorBody;
+  if (access && access.scope !== 'none') {
+    if (method !== 'GET') response[415] ??= ErrorBody;
+    response[401] ??= ErrorBody;
+    response[403] ??= ErrorBody;
+    response[503] ??= Unavailable;
+    if (access.idempotency) response[422] ??= ErrorBody;
+  }
+  return { ...schema, response };
+}
+
 /** The OpenAPI document names each operation's scope, and the bearer scheme "Try it out" uses. */
 const scopedTransform: typeof jsonSchemaTransform = (input) => {
-  const transformed = jsonSchemaTransform(input);
   const method = [input.route.method].flat()[0] ?? 'GET';
   const access = accessFor(String(method), input.url);
+  const transformed = jsonSchemaTransform({ ...input, schema: input.schema && withSharedAnswers(input.schema, String(method), access) });
   if (!access || access.scope === 'none') return { ...transformed, schema: { ...transformed.schema, security: [] } };
   const needs = [
     `Scope: \`${access.scope}\``,
@@ -170,18 +210,39 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<AdminApp> {
   if (deps.readiness) await app.register(readinessRoutes, deps.readiness);
 
   await app.register(paymentsRoutes, { payments: deps.payments, enabledProviders: deps.enabledProviders });
+  if (deps.paymentList) await app.register(paymentListRoutes, deps.paymentList);
+  await app.register(webhookEventRoutes, { inbox: deps.inbox });
   await app.register(operationsRoutes, { inbox: deps.inbox, delivery: deps.delivery, metrics: deps.metrics ?? getProcessMetrics() });
   await app.register(apiKeyRoutes, { keys: deps.access.keys });
   // The Airbnb connect is served here (admin door) and its callback on the public door.
-  if (deps.bookings) await app.register(inventoryRoutes, { ...deps.bookings, airbnb: undefined });
+  if (deps.bookings) await app.register(inventoryRoutes, deps.bookings);
+  if (deps.propertyCalendar) await app.register(propertyCalendarRoutes, deps.propertyCalendar);
+  if (deps.ical) await app.register(icalRoutes, deps.ical);
   if (deps.airbnb) await app.register(airbnbConnectRoutes, deps.airbnb);
   if (deps.providers) await app.register(providersRoutes, deps.providers);
+  if (deps.providers) await app.register(providerCallRoutes, deps.providers);
   if (deps.reconciliation) await app.register(reconciliationRoutes, deps.reconciliation);
   if (deps.codec) await app.register(codecRoutes, deps.codec);
+  if (deps.consoleDir) await registerConsole(app as unknown as FastifyInstance, deps.consoleDir);
   if (deps.extend) await deps.extend(app as unknown as FastifyInstance);
   await app.ready();
   access.assertEveryRouteScoped();
   return Object.assign(app as unknown as FastifyInstance, { adminRoutes: access.routes });
+}
+
+/**
+ * The console's files carry no data (every page asks the API with the signed-in key), so they need no
+ * key; when they were not built, the page says how to build them.
+ */
+async function registerConsole(app: FastifyInstance, dir: string): Promise<void> {
+  app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/', 302));
+  if (!existsSync(join(dir, 'index.html'))) {
+    app.get('/console/*', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send('The console is not built. Run npm run console:build (npm start builds it), then reload.'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, { root: dir, prefix: '/console/', index: 'index.html', schemaHide: true, cacheControl: true, maxAge: '1h' });
 }
 
 export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstance> {
@@ -207,6 +268,7 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
   );
   await app.register(returnPageRoutes, { payments: deps.payments, rateLimit: { max: deps.limits.pageRatePerMinute } });
   if (deps.airbnb) await app.register(airbnbCallbackRoutes, { ...deps.airbnb, rateLimit: { max: deps.limits.pageRatePerMinute } });
+  if (deps.ical) await app.register(icalFeedRoutes, deps.ical);
   await app.ready();
   return app as unknown as FastifyInstance;
 }

@@ -3,6 +3,7 @@ import { loadEntryConfig } from '../config/entry';
 import { createReloadableConfig, installSighupReload } from '../config/secrets';
 import { createLogger } from '../observability/logger';
 import { migrateDatabase } from '../db/migrate';
+import { fileURLToPath } from 'node:url';
 import { startApi } from './server';
 
 const { config, processEnv, temporalAddress, databaseUrl } = loadEntryConfig('npm run api');
@@ -12,7 +13,9 @@ const logger = createLogger({ level: config.logLevel, name: 'skerry-api' });
 const configSource = createReloadableConfig({ processEnv });
 installSighupReload(configSource, logger);
 await migrateDatabase(databaseUrl);
-const api = await startApi(config, { temporalAddress, databaseUrl, logger, configSource });
+// The console, when built (npm run console:build); without it /console/ says how to build it.
+const consoleDir = fileURLToPath(new URL('../dist/console', import.meta.url));
+const api = await startApi(config, { temporalAddress, databaseUrl, logger, configSource, consoleDir });
 // Two doors: the admin API (keys required; keep it private) and the public door providers reach.
 logger.info({ admin: api.url, public: api.publicUrl, publicUrl: config.publicUrl }, 'api listening');
 /** In-flight requests get this long to finish; then the process exits anyway rather than hang a deploy. */

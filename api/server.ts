@@ -13,13 +13,14 @@ import { createWebhookDelivery } from './webhooks/delivery';
 import { createBookingsClient } from '../client/bookings';
 import { createInventory } from '../store/inventory';
 import { bookingTimings } from '../config/booking-timings';
-import { channelAccountKey, ensureChannelBackground } from './routes/channels';
+import { ensureChannelBackground, polledChannelAccounts } from './routes/channels';
+import type { ChannelName } from '../domain/bookings';
 import { createAirbnbOAuth } from '../providers/airbnb/client';
 import { createChannelAccountStore } from '../store/channel-accounts';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { registerLedgerGauges } from '../store/ledger-gauges';
 import { setupReconciliation } from './routes/reconciliation';
-import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
+import { createProcessResilience, type ProviderResilience } from '../providers/resilience';
 import { createPayloadCodec, encryptedDataConverter } from '../security/payload-codec';
 import type { ConfigSource } from '../config/secrets';
 import { API_SCOPES } from '../db/schema';
@@ -31,6 +32,15 @@ import { createSwishWebhookVerifier } from '../providers/swish/webhooks';
 import { AIRBNB_CALLBACK_PATH } from './channels/airbnb-connect';
 import { dependencyChecks } from './routes/health';
 import { ensureRetentionSchedule } from '../client/retention';
+import { createIcalFeedStore } from '../store/ical-feeds';
+import { registerIcalGauges } from '../store/ical-gauges';
+import { createIcalClient } from '../client/ical';
+import { icalHostBreakers } from '../providers/ical/host-breakers';
+import { createPostgresBreakerStore } from '../providers/resilience/breaker-store-postgres';
+import { createSealer } from '../security/sealing';
+import { createPaymentList } from '../store/payment-list';
+import { createPaymentLedger } from '../store/payment-ledger';
+import { cachedWebhookSecrets, createProviderWebhookStore } from '../store/provider-webhooks';
 
 /** Answers of money-moving requests older than a day are dropped this often. */
 const IDEMPOTENCY_PURGE_EVERY_MS = 3_600_000;
@@ -48,6 +58,8 @@ export async function startApi(
     metrics?: Metrics;
     /** A reloadable configuration (SIGHUP): webhook secrets are read from it at every request. */
     configSource?: ConfigSource;
+    /** The built console to serve under /console/ (`npm start` builds it into dist/console). */
+    consoleDir?: string;
     /** This process's resilience mechanisms, when the caller shares them (`npm start`); else built here. */
     resilience?: ProviderResilience;
   },
@@ -55,10 +67,12 @@ export async function startApi(
   const metrics = options.metrics ?? getProcessMetrics();
   const database = createDatabase(options.databaseUrl, { max: 20 });
   registerLedgerGauges(metrics, database.db);
+  const icalFeeds = createIcalFeedStore(database.db, createSealer(config.channels.tokenEncryptionKey));
+  registerIcalGauges(metrics, icalFeeds);
   // The API calls PayPal (webhook verification) and invalidates cached provider reads on webhooks.
   const resilience =
     options.resilience ??
-    createProviderResilience({ config: config.resilience, tokenEncryptionKey: config.channels.tokenEncryptionKey, db: database.db, logger: options.logger, metrics });
+    createProcessResilience(config, database, options.logger, metrics);
   const connection = await Connection.connect({ address: options.temporalAddress, ...config.temporal.connection });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) });
   const payments = createPaymentsClient({
@@ -66,6 +80,9 @@ export async function startApi(
     taskQueue: config.temporal.taskQueue,
     timing: config.payments,
     createWaitMs: config.api.createWaitMs,
+    lateSuccessPolicy: config.lateSuccessPolicy,
+    // Webhooks that change nothing are recorded, not signalled (#20).
+    ledger: createPaymentLedger(database.db),
   });
   const bookings = createBookingsClient({
     temporal,
@@ -75,14 +92,22 @@ export async function startApi(
     paymentTiming: config.payments,
     ...bookingTimings(config),
   });
+  const icalClient = createIcalClient({ temporal, taskQueue: config.temporal.taskQueue });
   const readiness = dependencyChecks({ sql: database.sql, temporal: connection, redisUrl: config.resilience.redisUrl });
   const inbox = createWebhookInbox(database.db);
   const delivery = createWebhookDelivery({
     inbox,
     payments,
     reservations: bookings,
+    pullNow: async (channel) => {
+      const account = polledChannelAccounts(config)[channel as ChannelName];
+      if (!account) throw new Error(`${channel} has no reservation poll here`);
+      await bookings.pollReservationsNow(channel as ChannelName, account);
+    },
     logger: options.logger.child({ component: 'webhook-delivery' }),
     sweepEveryMs: config.webhooks.deliverySweepMs,
+    maxAttempts: config.webhooks.maxDeliveryAttempts,
+    parkAfterMs: config.webhooks.parkAfterMs,
     observer: metrics.deliveryObserver,
   });
 
@@ -109,7 +134,11 @@ export async function startApi(
       ];
     },
   });
-  const verifiers = createWebhookVerifiers(config, { source: options.configSource, resilience }).map((verifier) => {
+  const providerWebhooks = createProviderWebhookStore(database.db, config.channels.tokenEncryptionKey);
+  const mobilepaySecrets = cachedWebhookSecrets(() =>
+    providerWebhooks.secrets('mobilepay', (id, err) => options.logger.error({ registration: id, err: err.message }, 'a stored MobilePay webhook secret does not open')),
+  );
+  const verifiers = createWebhookVerifiers(config, { source: options.configSource, resilience, storedWebhookSecrets: { mobilepay: mobilepaySecrets } }).map((verifier) => {
     if (verifier.provider === 'paypal') return withVerifyBudget(verifier, paypalVerify);
     // Unsigned callbacks about payment requests the ledger does not know are answered and dropped.
     if (verifier.provider === 'swish') {
@@ -126,7 +155,7 @@ export async function startApi(
         callbackUrl: `${config.publicUrl}${AIRBNB_CALLBACK_PATH}`,
       }
     : undefined;
-  const reconciliation = await setupReconciliation(config, { temporal, db: database.db, metrics, logger: options.logger.child({ component: 'reconciliation' }) });
+  const reconciliation = await setupReconciliation(config, { temporal, db: database.db, metrics, resilience, logger: options.logger.child({ component: 'reconciliation' }) });
   await ensureRetentionSchedule(temporal, { taskQueue: config.temporal.taskQueue, retentionDays: config.webhooks.retentionDays }).then(
     (outcome) => options.logger.info({ schedule: outcome, retentionDays: config.webhooks.retentionDays }, 'retention schedule'),
     // The API serves without it; the next start tries again.
@@ -150,6 +179,17 @@ export async function startApi(
       },
     },
     providers: { db: database.db, config },
+    paymentList: { list: createPaymentList(database.db) },
+    propertyCalendar: { bookings, db: database.db },
+    consoleDir: options.consoleDir,
+    ical: {
+      feeds: icalFeeds,
+      ical: icalClient,
+      publicUrl: config.publicUrl,
+      defaults: { intervalMs: config.channels.ical.pollIntervalMs, graceMs: config.channels.ical.graceMs, staleAfterMs: config.channels.ical.staleAfterMs },
+      importPolicy: config.channels.ical.importPolicy,
+      hostBreakers: () => icalHostBreakers(createPostgresBreakerStore(database.db), config.resilience.scope),
+    },
     codec: { codec: createPayloadCodec(config.channels.tokenEncryptionKey) },
     readiness,
     enabledProviders: enabledPaymentProviders(config),
@@ -157,7 +197,8 @@ export async function startApi(
     metrics,
     bookings: {
       bookings,
-      pollAccounts: config.channels.bookingCom.enabled ? { booking_com: channelAccountKey(config.channels.bookingCom.username, config.temporal.taskQueue) } : {},
+      pollAccounts: polledChannelAccounts(config),
+      icalFeeds,
     },
     airbnb,
     reconciliation,
@@ -172,6 +213,7 @@ export async function startApi(
     readiness,
     invalidateProviderReads: (provider, providerReference) => resilience.invalidate(provider, providerReference),
     airbnb: airbnb ? { ...airbnb, keys } : undefined,
+    ical: { feeds: icalFeeds, days: config.channels.ical.exportDays, ratePerMinute: config.channels.ical.feedRatePerMinute },
     limits: { webhookRatePerMinute: config.publicLimits.webhookRatePerMinute, pageRatePerMinute: config.publicLimits.pageRatePerMinute },
   });
 
@@ -181,6 +223,10 @@ export async function startApi(
   }, IDEMPOTENCY_PURGE_EVERY_MS);
   purge.unref();
   await ensureChannelBackground(config, bookings, options.logger.child({ component: 'channels' }));
+  // Every iCal import feed polls (a feed added while no API ran, or a poll that ended, starts again).
+  await Promise.all((await icalFeeds.listImportFeeds()).map((feed) => icalClient.ensureImportPoll(feed))).catch((err: Error) =>
+    options.logger.error({ err: err.message }, 'could not start the iCal import polls; the next start tries again'),
+  );
   const url = await admin.listen({ host: config.host, port: options.port ?? config.port });
   const publicUrl = await publicApp.listen({ host: config.publicDoor.host, port: options.publicPort ?? config.publicDoor.port });
   return {

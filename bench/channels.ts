@@ -20,6 +20,7 @@ import { createLogger } from '../observability/logger';
 import { bookingActivityDeps } from '../activities/bookings/deps';
 import { bookingWorkflowSignals } from '../client/bookings';
 import { addDays, eachDate, stayNights } from '../domain/dates';
+import { adminFetch, BENCH_API_KEY } from './support';
 import type { ChannelName } from '../domain/bookings';
 
 export interface ChannelSyncBenchResult {
@@ -27,7 +28,21 @@ export interface ChannelSyncBenchResult {
   reservations: { airbnbToBookingCom: LatencySummary; bookingComToAirbnb: LatencySummary & { afterPull: LatencySummary } };
   baseline: { bookingComPush: LatencySummary; airbnbPush: LatencySummary };
   ratio: { airbnbToBookingComP50: number; bookingComToAirbnbAfterPullP50: number };
-  changes: { edits: number; seconds: number; channelRequests: { booking_com: number; airbnb: number; total: number }; naiveRequests: number; ratio: number; settledAfterLastEditMs: number };
+  /** Reservations whose nights never stopped selling on the other channel within the deadline (the gate wants 0). */
+  neverArrived: number;
+  changes: {
+    edits: number;
+    seconds: number;
+    /** Nights whose last-sent edit was not the one the database kept (concurrent edits committed out of order). */
+    reorderedEdits: number;
+    channelRequests: { booking_com: number; airbnb: number; total: number };
+    /** Measured: the same edits pushed one by one through the same channel clients, as a sync without coalescing would. */
+    naiveRequests: number;
+    ratio: number;
+    settledAfterLastEditMs: number;
+    /** Edits whose connection was lost and sent again (the PUT is idempotent). */
+    networkRetries: number;
+  };
   settings: { bookingComPollIntervalMs: number; quietMs: number; maxDelayMs: number; maxPushesPerMinute: number };
 }
 
@@ -59,12 +74,15 @@ export async function benchChannelSync(options: {
   const { say } = options;
   const stops: Array<() => Promise<unknown>> = [];
   try {
-    const [apiPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort()];
+    const [apiPort, publicPort, sandboxPort, swishPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // Production timing defaults: nothing about the sync is tuned for the benchmark.
     const env: Record<string, string> = {
       TEMPORAL_TASK_QUEUE: 'bench-channels',
       RESILIENCE_SCOPE: 'bench-channels',
       PORT: String(apiPort),
+      PUBLIC_PORT: String(publicPort),
+      PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
+      SKERRY_BOOTSTRAP_API_KEY: BENCH_API_KEY,
       SANDBOX_PORT: String(sandboxPort),
       SANDBOX_SWISH_PORT: String(swishPort),
       DATA_DIR: join(options.workDir, 'channels'),
@@ -91,30 +109,40 @@ export async function benchChannelSync(options: {
     const database = createDatabase(options.databaseUrl, { max: 2 });
     stops.push(() => database.close());
 
+    // A connection the load generator lost (not an answer) is sent again: the calendar PUT and the
+    // reads are idempotent. Counted, so a run that needed it says so.
+    let networkRetries = 0;
+    const send = async (method: string, path: string, body: unknown, attempt = 1): Promise<Response> => {
+      try {
+        return await adminFetch(`${api.url}${path}`, { method, body });
+      } catch (err) {
+        if (attempt >= 3 || method === 'POST') throw new Error(`${method} ${path}: ${(err as Error).message} (${String((err as { cause?: unknown }).cause)})`);
+        networkRetries += 1;
+        return send(method, path, body, attempt + 1);
+      }
+    };
     const http = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      const response = await send(method, path, body);
       const text = await response.text();
       if (response.status >= 300 && response.status !== 302) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
       return text ? JSON.parse(text) : undefined;
     };
 
     // ── Set-up: one property, units mapped to a Booking.com room and an Airbnb listing of one host.
-    const rate = 1;
-    const reservationsWanted = Math.max(20, Math.round(Math.min(options.durationS, 60) * rate));
+    // Enough guests that each direction's p99 is a percentile of ≥ 200 samples, not its maximum, in a full run.
+    const rate = 7;
+    const reservationsWanted = Math.min(400, Math.max(20, Math.round(Math.min(options.durationS, 60) * rate)));
     const units = 20;
     const stays = Math.ceil(reservationsWanted / units);
     const firstNight = addDays(new Date().toISOString().slice(0, 10), 60);
     const editFrom = addDays(firstNight, stays * 3 + 10);
     const nights = stays * 3 + 10 + 100;
     const hostId = `benchhost${Date.now()}`;
-    const consent = await fetch(`${api.url}/channels/airbnb/connect?hostHint=${hostId}`, { redirect: 'manual' });
+    const consent = await adminFetch(`${api.url}/channels/airbnb/connect?hostHint=${hostId}`);
     const callback = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
-    const callbackUrl = new URL(callback.headers.get('location')!);
-    await http('GET', `${callbackUrl.pathname}${callbackUrl.search}`);
+    // Airbnb sends the host's browser back to the public door's OAuth callback.
+    const connected = await fetch(callback.headers.get('location')!, { redirect: 'manual' });
+    if (connected.status >= 400) throw new Error(`the Airbnb connect callback answered ${connected.status}: ${await connected.text()}`);
     const property = await http('POST', '/properties', { name: 'Bench archipelago camp', currency: 'SEK' });
     const hotelId = String(3_000_000 + (Date.now() % 1_000_000));
     say(`B6: ${units} units on Booking.com hotel ${hotelId} and Airbnb host ${hostId}, ${nights} nights open…`);
@@ -201,7 +229,8 @@ export async function benchChannelSync(options: {
     }
     const allArrived = Promise.all(arrivals);
     const timedOut = await Promise.race([allArrived.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), config.channels.bookingCom.pollIntervalMs + 120_000).unref())]);
-    if (timedOut) say(`B6: ${waiting.size} reservations never reached the other channel within the deadline`);
+    const neverArrived = timedOut ? waiting.size : 0;
+    if (timedOut) say(`B6: ${neverArrived} reservations never reached the other channel within the deadline`);
 
     // ── Baseline: the same push by the same channel client, straight from here.
     say('B6: baseline (the channel clients pushing the same nights directly)…');
@@ -243,26 +272,59 @@ export async function benchChannelSync(options: {
     await Promise.all(inflight);
     const lastEditAt = Date.now();
     const editsSeconds = (lastEditAt - editsBegin) / 1000;
+    // Edits of one night sent a second apart may commit in either order when the API's answers take
+    // longer than that (they run concurrently): what the channels must end on is what Skerry holds.
+    let reorderedEdits = 0;
+    for (const [key, edit] of finalPrice) {
+      const [held] = await direct.inventory.calendar.desiredDays(edit.unit.unitId, [{ from: edit.date, to: edit.date }]);
+      if (held?.price === undefined) throw new Error(`B6: ${edit.unit.unitId} ${edit.date} has no price after the edits`);
+      if (held.price !== edit.price) reorderedEdits += 1;
+      finalPrice.set(key, { ...edit, price: held.price });
+    }
     const told = () =>
       [...finalPrice.values()].every(
         ({ unit, date, price }) =>
           bookingCom.calendar(hotelId, unit.roomId, `${hotelId}9`, date, date)[0]?.price === price && airbnb.calendar(unit.listingId, date, date)[0]?.daily_price === price / 100,
       );
-    await waitFor(told, 120_000, 'every edit on both channels');
+    await waitFor(told, 120_000, 'every edit on both channels', () => {
+      const behind = { booking_com: [] as string[], airbnb: [] as string[] };
+      for (const { unit, date, price } of finalPrice.values()) {
+        const atBookingCom = bookingCom.calendar(hotelId, unit.roomId, `${hotelId}9`, date, date)[0]?.price;
+        const atAirbnb = airbnb.calendar(unit.listingId, date, date)[0]?.daily_price;
+        if (atBookingCom !== price) behind.booking_com.push(`${unit.roomId} ${date}: ${atBookingCom} not ${price}`);
+        if (atAirbnb !== price / 100) behind.airbnb.push(`${unit.listingId} ${date}: ${atAirbnb} not ${price / 100}`);
+      }
+      return `of ${finalPrice.size} nights, Booking.com lacks ${behind.booking_com.length} (${behind.booking_com.slice(0, 3).join('; ')}), Airbnb ${behind.airbnb.length} (${behind.airbnb.slice(0, 3).join('; ')})`;
+    });
     const settledAfterLastEditMs = Date.now() - lastEditAt;
     const after = requestsNow();
     const channelRequests = { booking_com: after.booking_com - before.booking_com, airbnb: after.airbnb - before.airbnb, total: 0 };
     channelRequests.total = channelRequests.booking_com + channelRequests.airbnb;
-    const naiveRequests = edits * 2;
+
+    // The naive baseline, measured: every edit pushed on its own to both channels by the same clients.
+    say('B6: naive baseline (each edit pushed on its own to both channels)…');
+    const beforeNaive = requestsNow();
+    for (const { unit, date } of finalPrice.values()) {
+      for (const channel of ['booking_com', 'airbnb'] as const) {
+        const mapping = (await direct.inventory.mappings.getMapping(unit.unitId, channel))!;
+        const days = await direct.inventory.calendar.desiredDays(unit.unitId, [{ from: date, to: date }]);
+        await direct.channels.get(channel).pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => {} });
+      }
+    }
+    const afterNaive = requestsNow();
+    // Scaled to all edits: the loop pushed each distinct (unit, night) once; edits to the same night repeat its cost.
+    const naivePerEdit = (afterNaive.booking_com - beforeNaive.booking_com + afterNaive.airbnb - beforeNaive.airbnb) / finalPrice.size;
+    const naiveRequests = Math.round(naivePerEdit * edits);
 
     const airbnbSummary = summarize(airbnbToBookingCom);
     const afterPull = summarize(bookingComAfterPull);
     return {
       units,
+      neverArrived,
       reservations: { airbnbToBookingCom: airbnbSummary, bookingComToAirbnb: { ...summarize(bookingComToAirbnb), afterPull } },
       baseline: { bookingComPush, airbnbPush },
       ratio: { airbnbToBookingComP50: round(airbnbSummary.p50Ms / bookingComPush.p50Ms), bookingComToAirbnbAfterPullP50: round(afterPull.p50Ms / airbnbPush.p50Ms) },
-      changes: { edits, seconds: round(editsSeconds), channelRequests, naiveRequests, ratio: round(channelRequests.total / naiveRequests, 3), settledAfterLastEditMs },
+      changes: { edits, seconds: round(editsSeconds), reorderedEdits, channelRequests, naiveRequests, ratio: round(channelRequests.total / naiveRequests, 3), settledAfterLastEditMs, networkRetries },
       settings: {
         bookingComPollIntervalMs: config.channels.bookingCom.pollIntervalMs,
         quietMs: config.channels.sync.quietMs,
@@ -276,10 +338,10 @@ export async function benchChannelSync(options: {
 }
 
 /** Polls a condition over in-process sandbox state (no I/O): the set-up and the edits' end. */
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string, describeMissing?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`B6: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`B6: timed out waiting for ${what}${describeMissing ? `: ${describeMissing()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

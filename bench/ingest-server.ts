@@ -15,7 +15,8 @@ if (mode === 'full') {
   const database = createDatabase(process.env.DATABASE_URL!, { max: Number(process.env.BENCH_DB_POOL ?? 20) });
   close = () => database.close();
   const inbox = createWebhookInbox(database.db);
-  const delivery = { deliverNow: () => {} } as never;
+  // Delivery to workflows is B2's and B1b's subject: here it is never backed up and does nothing.
+  const delivery = { deliverNow: () => {}, saturated: () => false } as never;
   await app.register(
     async (scope) =>
       registerWebhookRoutes(scope, {

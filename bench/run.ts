@@ -5,7 +5,7 @@
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { say, signedStripeEvent, forkTs, SECRET, round, stopChild, workerMemory, percentile } from './support';
+import { say, signedStripeEvent, forkTs, SECRET, round, stopChild, workerMemory, percentile, BENCH_API_KEY } from './support';
 import { ensureBinary } from '../stack/binaries';
 import { startTemporalDevServer } from '../stack/temporal-dev-server';
 import { freePort } from '../stack/ports';
@@ -16,19 +16,26 @@ import { postmasterPid, measureCpu } from './cpu';
 import { createDatabase } from '../db/client';
 import { randomUUID } from 'node:crypto';
 import { default as autocannon } from 'autocannon';
-import { sql, inArray } from 'drizzle-orm';
-import { webhookInbox, payments, paymentEvents } from '../db/schema';
+import { inArray, sql } from 'drizzle-orm';
+import { DELIVERABLE_INBOX_STATUSES, webhookInbox } from '../db/schema';
 import { benchReconciliation, type ReconciliationBenchResult } from './reconciliation';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
+import { pino } from 'pino';
 import { buildSandbox, sandboxHandles } from '../sandbox/server';
 import { startApi } from '../api/server';
 import { Connection, Client } from '@temporalio/client';
 import { encryptedDataConverter } from '../security/payload-codec';
-import type { baselineWorkflow } from './workflows/baseline';
 import { createPaymentsClient } from '../client/payments';
 import { benchChannelSync, type ChannelSyncBenchResult } from './channels';
+import { benchChannex } from './channex';
+import { benchIcal } from './ical';
+import { benchConsole, type ConsoleBenchResult } from './console';
+import { benchGate } from './gate';
+import { benchPayments } from './payments';
+import { benchDeployedIngest } from './ingest-deployed';
+import { benchCluster } from './cluster';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 60);
 const SELECTED = new Set(process.argv.slice(2).map((name) => name.toUpperCase()));
@@ -36,6 +43,7 @@ const wants = (name: string) => SELECTED.size === 0 || SELECTED.has(name);
 
 const results: Record<string, unknown> = { machine: { cores: (await import('node:os')).cpus().length, node: process.version }, durationS: DURATION_S };
 
+const gateFailures: string[] = [];
 const workDir = await mkdtemp(join(tmpdir(), 'skerry-bench-'));
 const stops: Array<() => Promise<unknown>> = [];
 try {
@@ -122,154 +130,128 @@ try {
   if (wants('B4')) results.B4 = await benchReconciliation({ temporalAddress: temporal.address, databaseUrl: postgres.url, database: database.db, workDir, say });
 
   // The prebuilt production bundle, as a production worker would load it.
-  const needsBundle = wants('B2') || wants('B3') || wants('B5') || wants('B6');
+  const needsBundle = wants('B1') || wants('B2') || wants('B3') || wants('B5') || wants('B6') || wants('B6C') || wants('B6I');
   const bundlePath = needsBundle ? await buildWorkflowBundle(join(workDir, 'workflow-bundle.js')) : '';
 
-  const needsStack = wants('B2') || wants('B3') || wants('B5');
+  const needsStack = wants('B1') || wants('B2') || wants('B3') || wants('B5');
   if (needsStack) {
 
     const apiPort = await freePort();
+    const publicPort = await freePort();
     const sandboxPort = await freePort();
     const env = {
       TEMPORAL_TASK_QUEUE: 'bench',
       STRIPE_WEBHOOK_SECRET: SECRET,
       SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
-      PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+      PORT: String(apiPort),
+      PUBLIC_PORT: String(publicPort),
+      PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
+      SKERRY_BOOTSTRAP_API_KEY: BENCH_API_KEY,
+      // The load comes from one address; production's per-address webhook limit would answer it 429.
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000',
       PAYMENT_CONFIRM_WINDOW_MS: '600000',
       PAYMENT_EXPIRES_AFTER_MS: '3600000',
       PAYMENT_REFUND_WINDOW_MS: '3600000',
       WEBHOOK_DELIVERY_SWEEP_MS: '1000',
-      LOG_LEVEL: 'warn',
+      // The production default: B3 pays for the log lines a deployment writes.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     };
     const config = loadConfig(env);
-    const logger = createLogger({ level: 'warn', name: 'bench' });
+    // Written as a deployment writes them (to a file here, so the bench's own output stays readable).
+    const logger = createLogger({ level: env.LOG_LEVEL, name: 'bench', destination: pino.destination({ dest: join(workDir, 'api.log'), sync: false, mkdir: true }) });
     const sandbox = await buildSandbox({ logger: false, stripe: { webhookUrl: `${config.publicUrl}/webhooks/stripe`, webhookSecret: SECRET, webhooks: { concurrency: 16, initialDelayMs: 50, maxDelayMs: 1_000 } } });
     await sandbox.listen({ host: '127.0.0.1', port: sandboxPort });
     stops.push(() => sandbox.close());
     const api = await startApi(config, { temporalAddress: temporal.address, databaseUrl: postgres.url, logger, port: apiPort });
-    stops.push(() => api.close());
+    let apiOpen = true;
+    const closeApi = async () => {
+      if (apiOpen) await api.close();
+      apiOpen = false;
+    };
+    stops.push(closeApi);
     const connection = await Connection.connect({ address: temporal.address });
     stops.push(() => connection.close());
     const temporalClient = new Client({ connection, dataConverter: encryptedDataConverter(config.channels.tokenEncryptionKey) });
-    const workerEnv = { ...env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: postgres.url, WORKFLOW_BUNDLE_PATH: bundlePath };
+    const workerEnv = { ...env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: postgres.url, WORKFLOW_BUNDLE_PATH: bundlePath, BENCH_LOG_FILE: join(workDir, 'worker.log') };
     let worker = await forkTs('bench/worker-process.ts', [], workerEnv);
 
-    // ------------------------------------------------------------ B3 end-to-end payments
-    if (wants('B3')) {
-      const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 48);
-      const started: string[] = [];
-      let completed = 0;
-      let failed = 0;
-      const closedLoop = async (deadline: number, once: () => Promise<void>) => {
-        await Promise.all(
-          Array.from({ length: concurrency }, async () => {
-            while (Date.now() < deadline) {
-              try {
-                await once();
-                completed += 1;
-              } catch (err) {
-                failed += 1;
-                if (failed < 5) say(`B3 error: ${(err as Error).message}`);
-              }
-            }
-          }),
-        );
-      };
-      const waitForLedger = async (paymentId: string) => {
-        const giveUp = Date.now() + 120_000;
-        for (;;) {
-          const [row] = await database.sql`select status from payments where id = ${paymentId}`;
-          if (row?.status === 'succeeded') return;
-          if (Date.now() > giveUp) throw new Error(`payment ${paymentId} did not complete`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
-      const onePayment = async () => {
-        const response = await fetch(`${config.publicUrl}/payments`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ provider: 'stripe', amount: { value: 10_000, currency: 'SEK' }, reference: `b3-${randomUUID()}` }),
-        });
-        const created = (await response.json()) as { paymentId: string; providerReference?: string };
-        if (response.status !== 201 || !created.providerReference) throw new Error(`create answered ${response.status}`);
-        started.push(created.paymentId);
-        const paid = await fetch(`${config.sandbox.url}/stripe/_control/payments/${created.providerReference}/succeed`, { method: 'POST' });
-        if (paid.status !== 200) throw new Error(`succeed answered ${paid.status}`);
-        await waitForLedger(created.paymentId);
-      };
-      say(`B3: end-to-end payments, ${concurrency} concurrent customers, ${DURATION_S} s…`);
-      let begin = Date.now();
-      let cpu = measureCpu(cpuGroups({ worker: worker.pid }));
-      await closedLoop(begin + DURATION_S * 1000, onePayment);
-      const skerrySeconds = (Date.now() - begin) / 1000;
-      const skerry = { completed, failed, perSecond: round(completed / skerrySeconds), cpu: cpu.stop() };
-      // Lost: started but never succeeded in the ledger; duplicates: an event recorded twice.
-      const rows = started.length ? await database.db.select({ id: payments.id, status: payments.status }).from(payments).where(inArray(payments.id, started)) : [];
-      const lost = started.length - rows.filter((row) => row.status === 'succeeded').length;
-      const [duplicates] = await database.db.execute<{ n: number }>(
-        sql`select count(*)::int as n from (select payment_id, event_id from ${paymentEvents} group by 1, 2 having count(*) > 1) d`,
-      );
+    // Every webhook the sandbox owes is sent and every inbox row delivered: memory is read, signals are
+    // timed and B3's phases start and end with no work left over.
+    const quiesce = async () => {
+      if (!(await sandboxHandles(sandbox).stripe.webhooks.flush({ timeoutMs: 120_000 }))) throw new Error('the sandbox did not drain its webhooks');
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const [pending] = await database.db.select({ n: sql<number>`count(*)::int` }).from(webhookInbox).where(inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES]));
+        if ((pending?.n ?? 0) === 0) return;
+        if (Date.now() > deadline) throw new Error(`${pending?.n} inbox rows still pending`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
 
-      completed = 0;
-      failed = 0;
-      say(`B3: baseline (two no-op activities and one signal), ${concurrency} concurrent, ${DURATION_S} s…`);
-      begin = Date.now();
-      cpu = measureCpu(cpuGroups({ worker: worker.pid }));
-      await closedLoop(begin + DURATION_S * 1000, async () => {
-        const handle = await temporalClient.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: 'bench-baseline', workflowId: `baseline-${randomUUID()}` });
-        await handle.signal('proceed');
-        await handle.result();
+    // ------------------------------------------------------------ B3 end-to-end payments (bench/payments.ts)
+    if (wants('B3')) {
+      results.B3 = await benchPayments({
+        durationS: DURATION_S,
+        concurrency: Number(process.env.BENCH_CONCURRENCY ?? 48),
+        apiUrl: api.url,
+        sandboxUrl: config.sandbox.url,
+        database,
+        temporalClient,
+        freshWorker: async () => {
+          await stopChild(worker);
+          worker = await forkTs('bench/worker-process.ts', [], workerEnv);
+          return worker;
+        },
+        quiesce,
+        measureCpu: (phaseWorker) => measureCpu(cpuGroups({ worker: phaseWorker.pid })),
+        logLevel: env.LOG_LEVEL,
+        say,
       });
-      const baselineSeconds = (Date.now() - begin) / 1000;
-      const baseline = { completed, failed, perSecond: round(completed / baselineSeconds), cpu: cpu.stop() };
-      results.B3 = { skerry: { ...skerry, lostPayments: lost, duplicateLedgerEvents: duplicates?.n ?? 0 }, baseline, ratio: round(skerry.perSecond / baseline.perSecond, 3), concurrency };
       say(`B3: ${JSON.stringify(results.B3)}`);
     }
 
     // ------------------------------------------------------------ B5 memory, B2 signal latency
-    if (wants('B5') || wants('B2')) {
-      // Every webhook the sandbox owes is sent and every inbox row delivered: memory is read, and
-      // signals are timed, with no work left over from starting the payments.
-      const quiesce = async () => {
-        if (!(await sandboxHandles(sandbox).stripe.webhooks.flush({ timeoutMs: 120_000 }))) throw new Error('the sandbox did not drain its webhooks');
-        const deadline = Date.now() + 120_000;
-        for (;;) {
-          const [pending] = await database.db.select({ n: sql<number>`count(*)::int` }).from(webhookInbox).where(sql`${webhookInbox.status} = 'pending'`);
-          if ((pending?.n ?? 0) === 0) return;
-          if (Date.now() > deadline) throw new Error(`${pending?.n} inbox rows still pending`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
+    if (wants('B5') || wants('B2') || wants('B1')) {
       const paymentsClient = createPaymentsClient({ temporal: temporalClient, taskQueue: 'bench', timing: config.payments, createWaitMs: 30_000 });
 
-      /** A fresh worker with this workflow cache; 1,000 payments parked waiting for their customer. */
-      const restartWorker = async (maxCached: number) => {
+      /** A fresh worker with this workflow cache ('default': the SDK's choice). */
+      const restartWorker = async (maxCached: number | 'default') => {
         await stopChild(worker);
         worker = await forkTs('bench/worker-process.ts', [], { ...workerEnv, BENCH_MAX_CACHED: String(maxCached) });
       };
-      const parkOnFreshWorker = async (maxCached: number, tag: string) => {
+      /** `count` payments parked waiting for their customer on a fresh worker; its RSS read at every quarter. */
+      const parkOnFreshWorker = async (maxCached: number | 'default', tag: string, count: number) => {
         await restartWorker(maxCached);
         // Warm up: the first workflows load the bundle into the worker's workflow thread.
         await Promise.all(Array.from({ length: 20 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `warm-${tag}-${index}` })));
         await quiesce();
         const before = await workerMemory(worker);
-        say(`B5: parking 1,000 payment workflows on a worker caching at most ${maxCached}…`);
+        say(`B5: parking ${count.toLocaleString('en')} payment workflows on a worker caching at most ${before.maxCachedWorkflows} (${maxCached})…`);
         const parked: Array<{ paymentId: string; providerReference: string }> = [];
-        for (let batch = 0; batch < 20; batch += 1) {
+        const rssAtParked: Array<{ parked: number; rssMiB: number }> = [];
+        const batch = 50;
+        for (let offset = 0; offset < count; offset += batch) {
           const states = await Promise.all(
-            Array.from({ length: 50 }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `park-${tag}-${batch}-${index}` })),
+            Array.from({ length: Math.min(batch, count - offset) }, (_, index) => paymentsClient.startPayment({ provider: 'stripe', amount: { value: 5_000, currency: 'SEK' }, reference: `park-${tag}-${offset + index}` })),
           );
           for (const state of states) parked.push({ paymentId: state.paymentId, providerReference: state.providerReference! });
+          const quarter = Math.max(batch, Math.floor(count / 4 / batch) * batch);
+          if (parked.length % quarter === 0 && parked.length < count) {
+            await quiesce();
+            rssAtParked.push({ parked: parked.length, rssMiB: round((await workerMemory(worker)).rss) });
+          }
         }
         await quiesce();
         const after = await workerMemory(worker);
+        rssAtParked.push({ parked: parked.length, rssMiB: round(after.rss) });
         return {
           parked,
           memory: {
-            maxCachedWorkflows: maxCached,
+            maxCachedWorkflows: before.maxCachedWorkflows,
             parked: parked.length,
             workerRssBeforeMiB: round(before.rss),
             workerRssAfterMiB: round(after.rss),
+            rssAtParked,
             perThousandParkedMiB: round(((after.rss - before.rss) * 1000) / parked.length),
             // The worker's main thread (activities, clients); workflows run in the SDK's workflow thread.
             mainThreadHeapPerThousandParkedMiB: round(((after.heapUsed - before.heapUsed) * 1000) / parked.length),
@@ -322,12 +304,14 @@ try {
         return { eventsSent: ids.length, delivered: lags.length, ratePerSecond: rate, p50Ms: round(percentile(lags, 50)), p99Ms: round(percentile(lags, 99)), maxMs: round(Math.max(...lags)), cpu: cpu.stop() };
       };
 
-      // First, before any signal load can leave work behind for the next worker: 1,000 parked on a
-      // worker caching 200 (the rest are evicted and cost nothing until their next event).
-      const bounded = wants('B5') ? await parkOnFreshWorker(200, 'b') : undefined;
+      // B5 first, before any signal load can leave work behind: many payments parked on a worker with
+      // the SDK's default cache. Memory is bounded by the cache, not by the number of payments:
+      // past the cache size the RSS should stay flat while the count keeps growing.
+      const parkedCount = Number(process.env.BENCH_PARKED ?? (DURATION_S >= 60 ? 10_000 : 400));
+      const bounded = wants('B5') ? await parkOnFreshWorker('default', 'b', parkedCount) : undefined;
       if (bounded) say(`B5: ${JSON.stringify(bounded.memory)}`);
-      // Every parked payment cached: what a cached workflow costs, and B2 on the warm cache.
-      const cached = await parkOnFreshWorker(5_000, 'c');
+      // 1,000 parked, all cached: what one cached workflow costs, and B2 on a warm cache.
+      const cached = await parkOnFreshWorker(5_000, 'c', Math.min(1_000, parkedCount));
       say(`B5: ${JSON.stringify(cached.memory)}`);
       if (wants('B2')) {
         // The target rate, and a quarter of it: the second shows the path's latency when the
@@ -338,48 +322,100 @@ try {
         say(`B2: ${JSON.stringify(results.B2)}`);
       }
       if (bounded) {
-        // The price of eviction: on a fresh worker caching 200, every signal to the first 1,000
-        // finds its workflow uncached and replays its history first.
-        await restartWorker(200);
+        // The price of eviction: on a fresh worker every parked payment is uncached, so each signal
+        // finds its workflow out of the cache and replays its history first.
+        await restartWorker('default');
         const replayed = await signalLatency(bounded.parked, 50, Math.min(DURATION_S, 20), 'b');
-        results.B5 = { ...cached.memory, boundedCache: { ...bounded.memory, signalsToEvictedAt50PerSecond: replayed } };
+        const perCachedMiB = cached.memory.perThousandParkedMiB / 1000;
+        const statedBoundMiB = round(bounded.memory.workerRssBeforeMiB + perCachedMiB * (bounded.memory.maxCachedWorkflows ?? 0) * 1.25);
+        results.B5 = {
+          ...bounded.memory,
+          // The stated bound: the cache full of workflows at the measured cost of a cached one, plus a quarter.
+          statedBoundMiB,
+          withinBound: bounded.memory.workerRssAfterMiB <= statedBoundMiB,
+          signalsToEvictedAt50PerSecond: replayed,
+          allCached: cached.memory,
+        };
         say(`B5: ${JSON.stringify(results.B5)}`);
+      }
+      if (wants('B1')) {
+        // The in-process API stops first: the API process under load does the delivery on its own.
+        await closeApi();
+        const deployed = await benchDeployedIngest({
+          durationS: DURATION_S,
+          env: workerEnv,
+          workDir,
+          database,
+          parked: cached.parked,
+          measureCpu: (apiProcess) => measureCpu(cpuGroups({ 'api process': apiProcess.pid, worker: worker.pid })),
+          say,
+        });
+        results.B1 = { ...(results.B1 as object), deployed };
+        say(`B1b: ${JSON.stringify(deployed)}`);
       }
     }
     await stopChild(worker);
   }
 
   // ---------------------------------------------------------------- B6 availability sync (bench/channels.ts)
+  // What the three channel benchmarks share: each starts its own sandboxes, API and worker on these.
+  const channelBench = {
+    temporalAddress: temporal.address,
+    databaseUrl: postgres.url,
+    workDir,
+    bundlePath,
+    durationS: DURATION_S,
+    startWorkerProcess: (env: Record<string, string>) => forkTs('bench/worker-process.ts', [], env),
+    stopWorkerProcess: stopChild,
+    say,
+  };
   if (wants('B6')) {
-    results.B6 = await benchChannelSync({
-      temporalAddress: temporal.address,
-      databaseUrl: postgres.url,
-      workDir,
-      bundlePath,
-      durationS: DURATION_S,
-      startWorkerProcess: (env) => forkTs('bench/worker-process.ts', [], env),
-      stopWorkerProcess: stopChild,
-      say,
-    });
+    results.B6 = await benchChannelSync(channelBench);
     say(`B6: ${JSON.stringify(results.B6)}`);
+  }
+
+  // ---------------------------------------------------------------- B6 Channex: booking → other channels closed, requests per 1,000 edits (bench/channex.ts)
+  if (wants('B6') || wants('B6C')) {
+    results.B6C = await benchChannex(channelBench);
+    say(`B6C: ${JSON.stringify(results.B6C)}`);
+  }
+
+  // ---------------------------------------------------------------- B6 iCal: an import finds a booking → other channels closed (bench/ical.ts)
+  if (wants('B6') || wants('B6I')) {
+    results.B6I = await benchIcal(channelBench);
+    say(`B6I: ${JSON.stringify(results.B6I)}`);
+  }
+
+  // ---------------------------------------------------------------- B7 console reads (bench/console.ts)
+  if (wants('B7')) {
+    results.B7 = await benchConsole({ database, say });
+    say(`B7: ${JSON.stringify(results.B7)}`);
+  }
+
+  // ---------------------------------------------------------------- C1 the cluster topology (bench/cluster.ts); asked for by name only (three B3 runs)
+  if (SELECTED.has('C1')) {
+    results.C1 = await benchCluster({ durationS: DURATION_S, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 48), workDir });
+    say(`C1: ${JSON.stringify((results.C1 as { summary: unknown }).summary)}`);
   }
 
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2);
   await writeFile(new URL(`./results/bench-${stamp}.json`, import.meta.url), json);
-  await writeFile(new URL('./results/latest.json', import.meta.url), json);
+  // Only a full run is published (bench/results/latest.json is committed); a smoke or a partial run is kept beside it.
+  if (DURATION_S >= 60 && SELECTED.size === 0) await writeFile(new URL('./results/latest.json', import.meta.url), json);
   console.log('\nbenchmark                     skerry            baseline          ratio');
   const b1 = results.B1 as { skerry: { acceptedPerSecond: number; p50Ms: number; p99Ms: number }; baseline: { acceptedPerSecond: number }; ratio: number } | undefined;
-  if (b1) console.log(`B1 webhook ingest            ${b1.skerry.acceptedPerSecond}/s p50 ${b1.skerry.p50Ms}ms p99 ${b1.skerry.p99Ms}ms   ${b1.baseline.acceptedPerSecond}/s   ${b1.ratio}`);
+  if (b1) console.log(`B1 webhook ingest (isolated)  ${b1.skerry.acceptedPerSecond}/s p50 ${b1.skerry.p50Ms}ms p99 ${b1.skerry.p99Ms}ms   ${b1.baseline.acceptedPerSecond}/s   ${b1.ratio}`);
+  const b1b = (results.B1 as { deployed?: { acceptedPerSecond: number; p50Ms: number; p99Ms: number; answers: Record<string, number>; accepted: number; delivered: number; drainSeconds: number } } | undefined)?.deployed;
+  if (b1b) console.log(`B1b webhook ingest (deployed) ${b1b.acceptedPerSecond}/s p50 ${b1b.p50Ms}ms p99 ${b1b.p99Ms}ms answers ${JSON.stringify(b1b.answers)}; ${b1b.delivered}/${b1b.accepted} delivered, drained ${b1b.drainSeconds}s after the load`);
   const b3 = results.B3 as { skerry: { perSecond: number; lostPayments: number; duplicateLedgerEvents: number }; baseline: { perSecond: number }; ratio: number } | undefined;
   if (b3) console.log(`B3 end-to-end payments       ${b3.skerry.perSecond}/s (lost ${b3.skerry.lostPayments}, dup ${b3.skerry.duplicateLedgerEvents})   ${b3.baseline.perSecond}/s   ${b3.ratio}`);
   const b2 = results.B2 as { p50Ms: number; p99Ms: number; atQuarterRate: { p50Ms: number; p99Ms: number } } | undefined;
   if (b2) console.log(`B2 webhook→signal latency    200/s: p50 ${b2.p50Ms}ms p99 ${b2.p99Ms}ms   50/s: p50 ${b2.atQuarterRate.p50Ms}ms p99 ${b2.atQuarterRate.p99Ms}ms`);
-  const b5 = results.B5 as { perThousandParkedMiB: number; boundedCache: { maxCachedWorkflows: number; perThousandParkedMiB: number; signalsToEvictedAt50PerSecond: { p50Ms: number; p99Ms: number } } } | undefined;
+  const b5 = results.B5 as { parked: number; maxCachedWorkflows: number; workerRssAfterMiB: number; statedBoundMiB: number; withinBound: boolean; allCached: { perThousandParkedMiB: number }; signalsToEvictedAt50PerSecond: { p50Ms: number; p99Ms: number } } | undefined;
   if (b5) {
-    const bounded = b5.boundedCache;
-    console.log(`B5 worker memory             ${b5.perThousandParkedMiB} MiB per 1,000 parked (all cached); ${bounded.perThousandParkedMiB} MiB with at most ${bounded.maxCachedWorkflows} cached (a signal to an evicted one: p50 ${bounded.signalsToEvictedAt50PerSecond.p50Ms}ms p99 ${bounded.signalsToEvictedAt50PerSecond.p99Ms}ms)`);
+    console.log(`B5 worker memory             ${b5.parked} parked, default cache ${b5.maxCachedWorkflows}: RSS ${b5.workerRssAfterMiB} MiB (bound ${b5.statedBoundMiB} MiB, ${b5.withinBound ? 'within' : 'OVER'}); ${b5.allCached.perThousandParkedMiB} MiB per 1,000 cached; a signal to an evicted one: p50 ${b5.signalsToEvictedAt50PerSecond.p50Ms}ms p99 ${b5.signalsToEvictedAt50PerSecond.p99Ms}ms`);
   }
   const b4 = results.B4 as ReconciliationBenchResult | undefined;
   const b6 = results.B6 as ChannelSyncBenchResult | undefined;
@@ -390,8 +426,19 @@ try {
     console.log(`B6 channel calls              ${b6.changes.channelRequests.total} per ${b6.changes.edits} edits   ${b6.changes.naiveRequests} (one per edit per channel)   ${b6.changes.ratio}`);
   }
   if (b4) console.log(`B4 reconciliation            ${b4.skerry.rowsPerSecond} rows/s (${b4.rows} rows, ${b4.skerry.pages} pages)   ${b4.baseline.rowsPerSecond} rows/s   ${b4.ratio}`);
+  const b7 = results.B7 as ConsoleBenchResult | undefined;
+  if (b7) for (const [name, c] of Object.entries(b7.cases)) console.log(`B7 ${name.padEnd(27)} p95 ${c.skerry.p95Ms}ms   raw SQL p95 ${c.baseline.p95Ms}ms   ${c.ratio}`);
+  gateFailures.push(...benchGate(results));
+} catch (err) {
+  gateFailures.push(`the benchmark stopped: ${(err as Error).stack ?? err}`);
 } finally {
   for (const stop of stops.reverse()) await stop().catch((err: Error) => say(`cleanup: ${err.message}`));
   await rm(workDir, { recursive: true, force: true });
 }
+// The gate: a figure bought by losing, doubling or never delivering work is not a figure.
+if (gateFailures.length > 0) {
+  console.error(`\nbench gate FAILED:\n${gateFailures.map((line) => `  - ${line}`).join('\n')}`);
+  process.exit(1);
+}
+console.log('\nbench gate: nothing lost, doubled or undelivered');
 process.exit(0);

@@ -2,11 +2,23 @@
 import { fileURLToPath } from 'node:url';
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 
 export const SECRET = 'whsec_bench_secret';
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const say = (message: string) => console.log(`[bench] ${message}`);
+
+/** The benchmark's own API key, installed through SKERRY_BOOTSTRAP_API_KEY like an operator's first key. */
+export const BENCH_API_KEY = `sk_bench_${randomBytes(24).toString('base64url')}`;
+
+/** A request to the admin door as an operator's backend sends it: bearer key, and a fresh Idempotency-Key on every write. */
+export function adminFetch(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+  const headers: Record<string, string> = { authorization: `Bearer ${BENCH_API_KEY}`, ...init.headers };
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['idempotency-key'] ??= randomUUID();
+  return fetch(url, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), redirect: 'manual' });
+}
 
 export const percentile = (values: number[], p: number) => {
   if (values.length === 0) return NaN;
@@ -37,18 +49,18 @@ export async function stopChild(child: ChildProcess) {
 }
 
 /** The worker's memory after a full collection: resident set and V8 heap, in MiB. */
-export async function workerMemory(worker: ChildProcess): Promise<{ rss: number; heapUsed: number }> {
-  const answer = new Promise<NodeJS.MemoryUsage>((resolve) => {
-    const onMessage = (message: { memory?: NodeJS.MemoryUsage }) => {
+export async function workerMemory(worker: ChildProcess): Promise<{ rss: number; heapUsed: number; maxCachedWorkflows?: number }> {
+  const answer = new Promise<{ memory: NodeJS.MemoryUsage; maxCachedWorkflows?: number }>((resolve) => {
+    const onMessage = (message: { memory?: NodeJS.MemoryUsage; maxCachedWorkflows?: number }) => {
       if (!message.memory) return;
       worker.off('message', onMessage);
-      resolve(message.memory);
+      resolve({ memory: message.memory, maxCachedWorkflows: message.maxCachedWorkflows });
     };
     worker.on('message', onMessage);
   });
   worker.send('memory');
-  const memory = await answer;
-  return { rss: memory.rss / 2 ** 20, heapUsed: memory.heapUsed / 2 ** 20 };
+  const { memory, maxCachedWorkflows } = await answer;
+  return { rss: memory.rss / 2 ** 20, heapUsed: memory.heapUsed / 2 ** 20, maxCachedWorkflows };
 }
 
 export function signedStripeEvent(id: string, type: string, object: Record<string, unknown>, timestamp: number) {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
+import { pino } from 'pino';
 import { startWorker } from '../worker/run';
 import { encryptedDataConverter } from '../security/payload-codec';
 
@@ -15,11 +16,13 @@ const config = loadConfig();
 const skerry = await startWorker(config, {
   temporalAddress: process.env.TEMPORAL_ADDRESS!,
   databaseUrl: process.env.DATABASE_URL!,
-  logger: createLogger({ level: 'warn', name: 'bench-worker' }),
+  // At the configured level (LOG_LEVEL, info by default), to a file as a deployment's log collector would take it.
+  logger: createLogger({ level: config.logLevel, name: 'bench-worker', ...(process.env.BENCH_LOG_FILE ? { destination: pino.destination({ dest: process.env.BENCH_LOG_FILE, sync: false }) } : {}) }),
   workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH!,
   tuning: {
     identity: `bench-worker-${process.pid}`,
-    maxCachedWorkflows: Number(process.env.BENCH_MAX_CACHED ?? 5_000),
+    // 'default': the SDK's own choice from the heap size, what a deployment gets without tuning.
+    maxCachedWorkflows: process.env.BENCH_MAX_CACHED === 'default' ? undefined : Number(process.env.BENCH_MAX_CACHED ?? 5_000),
     maxConcurrentWorkflowTaskExecutions: Number(process.env.BENCH_WFT_SLOTS ?? 100),
     maxConcurrentActivityTaskExecutions: Number(process.env.BENCH_ACTIVITY_SLOTS ?? 200),
   },
@@ -42,7 +45,7 @@ process.once('SIGTERM', () => {
 process.on('message', (message) => {
   if (message !== 'memory') return;
   (globalThis as { gc?: () => void }).gc?.();
-  process.send?.({ memory: process.memoryUsage() });
+  process.send?.({ memory: process.memoryUsage(), maxCachedWorkflows: skerry.maxCachedWorkflows });
 });
 process.send?.({ ready: true, pid: process.pid });
 await Promise.all([baseline.run(), skerry.done]);

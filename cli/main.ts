@@ -1,8 +1,9 @@
-// `npx skerry …`: the operator's CLI. Everything but `keys` talks only to the admin API (--api or
+// `npx skerry …`: the operator's CLI. Everything but `keys`, `doctor` and `mobilepay` talks only to the admin API (--api or
 // SKERRY_API_URL, with the key in SKERRY_API_KEY or --api-key), so it works the same against
 // `npm start`, a staging box or production, and needs no database or Temporal credentials. `keys`
-// works on the database itself: it makes the first key. Tables by default, --json for scripts, and
-// exit codes scripts rely on.
+// works on the database itself: it makes the first key. `doctor` and `mobilepay webhooks` use the
+// application's own configuration and the providers directly (the latter stores the webhook secret
+// in the database). Tables by default, --json for scripts, and exit codes scripts rely on.
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT, EXIT_HELP, type GlobalOptions } from './http';
 import { paymentsCommand } from './commands/payments';
@@ -12,6 +13,7 @@ import { channelsCommand } from './commands/channels';
 import { reconciliationCommand } from './commands/reconciliation';
 import { keysCommand } from './commands/keys';
 import { doctorCommand } from './commands/doctor';
+import { mobilepayCommand } from './commands/mobilepay';
 
 export { EXIT } from './http';
 
@@ -33,10 +35,17 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     reconciliationCommand(globals),
     keysCommand(globals, env),
     doctorCommand(globals, env),
+    mobilepayCommand(globals, env),
   ];
+  const exitOverrides = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.exitOverride();
+      exitOverrides(sub);
+    }
+  };
   for (const command of commands) {
     command.addHelpText('after', EXIT_HELP).exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
+    exitOverrides(command);
     program.addCommand(command);
   }
   return program;

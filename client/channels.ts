@@ -5,7 +5,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlready
 import { reservationWorkflow } from '../workflows/bookings/reservation';
 import { reservationPollWorkflow } from '../workflows/bookings/reservation-poll';
 import { channelResyncWorkflow } from '../workflows/bookings/resync';
-import { reservationEventSignal, reservationPollStateQuery, resyncStateQuery } from '../workflows/bookings/messages';
+import { pollNowSignal, reservationEventSignal, reservationPollStateQuery, resyncStateQuery } from '../workflows/bookings/messages';
 import { reservationPollWorkflowId, reservationWorkflowId, resyncScheduleId, resyncWorkflowId } from '../domain/workflow-ids';
 import { channelReservationId, type ChannelName, type ChannelReservationEvent, type ReservationPollState, type ReservationTiming, type ResyncInput, type ResyncState } from '../domain/bookings';
 import { channelSearchAttribute } from '../domain/search-attributes';
@@ -72,6 +72,11 @@ export function createChannelsClient(options: ChannelsClientOptions) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
       return workflowId;
+    },
+
+    /** Asks the channel's reservation poll to pull now (a webhook said the feed has news). */
+    async pollReservationsNow(channel: ChannelName, account: string): Promise<void> {
+      await within(deadlines.callMs, () => temporal.workflow.getHandle(reservationPollWorkflowId(channel, account)).signal(pollNowSignal));
     },
 
     async getReservationPoll(channel: ChannelName, account: string): Promise<ReservationPollState | undefined> {

@@ -6,33 +6,59 @@ import type { ChannelMappingStore } from '../store/channel-mappings';
 import type { Inventory } from '../store/inventory';
 import { listingSyncWorkflow } from '../workflows/bookings/listing-sync';
 import { calendarChangedSignal, listingSyncStateQuery } from '../workflows/bookings/messages';
-import { listingSyncWorkflowId } from '../domain/workflow-ids';
-import type { CalendarChange, ChannelName, ListingSyncState, ListingSyncTiming } from '../domain/bookings';
+import { listingSyncWorkflowId, propertySyncWorkflowId } from '../domain/workflow-ids';
+import { CHANNEL_SYNC_SCOPE, type CalendarChange, type ChannelName, type ListingSyncInput, type ListingSyncState, type ListingSyncTiming } from '../domain/bookings';
 import { channelSearchAttribute, listingIdSearchAttribute, syncStatusSearchAttribute } from '../domain/search-attributes';
 import type { DateRange } from '../domain/dates';
 import { DEFAULT_TEMPORAL_DEADLINES, withinDeadline, type TemporalDeadlines } from './deadlines';
 
 /**
  * Tells a unit's sync on one channel that nights changed: signal-with-start, so the long-running
- * sync is created on first use and receives every later change. Used by the API and the activities.
+ * sync is created on first use and receives every later change. For a channel synced per property
+ * (CHANNEL_SYNC_SCOPE) the signal goes to the sync of the unit's channel account (`account`, the
+ * mapping's externalAccountId), which pushes the window's changes of all its units together.
+ * Used by the API and the activities.
  */
 export async function signalListingSync(
   temporal: Client,
-  options: { taskQueue: string; unitId: string; channel: ChannelName; change: CalendarChange; timing?: Partial<ListingSyncTiming>; deadlines?: Partial<TemporalDeadlines> },
+  options: {
+    taskQueue: string;
+    unitId: string;
+    channel: ChannelName;
+    account?: string;
+    change: CalendarChange;
+    timing?: Partial<ListingSyncTiming>;
+    deadlines?: Partial<TemporalDeadlines>;
+  },
 ): Promise<void> {
   const callMs = options.deadlines?.callMs ?? DEFAULT_TEMPORAL_DEADLINES.callMs;
+  const account = CHANNEL_SYNC_SCOPE[options.channel] === 'property' ? options.account : undefined;
+  const perProperty = account !== undefined;
+  if (CHANNEL_SYNC_SCOPE[options.channel] === 'property' && !account) throw new Error(`${options.channel} syncs per property: the change of ${options.unitId} needs its mapping's account`);
+  const target = perProperty
+    ? {
+        workflowId: propertySyncWorkflowId(options.channel, account),
+        args: [{ account, channel: options.channel, timing: options.timing }] as [ListingSyncInput],
+        staticSummary: `Availability sync of ${options.channel} property ${options.account}`,
+      }
+    : {
+        workflowId: listingSyncWorkflowId(options.unitId, options.channel),
+        args: [{ unitId: options.unitId, channel: options.channel, timing: options.timing }] as [ListingSyncInput],
+        staticSummary: `Availability sync of ${options.unitId} to ${options.channel}`,
+      };
   await withinDeadline(temporal)(callMs, () => temporal.workflow.signalWithStart(listingSyncWorkflow, {
     taskQueue: options.taskQueue,
-    workflowId: listingSyncWorkflowId(options.unitId, options.channel),
-    args: [{ unitId: options.unitId, channel: options.channel, timing: options.timing }],
+    workflowId: target.workflowId,
+    args: target.args,
     signal: calendarChangedSignal,
-    signalArgs: [options.change],
+    signalArgs: [perProperty ? { ...options.change, unitId: options.unitId } : options.change],
     typedSearchAttributes: [
-      { key: listingIdSearchAttribute, value: options.unitId },
+      // A property's sync is the account's, not one listing's.
+      ...(perProperty ? [] : [{ key: listingIdSearchAttribute, value: options.unitId }]),
       { key: channelSearchAttribute, value: options.channel },
       { key: syncStatusSearchAttribute, value: 'coalescing' },
     ],
-    staticSummary: `Availability sync of ${options.unitId} to ${options.channel}`,
+    staticSummary: target.staticSummary,
   }));
 }
 
@@ -45,14 +71,21 @@ export async function signalMappedChannels(
   inventory: Pick<Inventory, 'mappings'>,
   options: { taskQueue: string; unitId: string; change: CalendarChange; exceptChannel?: ChannelName; timing?: Partial<ListingSyncTiming>; deadlines?: Partial<TemporalDeadlines> },
 ): Promise<ChannelName[]> {
-  const mappings = await inventory.mappings.listMappings(options.unitId);
-  const channels = mappings.map((mapping) => mapping.channel as ChannelName).filter((channel) => channel !== options.exceptChannel);
+  const mappings = (await inventory.mappings.listMappings(options.unitId)).filter((mapping) => mapping.channel !== options.exceptChannel);
   await Promise.all(
-    channels.map((channel) =>
-      signalListingSync(temporal, { taskQueue: options.taskQueue, unitId: options.unitId, channel, change: options.change, timing: options.timing, deadlines: options.deadlines }),
+    mappings.map((mapping) =>
+      signalListingSync(temporal, {
+        taskQueue: options.taskQueue,
+        unitId: options.unitId,
+        channel: mapping.channel as ChannelName,
+        account: mapping.externalAccountId,
+        change: options.change,
+        timing: options.timing,
+        deadlines: options.deadlines,
+      }),
     ),
   );
-  return channels;
+  return mappings.map((mapping) => mapping.channel as ChannelName);
 }
 
 export interface InventoryClientOptions {
@@ -93,6 +126,7 @@ export function createInventoryClient(options: InventoryClientOptions) {
           taskQueue,
           unitId: input.unitId,
           channel: input.channel,
+          account: input.externalAccountId,
           change: { ranges: [fullLoad], reason: 'mapping created: full load' },
           timing: options.syncTiming,
           deadlines,
@@ -110,11 +144,18 @@ export function createInventoryClient(options: InventoryClientOptions) {
 
     getCalendar: (unitId: string, range: DateRange) => inventory.calendar.readCalendar(unitId, range),
 
+    /** A unit's sync on a channel; of a property's sync, what concerns this unit. */
     async getSyncState(unitId: string, channel: ChannelName): Promise<ListingSyncState | undefined> {
+      let workflowId = listingSyncWorkflowId(unitId, channel);
+      if (CHANNEL_SYNC_SCOPE[channel] === 'property') {
+        const mapping = await inventory.mappings.getMapping(unitId, channel);
+        if (!mapping) return undefined;
+        workflowId = propertySyncWorkflowId(channel, mapping.externalAccountId);
+      }
       try {
-        return await within(deadlines.callMs, () =>
-          temporal.workflow.getHandle<typeof listingSyncWorkflow>(listingSyncWorkflowId(unitId, channel)).query(listingSyncStateQuery),
-        );
+        const state = await within(deadlines.callMs, () => temporal.workflow.getHandle<typeof listingSyncWorkflow>(workflowId).query(listingSyncStateQuery));
+        if (state.pendingUnits === undefined) return state;
+        return { ...state, unitId, pendingRanges: state.pendingUnits[unitId] ?? [] };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

@@ -1,6 +1,6 @@
 // A run's report, for a person: what was compared, what disagrees, what healed itself and what is
 // left to decide. JSON for tools, CSV (RFC 4180) for a spreadsheet.
-import { DISCREPANCY_KINDS, type DiscrepancyKind } from '../domain/reconciliation';
+import { DISCREPANCY_KINDS, type DiscrepancyKind, type DiscrepancyResolution } from '../domain/reconciliation';
 import type { DiscrepancyRow } from '../store/reconciliation-discrepancies';
 import type { ReconciliationRunView } from '../store/reconciliation-runs';
 
@@ -20,14 +20,24 @@ export interface DiscrepancyView {
   healable: boolean;
   healed: boolean;
   healResult: string | null;
-  /** Healed by a signal to the payment's workflow, or left for a person. */
-  resolution: 'healed' | 'healing' | 'for_a_person';
+  /** Healed by a signal to the payment's workflow, ignored by a person, or left for a person. */
+  resolution: DiscrepancyResolution;
+  /** Who ignored it or asked for its heal (the API key's name and id), when, and why. */
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  resolutionNote: string | null;
   evidence: unknown;
+}
+
+function resolutionOf(row: DiscrepancyRow): DiscrepancyResolution {
+  if (row.healed) return 'healed';
+  if (row.resolution === 'ignored') return 'ignored';
+  if (row.healable && (row.healResult === 'signalled' || row.healResult === 'healing')) return 'healing';
+  return 'for_a_person';
 }
 
 export function discrepancyView(row: DiscrepancyRow): DiscrepancyView {
   const evidence = (row.evidence ?? {}) as { explanation?: string };
-  const resolution = row.healed ? 'healed' : row.healable && row.healResult === 'signalled' ? 'healing' : 'for_a_person';
   return {
     id: row.id,
     kind: row.kind as DiscrepancyKind,
@@ -44,7 +54,10 @@ export function discrepancyView(row: DiscrepancyRow): DiscrepancyView {
     healable: row.healable,
     healed: row.healed,
     healResult: row.healResult,
-    resolution,
+    resolution: resolutionOf(row),
+    resolvedBy: row.resolvedBy,
+    resolvedAt: row.resolvedAt?.toISOString() ?? null,
+    resolutionNote: row.resolutionNote,
     evidence: row.evidence,
   };
 }
@@ -59,6 +72,7 @@ export function reportJson(run: ReconciliationRunView, rows: DiscrepancyRow[]) {
       byKind,
       healed: discrepancies.filter((d) => d.resolution === 'healed').length,
       healing: discrepancies.filter((d) => d.resolution === 'healing').length,
+      ignored: discrepancies.filter((d) => d.resolution === 'ignored').length,
       forAPerson: discrepancies.filter((d) => d.resolution === 'for_a_person').length,
     },
     discrepancies,
@@ -80,6 +94,10 @@ const CSV_COLUMNS = [
   'currency',
   'heal_result',
   'explanation',
+  // A person's decision, last so that readers of the earlier columns keep their positions.
+  'resolved_by',
+  'resolved_at',
+  'resolution_note',
 ] as const;
 
 function csvField(value: unknown): string {
@@ -109,6 +127,9 @@ export function reportCsv(rows: DiscrepancyRow[]): string {
         row.currency,
         row.healResult,
         row.explanation,
+        row.resolvedBy,
+        row.resolvedAt,
+        row.resolutionNote,
       ]
         .map(csvField)
         .join(','),

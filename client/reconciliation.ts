@@ -12,6 +12,11 @@ import {
 } from '@temporalio/client';
 import { reportCsv, reportJson } from './reconciliation-report';
 import type { ReconciliationStore } from '../store/reconciliation';
+import type { DiscrepancyActionRefusal } from '../store/reconciliation-discrepancies';
+import { healDiscrepancy, type HealDelivery } from '../providers/reconciliation-heal';
+import type { ProviderRegistry } from '../providers/types';
+import { ProviderError } from '../providers/errors';
+import { discrepancyView, type DiscrepancyView } from './reconciliation-report';
 import { runView, type ReconciliationRunView } from '../store/reconciliation-runs';
 import { WORKFLOW_TASK_QUEUE } from '../domain/task-queues';
 import { type ProviderName } from '../domain/payments';
@@ -30,6 +35,30 @@ export class ReconciliationNotFoundError extends Error {
     super(`reconciliation ${id} not found`);
   }
 }
+
+/** A heal or ignore the discrepancy's state does not allow (HTTP 409), with the reason. */
+export class DiscrepancyActionError extends Error {
+  override readonly name = 'DiscrepancyActionError';
+  constructor(
+    readonly reason: Exclude<DiscrepancyActionRefusal, 'not_found'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The provider could not be read right now (HTTP 503): nothing was recorded, try again. */
+export class HealUnavailableError extends Error {
+  override readonly name = 'HealUnavailableError';
+}
+
+const REFUSALS: Record<Exclude<DiscrepancyActionRefusal, 'not_found'>, string> = {
+  not_healable: "cannot be healed: the provider's state does not explain it (a person decides; ignore it if it is understood)",
+  healed: 'is already healed: the ledger agrees with the provider',
+  ignored: 'is already ignored',
+  healing: "is being healed: its payment was told and has not recorded it yet",
+  run_in_progress: 'belongs to a run that is still going; wait for it to finish',
+};
 
 /** A period or provider that cannot be reconciled (HTTP 400). */
 export class ReconciliationRequestError extends Error {
@@ -55,6 +84,8 @@ export interface ReconciliationClientOptions {
   now?: () => number;
   /** How long each call to Temporal may take; past it the call fails (the API answers 503) instead of hanging. */
   deadlines?: Partial<TemporalDeadlines>;
+  /** A person's heal of one discrepancy reads its provider and tells its payment: without these, heal is refused. */
+  heal?: { providers: ProviderRegistry; payments: HealDelivery; verifyWithinMs?: number };
 }
 
 /** The longest period one run reconciles (PayPal's transaction search covers at most 31 days). */
@@ -174,6 +205,56 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       return reportCsv(await store.listDiscrepancies(id, { kind: filter.kind }));
     },
 
+    /**
+     * A person heals one discrepancy through the same heal a run makes (providers/reconciliation-heal):
+     * the provider is read and, when it confirms, the payment's workflow is told. Waits a little for
+     * the ledger to agree, so the answer usually says healed; otherwise it says healing, and the
+     * report shows healed once the workflow has recorded it.
+     */
+    async healDiscrepancy(runId: string, discrepancyId: number, by: string): Promise<DiscrepancyView> {
+      if (!isReconciliationId(runId)) throw new ReconciliationNotFoundError(runId);
+      const claim = await store.claimHeal(runId, discrepancyId, by);
+      if ('refused' in claim) throw refusal(runId, discrepancyId, claim.refused);
+      const heal = options.heal;
+      let outcome;
+      try {
+        if (!heal) throw new HealUnavailableError('this process cannot reach the providers to heal');
+        outcome = await healDiscrepancy(claim.candidate, {
+          providers: heal.providers,
+          payments: heal.payments,
+          // Not the run's event id: the workflow must not take a person's heal for a duplicate of the run's.
+          eventId: `reconciliation:${runId}:${discrepancyId}:manual-${now()}`,
+          now,
+        });
+      } catch (err) {
+        // Nothing reached the payment: the claim is undone so the heal can be asked again.
+        await store.recordHealAttempt(discrepancyId, 'failed', err instanceof Error ? err.message : String(err));
+        if (err instanceof ProviderError || err instanceof HealUnavailableError) throw new HealUnavailableError(`${err.message}; nothing was changed, try again`);
+        throw err;
+      }
+      await store.recordHealAttempt(discrepancyId, outcome.result, outcome.note);
+      if (outcome.result === 'signalled') {
+        const deadline = now() + (heal?.verifyWithinMs ?? 10_000);
+        for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+          await store.verifyHealing(runId);
+          const row = await store.getDiscrepancy(runId, discrepancyId);
+          if (row?.healed || now() + delayMs > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
+      }
+      const row = await store.getDiscrepancy(runId, discrepancyId);
+      if (!row) throw new ReconciliationNotFoundError(`${runId} discrepancy ${discrepancyId}`);
+      return discrepancyView(row);
+    },
+
+    /** A person leaves one discrepancy as it is: who, when and why are recorded; it is no longer open. */
+    async ignoreDiscrepancy(runId: string, discrepancyId: number, decision: { by: string; reason: string }): Promise<DiscrepancyView> {
+      if (!isReconciliationId(runId)) throw new ReconciliationNotFoundError(runId);
+      const result = await store.ignore(runId, discrepancyId, decision);
+      if ('refused' in result) throw refusal(runId, discrepancyId, result.refused);
+      return discrepancyView(result);
+    },
+
     /** Waits for the run to finish and returns its final state (tests, scripts). */
     async result(id: string): Promise<ReconciliationState> {
       return temporal.workflow.getHandle<typeof reconciliationWorkflow>(id).result();
@@ -216,6 +297,11 @@ export function createReconciliationClient(options: ReconciliationClientOptions)
       return 'updated';
     },
   };
+}
+
+function refusal(runId: string, discrepancyId: number, reason: DiscrepancyActionRefusal): Error {
+  if (reason === 'not_found') return new ReconciliationNotFoundError(`${runId} discrepancy ${discrepancyId}`);
+  return new DiscrepancyActionError(reason, `discrepancy ${discrepancyId} of ${runId} ${REFUSALS[reason]}`);
 }
 
 export type ReconciliationClient = ReturnType<typeof createReconciliationClient>;

@@ -21,7 +21,8 @@ export interface ChannelsConfig {
    * payloads too. In development, with every OAuth provider on Skerry's sandbox, a published key.
    */
   tokenEncryptionKey: TokenEncryptionKeys;
-  bookingCom: { enabled: boolean; sandboxed: boolean; username: string; password: string; apiBase: string; pollIntervalMs: number };
+  /** `apiBase`: ARI (supply-xml.booking.com); `secureApiBase`: reservations and their acknowledgements (secure-supply-xml.booking.com). */
+  bookingCom: { enabled: boolean; sandboxed: boolean; username: string; password: string; apiBase: string; secureApiBase: string; pollIntervalMs: number };
   airbnb: {
     enabled: boolean;
     sandboxed: boolean;
@@ -30,6 +31,30 @@ export interface ChannelsConfig {
     apiBase: string;
     webhookSecrets: readonly string[];
     webhookToleranceSeconds: number;
+  };
+  channex: {
+    enabled: boolean;
+    sandboxed: boolean;
+    apiKey: string;
+    apiBase: string;
+    /** The header Channex's webhook is configured to send, and the values accepted in it (several while rotating). */
+    webhookHeader: string;
+    webhookSecrets: readonly string[];
+    pollIntervalMs: number;
+    /** Channex's limit: this many requests of each kind (availability, restrictions) per property per window. */
+    requestsPerWindow: number;
+    rateWindowSeconds: number;
+  };
+  /** iCal feeds: each import feed's defaults, the size cap, how far ahead exports reach, their per-address rate. */
+  ical: {
+    pollIntervalMs: number;
+    graceMs: number;
+    staleAfterMs: number;
+    maxBytes: number;
+    exportDays: number;
+    feedRatePerMinute: number;
+    /** Where an import URL may point (providers/ical/url-policy.ts). */
+    importPolicy: { allowedHosts: string[]; requireHttps: boolean; maxRedirects: number };
   };
   sync: { quietMs: number; maxDelayMs: number; maxPushesPerMinute: number };
   reservationIdleCloseMs: number;
@@ -65,6 +90,16 @@ function tokenEncryptionKeys(e: Env, oauthAgainstRealApis: readonly string[]): T
   return previous && previous !== current ? { current, previous } : { current };
 }
 
+const BOOKING_COM_SUPPLY_HOST = 'supply-xml.booking.com';
+
+/** Where Booking.com serves reservations, given where ARI goes: its secure host beside its supply host, else the same base. */
+export function secureApiBaseFor(apiBase: string): string {
+  const url = new URL(apiBase);
+  if (url.hostname !== BOOKING_COM_SUPPLY_HOST) return apiBase;
+  url.hostname = `secure-${BOOKING_COM_SUPPLY_HOST}`;
+  return url.toString();
+}
+
 /** `paymentOAuthAgainstRealApis`: PayPal and MobilePay, when enabled away from Skerry's sandbox. */
 export function channelsConfig(e: Env, sandboxUrl: string, paymentOAuthAgainstRealApis: readonly string[]): ChannelsConfig {
   const development = e.APP_ENV === 'development';
@@ -84,7 +119,13 @@ export function channelsConfig(e: Env, sandboxUrl: string, paymentOAuthAgainstRe
   const airbnbAgainstRealApi = airbnbEnabled && !airbnbApiBase.startsWith(`${sandboxUrl}/`);
   const tokenEncryptionKey = tokenEncryptionKeys(e, [...paymentOAuthAgainstRealApis, ...(airbnbAgainstRealApi ? [`Airbnb at ${airbnbApiBase}`] : [])]);
   const bookingEnabled = Boolean(e.BOOKING_COM_USERNAME) || bookingSandboxed;
-  const bookingApiBase = e.BOOKING_COM_API_BASE ?? (bookingSandboxed ? `${sandboxUrl}/booking-com` : 'https://supply-xml.booking.com');
+  // The sandbox serves Booking.com's two hosts under two paths (sandbox/booking-com/plugin.ts).
+  const bookingApiBase = e.BOOKING_COM_API_BASE ?? (bookingSandboxed ? `${sandboxUrl}/booking-com/supply-xml` : 'https://supply-xml.booking.com');
+  const bookingSecureApiBase =
+    e.BOOKING_COM_SECURE_API_BASE ?? (bookingSandboxed && !e.BOOKING_COM_API_BASE ? `${sandboxUrl}/booking-com/secure-supply-xml` : secureApiBaseFor(bookingApiBase));
+  const channexSandboxed = development && !e.CHANNEX_API_KEY;
+  const channexEnabled = Boolean(e.CHANNEX_API_KEY) || channexSandboxed;
+  const channexApiBase = e.CHANNEX_API_BASE ?? (channexSandboxed ? `${sandboxUrl}/channex` : 'https://app.channex.io');
   // The published sandbox credentials and webhook secret only for an API on this machine.
   const requireOwn = (variable: string, given: boolean, channel: string, enabled: boolean, apiBase: string) => {
     if (enabled && !given && !isLoopbackApi(apiBase)) {
@@ -94,6 +135,8 @@ export function channelsConfig(e: Env, sandboxUrl: string, paymentOAuthAgainstRe
   requireOwn('BOOKING_COM_USERNAME', Boolean(e.BOOKING_COM_USERNAME), 'Booking.com', bookingEnabled, bookingApiBase);
   requireOwn('AIRBNB_CLIENT_ID', Boolean(e.AIRBNB_CLIENT_ID), 'Airbnb', airbnbEnabled, airbnbApiBase);
   requireOwn('AIRBNB_WEBHOOK_SECRET', e.AIRBNB_WEBHOOK_SECRET.length > 0, 'Airbnb', airbnbEnabled, airbnbApiBase);
+  requireOwn('CHANNEX_API_KEY', Boolean(e.CHANNEX_API_KEY), 'Channex', channexEnabled, channexApiBase);
+  requireOwn('CHANNEX_WEBHOOK_SECRET', e.CHANNEX_WEBHOOK_SECRET.length > 0, 'Channex', channexEnabled, channexApiBase);
   return {
     tokenEncryptionKey,
     bookingCom: {
@@ -102,6 +145,7 @@ export function channelsConfig(e: Env, sandboxUrl: string, paymentOAuthAgainstRe
       username: e.BOOKING_COM_USERNAME ?? CHANNEL_SANDBOX_DEFAULTS.bookingComUsername,
       password: e.BOOKING_COM_PASSWORD ?? CHANNEL_SANDBOX_DEFAULTS.bookingComPassword,
       apiBase: bookingApiBase,
+      secureApiBase: bookingSecureApiBase,
       pollIntervalMs: e.BOOKING_COM_POLL_INTERVAL_MS,
     },
     airbnb: {
@@ -112,6 +156,30 @@ export function channelsConfig(e: Env, sandboxUrl: string, paymentOAuthAgainstRe
       apiBase: airbnbApiBase,
       webhookSecrets: e.AIRBNB_WEBHOOK_SECRET.length > 0 ? e.AIRBNB_WEBHOOK_SECRET : [CHANNEL_SANDBOX_DEFAULTS.airbnbWebhookSecret],
       webhookToleranceSeconds: e.AIRBNB_WEBHOOK_TOLERANCE_SECONDS,
+    },
+    channex: {
+      enabled: channexEnabled,
+      sandboxed: channexSandboxed,
+      apiKey: e.CHANNEX_API_KEY ?? CHANNEL_SANDBOX_DEFAULTS.channexApiKey,
+      apiBase: channexApiBase,
+      webhookHeader: e.CHANNEX_WEBHOOK_HEADER,
+      webhookSecrets: e.CHANNEX_WEBHOOK_SECRET.length > 0 ? e.CHANNEX_WEBHOOK_SECRET : [CHANNEL_SANDBOX_DEFAULTS.channexWebhookSecret],
+      pollIntervalMs: e.CHANNEX_POLL_INTERVAL_MS,
+      requestsPerWindow: 10,
+      rateWindowSeconds: e.CHANNEX_RATE_WINDOW_SECONDS,
+    },
+    ical: {
+      pollIntervalMs: e.ICAL_POLL_INTERVAL_MS,
+      graceMs: e.ICAL_GRACE_MS,
+      staleAfterMs: e.ICAL_STALE_AFTER_MS,
+      maxBytes: e.ICAL_MAX_BYTES,
+      exportDays: e.ICAL_EXPORT_DAYS,
+      feedRatePerMinute: e.ICAL_FEED_RATE_PER_MINUTE,
+      importPolicy: {
+        allowedHosts: e.ICAL_IMPORT_ALLOWED_HOSTS,
+        requireHttps: e.ICAL_IMPORT_REQUIRE_HTTPS === undefined ? e.APP_ENV !== 'development' : e.ICAL_IMPORT_REQUIRE_HTTPS === 'true' || e.ICAL_IMPORT_REQUIRE_HTTPS === '1',
+        maxRedirects: e.ICAL_IMPORT_MAX_REDIRECTS,
+      },
     },
     sync: { quietMs: e.CHANNEL_SYNC_QUIET_MS, maxDelayMs: e.CHANNEL_SYNC_MAX_DELAY_MS, maxPushesPerMinute: e.CHANNEL_SYNC_MAX_PUSHES_PER_MINUTE },
     reservationIdleCloseMs: e.RESERVATION_IDLE_CLOSE_MS,

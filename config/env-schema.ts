@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { durationMs, optionalString, port, secretList } from './fields';
 import { RESILIENCE_ENV } from './resilience';
+import { LATE_SUCCESS_POLICIES } from '../domain/payments';
 
 const encryptionKey = optionalString.pipe(
   z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64').optional(),
@@ -88,8 +89,17 @@ export const EnvSchema = z.object({
   PAYMENT_EXPIRES_AFTER_MS: durationMs(30 * 60_000),
   PAYMENT_AUTHORIZATION_HOLD_MS: durationMs(7 * 24 * 3_600_000),
   PAYMENT_REFUND_WINDOW_MS: durationMs(180 * 24 * 3_600_000),
+  // Money a provider captured after Skerry closed the payment: refunded (the default: the booking
+  // behind it was released and may be sold again) or kept by reopening the payment as succeeded.
+  LATE_SUCCESS_POLICY: z.enum(LATE_SUCCESS_POLICIES, { error: `must be one of ${LATE_SUCCESS_POLICIES.join(', ')}` }).default('refund'),
 
   WEBHOOK_DELIVERY_SWEEP_MS: durationMs(1_000),
+  // An inbox row whose delivery errored this many times is marked failed (kept, with its last error,
+  // for a replay). At the back-off's 60 s ceiling 25 attempts ride out a Temporal outage of ~15 minutes.
+  WEBHOOK_MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(1_000).default(25),
+  // A row waiting on what Skerry does not control (its payment not in the ledger, no workflow yet) is
+  // parked after this long, kept for a replay, instead of being retried forever.
+  WEBHOOK_PARK_AFTER_MS: durationMs(10 * 60_000),
   // Days a settled webhook inbox row or an acknowledged channel message is kept (the daily retention prune).
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   API_CREATE_WAIT_MS: durationMs(10_000),
@@ -103,16 +113,38 @@ export const EnvSchema = z.object({
   BOOKING_COM_USERNAME: optionalString,
   BOOKING_COM_PASSWORD: optionalString,
   BOOKING_COM_API_BASE: optionalString.pipe(z.url().optional()),
+  BOOKING_COM_SECURE_API_BASE: optionalString.pipe(z.url().optional()),
   BOOKING_COM_POLL_INTERVAL_MS: durationMs(20_000),
   AIRBNB_CLIENT_ID: optionalString,
   AIRBNB_CLIENT_SECRET: optionalString,
   AIRBNB_API_BASE: optionalString.pipe(z.url().optional()),
   AIRBNB_WEBHOOK_SECRET: secretList,
   AIRBNB_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  // Channex (a connectivity provider): `user-api-key`, and the secret header its webhooks are configured to send.
+  CHANNEX_API_KEY: optionalString,
+  CHANNEX_API_BASE: optionalString.pipe(z.url().optional()),
+  CHANNEX_WEBHOOK_HEADER: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case HTTP header name').default('x-skerry-channex-secret'),
+  CHANNEX_WEBHOOK_SECRET: secretList,
+  CHANNEX_POLL_INTERVAL_MS: durationMs(30_000),
+  // Channex's limit is per minute (10 availability + 10 restriction requests per property); only tests shorten the window.
+  CHANNEX_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   CHANNEL_SYNC_QUIET_MS: durationMs(2_000),
   CHANNEL_SYNC_MAX_DELAY_MS: durationMs(15_000),
   CHANNEL_SYNC_MAX_PUSHES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   RESERVATION_IDLE_CLOSE_MS: durationMs(10 * 60_000),
+  // iCal feeds (#18): defaults for each import feed (each can override them), the size cap, the export's horizon and rate.
+  ICAL_POLL_INTERVAL_MS: durationMs(600_000),
+  ICAL_GRACE_MS: durationMs(1_800_000),
+  ICAL_STALE_AFTER_MS: durationMs(1_800_000),
+  ICAL_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  ICAL_EXPORT_DAYS: z.coerce.number().int().min(1).max(1_100).default(365),
+  ICAL_FEED_RATE_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  // The import's URL policy (providers/ical/url-policy.ts): `host` or `host:port` entries whose private
+  // addresses may be fetched (none by default; `npm start` lists its own sandbox), whether plain http is
+  // refused (unset: refused outside APP_ENV=development), and how many redirects are followed.
+  ICAL_IMPORT_ALLOWED_HOSTS: secretList,
+  ICAL_IMPORT_REQUIRE_HTTPS: optionalString.pipe(z.enum(['true', 'false', '1', '0']).optional()),
+  ICAL_IMPORT_MAX_REDIRECTS: z.coerce.number().int().min(0).max(10).default(3),
   CHANNEL_RESYNC_HOUR: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(3),
   // Transaction reconciliation: the nightly run's hour (UTC, 0-23) for the previous day, or `off`.
   RECONCILIATION_SCHEDULE_HOUR: z.union([z.literal('off'), z.coerce.number().int().min(0).max(23)]).default(4),

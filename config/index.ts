@@ -3,7 +3,7 @@
 // own module, and loadConfig assembles them in the order their checks should speak.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ProviderName } from '../domain/payments';
+import type { LateSuccessPolicy, ProviderName } from '../domain/payments';
 import { channelsConfig, type ChannelsConfig } from './channels';
 import { EnvSchema } from './env-schema';
 import { ConfigError, invalid } from './errors';
@@ -65,8 +65,14 @@ export interface Config {
     scheduleHour?: number;
   };
   payments: { confirmWindowMs: number; expiresAfterMs: number; authorizationHoldMs: number; refundWindowMs: number };
+  /** What happens to money captured for a payment Skerry had closed (LATE_SUCCESS_POLICY). */
+  lateSuccessPolicy: LateSuccessPolicy;
   webhooks: {
     deliverySweepMs: number;
+    /** Deliveries that errored this many times mark the row failed (WEBHOOK_MAX_DELIVERY_ATTEMPTS). */
+    maxDeliveryAttempts: number;
+    /** A row waiting on something outside Skerry this long is parked (WEBHOOK_PARK_AFTER_MS). */
+    parkAfterMs: number;
     /** Days settled inbox rows and acknowledged channel messages are kept before the daily prune deletes them. */
     retentionDays: number;
   };
@@ -158,7 +164,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authorizationHoldMs: e.PAYMENT_AUTHORIZATION_HOLD_MS,
       refundWindowMs: e.PAYMENT_REFUND_WINDOW_MS,
     },
-    webhooks: { deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS, retentionDays: e.WEBHOOK_RETENTION_DAYS },
+    lateSuccessPolicy: e.LATE_SUCCESS_POLICY,
+    webhooks: {
+      deliverySweepMs: e.WEBHOOK_DELIVERY_SWEEP_MS,
+      maxDeliveryAttempts: e.WEBHOOK_MAX_DELIVERY_ATTEMPTS,
+      parkAfterMs: e.WEBHOOK_PARK_AFTER_MS,
+      retentionDays: e.WEBHOOK_RETENTION_DAYS,
+    },
     api: { createWaitMs: e.API_CREATE_WAIT_MS },
     channels: channelsConfig(e, sandboxUrl, paymentOAuthAgainstRealApis(paypal, mobilepay, ctx)),
     reconciliation: { scheduleHour: e.RECONCILIATION_SCHEDULE_HOUR === 'off' ? undefined : e.RECONCILIATION_SCHEDULE_HOUR },

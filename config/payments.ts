@@ -30,6 +30,12 @@ export interface PayPalConfig {
   apiBase: string;
   /** The id PayPal gave the webhook endpoint; verify-webhook-signature checks transmissions against it. */
   webhookId: string;
+  /**
+   * Where PayPal sends the payer's browser after approving (`experience_context.return_url`) and after
+   * cancelling (`cancel_url`): the public door's return page; `{paymentId}` is filled in.
+   */
+  returnUrl: string;
+  cancelUrl: string;
   /** Credentials are configured, or (development only) the sandbox stands in. */
   enabled: boolean;
   /** True when PayPal calls go to Skerry's own sandbox. */
@@ -45,6 +51,7 @@ export interface MobilePayConfig {
   apiBase: string;
   /** Where the payer returns from the app; `{paymentId}` and `{reference}` are filled in. */
   returnUrl: string;
+  /** MOBILEPAY_WEBHOOK_SECRET: accepted beside the secrets of registrations stored in provider_webhooks. */
   webhookSecrets: readonly string[];
   /** The secret being rotated out, accepted alongside until its overlap ends. */
   previousWebhookSecrets?: PreviousWebhookSecrets;
@@ -117,6 +124,9 @@ export function stripeConfig(e: Env, ctx: SectionContext): Omit<StripeConfig, 'p
   };
 }
 
+/** The public door, where providers send the payer's browser back to (api/public/return-page.ts). */
+const returnPageBase = (e: Env) => (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PUBLIC_PORT}`).replace(/\/+$/, '');
+
 export function paypalConfig(e: Env, ctx: SectionContext): PayPalConfig {
   const sandboxed = e.APP_ENV === 'development' && !e.PAYPAL_CLIENT_ID;
   if (e.PAYPAL_CLIENT_ID && !e.PAYPAL_CLIENT_SECRET) throw invalid('PAYPAL_CLIENT_SECRET', 'required with PAYPAL_CLIENT_ID');
@@ -136,6 +146,8 @@ export function paypalConfig(e: Env, ctx: SectionContext): PayPalConfig {
     clientSecret: e.PAYPAL_CLIENT_SECRET ?? SANDBOX_DEFAULTS.paypalClientSecret,
     apiBase,
     webhookId: e.PAYPAL_WEBHOOK_ID ?? SANDBOX_DEFAULTS.paypalWebhookId,
+    returnUrl: `${returnPageBase(e)}/payments/{paymentId}/return`,
+    cancelUrl: `${returnPageBase(e)}/payments/{paymentId}/return?cancelled=true`,
     enabled,
     sandboxed: sandboxed || ctx.atSandbox(apiBase),
   };
@@ -154,7 +166,6 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
     throw invalid('MOBILEPAY_API_BASE', 'the test environment cannot be used when APP_ENV=production');
   }
   if (e.APP_ENV !== 'development' && e.MOBILEPAY_CLIENT_ID) {
-    if (e.MOBILEPAY_WEBHOOK_SECRET.length === 0) throw invalid('MOBILEPAY_WEBHOOK_SECRET', `required when APP_ENV=${e.APP_ENV}`);
     if (!e.MOBILEPAY_RETURN_URL) throw invalid('MOBILEPAY_RETURN_URL', `required when APP_ENV=${e.APP_ENV}`);
   }
   const enabled = Boolean(e.MOBILEPAY_CLIENT_ID) || sandboxed;
@@ -165,7 +176,6 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
   }
   const provider = { name: 'MobilePay', enabled, apiBase };
   requireOwn('MOBILEPAY_CLIENT_ID', Boolean(e.MOBILEPAY_CLIENT_ID), provider);
-  requireOwn('MOBILEPAY_WEBHOOK_SECRET', e.MOBILEPAY_WEBHOOK_SECRET.length > 0, provider);
   return {
     clientId: e.MOBILEPAY_CLIENT_ID ?? SANDBOX_DEFAULTS.mobilepayClientId,
     clientSecret: e.MOBILEPAY_CLIENT_SECRET ?? SANDBOX_DEFAULTS.mobilepayClientSecret,
@@ -173,7 +183,10 @@ export function mobilepayConfig(e: Env, ctx: SectionContext): Omit<MobilePayConf
     merchantSerialNumber: e.MOBILEPAY_MSN ?? SANDBOX_DEFAULTS.mobilepayMsn,
     apiBase,
     returnUrl,
-    webhookSecrets: e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : [SANDBOX_DEFAULTS.mobilepayWebhookSecret],
+    // Optional: `skerry mobilepay webhooks register` stores the secret Vipps returns, and the verifier
+    // accepts it beside these. The published sandbox secret only ever with a loopback API.
+    webhookSecrets:
+      e.MOBILEPAY_WEBHOOK_SECRET.length > 0 ? e.MOBILEPAY_WEBHOOK_SECRET : isLoopbackApi(apiBase) ? [SANDBOX_DEFAULTS.mobilepayWebhookSecret] : [],
     webhookToleranceSeconds: e.MOBILEPAY_WEBHOOK_TOLERANCE_SECONDS,
     enabled,
     sandboxed: sandboxed || ctx.atSandbox(apiBase),

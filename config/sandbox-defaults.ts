@@ -27,6 +27,8 @@ export const CHANNEL_SANDBOX_DEFAULTS = {
   airbnbClientId: 'skerry-sandbox-airbnb-client',
   airbnbClientSecret: 'skerry-sandbox-airbnb-secret',
   airbnbWebhookSecret: 'skerry-sandbox-airbnb-webhook-secret',
+  channexApiKey: 'skerry-sandbox-channex-api-key',
+  channexWebhookSecret: 'skerry-sandbox-channex-webhook-secret',
 } as const;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);

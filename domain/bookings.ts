@@ -6,13 +6,20 @@ import type { Money } from './money';
 import type { ProviderName, PaymentTiming, PaymentStatus } from './payments';
 
 /** Channels Skerry pushes availability to and takes reservations from. */
-export const SYNC_CHANNELS = ['booking_com', 'airbnb'] as const;
+export const SYNC_CHANNELS = ['booking_com', 'airbnb', 'ical', 'channex'] as const;
 export type ChannelName = (typeof SYNC_CHANNELS)[number];
 /** Where a reservation came from: a channel, or Skerry's own booking API. */
 export const RESERVATION_CHANNELS = ['direct', ...SYNC_CHANNELS] as const;
 export type ReservationChannel = (typeof RESERVATION_CHANNELS)[number];
 
-export const CHANNEL_LABELS: Record<ReservationChannel, string> = { direct: 'Direct', booking_com: 'Booking.com', airbnb: 'Airbnb' };
+export const CHANNEL_LABELS: Record<ReservationChannel, string> = { direct: 'Direct', booking_com: 'Booking.com', airbnb: 'Airbnb', ical: 'iCal', channex: 'Channex' };
+
+/**
+ * What one availability sync covers. `property`: every unit mapped to one channel account (a Channex
+ * property), because the channel's calls and rate limit are per property: changes of all its units
+ * coalesce into one call per kind. `unit`: the channels whose calls are per listing.
+ */
+export const CHANNEL_SYNC_SCOPE: Record<ChannelName, 'unit' | 'property'> = { booking_com: 'unit', airbnb: 'unit', ical: 'unit', channex: 'property' };
 
 /** What a channel is told for one night of a unit (and what the calendar holds). */
 export interface ChannelDay {
@@ -21,8 +28,14 @@ export interface ChannelDay {
   /** Minor units; undefined when no price is set (no rate is pushed then). */
   price?: number;
   currency?: string;
+  /** Min stay counted from arrival (Channex `min_stay_arrival`). */
   minNights: number;
+  /** Min stay of any stay through this night (Channex `min_stay_through`); undefined = none. */
+  minStayThrough?: number;
+  /** Longest stay arriving on this night; undefined = no limit. */
+  maxStay?: number;
   closedToArrival: boolean;
+  closedToDeparture?: boolean;
   closed: boolean;
 }
 
@@ -61,13 +74,18 @@ export const DEFAULT_LISTING_SYNC_TIMING: ListingSyncTiming = {
   maxHistoryEvents: 5_000,
 };
 
+/** Either a unit's sync (`unitId`) or, for a channel synced per property, the account's (`account`). */
 export interface ListingSyncInput {
-  unitId: string;
+  unitId?: string;
+  /** The channel account (Channex property id) whose mapped units this sync pushes together. */
+  account?: string;
   channel: ChannelName;
   timing?: Partial<ListingSyncTiming>;
 }
 
 export interface CalendarChange {
+  /** Whose nights changed: required by a property's sync, implied by a unit's. */
+  unitId?: string;
   ranges: DateRange[];
   /** Why (calendar edit, reservation, cancellation, resync), for the workflow's details. */
   reason: string;
@@ -83,10 +101,15 @@ export interface PushCalendarResult {
 }
 
 export interface ListingSyncState {
-  unitId: string;
+  /** The unit (a unit's sync, or the unit asked about of a property's sync). */
+  unitId?: string;
+  /** The channel account of a property's sync. */
+  account?: string;
   channel: ChannelName;
   status: SyncStatus;
   pendingRanges: DateRange[];
+  /** A property's sync: the pending nights of each unit. */
+  pendingUnits?: Record<string, DateRange[]>;
   changesReceived: number;
   pushes: number;
   daysPushed: number;
@@ -98,7 +121,12 @@ export interface ListingSyncState {
 
 // ─── Reservations ───────────────────────────────────────────────────────────────────────────────
 
-export type ReservationStatus = 'pending' | 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected' | 'refused';
+/**
+ * `rejected`: a channel's reservation Skerry could not place and the channel declined (Airbnb);
+ * `overbooked`: one Skerry could not place that stands on the channel all the same (Booking.com keeps
+ * a reservation whatever the acknowledgement says), for a person to relocate or cancel there.
+ */
+export type ReservationStatus = 'pending' | 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected' | 'refused' | 'overbooked';
 
 export interface Guest {
   name: string;
@@ -192,7 +220,7 @@ export type HoldResult =
   | { ok: true; total?: Money; duplicate: boolean }
   | { ok: false; reason: string; code: 'sold_out' | 'closed' | 'restricted' | 'no_calendar' | 'unknown_unit' | 'conflict'; dates: string[] };
 
-const CHANNEL_PREFIX: Record<ChannelName, string> = { booking_com: 'bdc', airbnb: 'abnb' };
+const CHANNEL_PREFIX: Record<ChannelName, string> = { booking_com: 'bdc', airbnb: 'abnb', ical: 'ical', channex: 'chx' };
 
 /** A channel reservation's Skerry id is derived from the channel's own id: stable across redeliveries. */
 export function channelReservationId(channel: ChannelName, externalId: string): string {

@@ -104,6 +104,10 @@ export const PAYLOAD_ALLOWLISTS: Readonly<Record<WebhookSource, readonly string[
     'updated_at',
   ],
   booking_com: [...COMMON_KEYS, 'hotel_id', 'room_id', 'reservation_id', 'check_in', 'check_out'],
+  // iCal sends no webhooks (feeds are polled); the envelope's keys only, should one ever be recorded.
+  ical: [...COMMON_KEYS],
+  // A Channex webhook is a hint (event, property and revision ids); guests' data is only ever read from the feed.
+  channex: [...COMMON_KEYS, 'event', 'payload', 'property_id', 'booking_id', 'revision_id', 'user_id'],
 };
 
 const allowedKeys = new Map<string, ReadonlySet<string>>(Object.entries(PAYLOAD_ALLOWLISTS).map(([source, keys]) => [source, new Set(keys)]));

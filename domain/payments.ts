@@ -21,6 +21,30 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export type CaptureMethod = 'automatic' | 'manual';
 
+/**
+ * What Skerry does with money a provider captured for a payment Skerry had already closed as
+ * expired, canceled or failed (a race at the provider, or an answer lost on the way): `refund` gives
+ * it back automatically, `reopen` keeps it and the payment becomes succeeded.
+ */
+export const LATE_SUCCESS_POLICIES = ['refund', 'reopen'] as const;
+export type LateSuccessPolicy = (typeof LATE_SUCCESS_POLICIES)[number];
+
+/** The closed statuses a late success can reopen: none of them holds money. */
+export const LATE_SUCCESS_CLOSED_STATUSES: readonly PaymentStatus[] = ['failed', 'canceled', 'expired'];
+
+/** The start argument of a new run for a payment whose earlier run closed before the money arrived. */
+export interface LateSuccessStart {
+  policy: LateSuccessPolicy;
+}
+
+/** Shown in the payment's view: the late success, what it found, and what the policy did with it. */
+export interface LateSuccessRecord {
+  policy: LateSuccessPolicy;
+  closedAs: PaymentStatus;
+  amountCaptured: number;
+  observedAt: string;
+}
+
 export interface ProviderCapabilities {
   manualCapture: boolean;
   partialCapture: boolean;
@@ -140,6 +164,8 @@ export interface PaymentState {
   requestHash?: string;
   /** Set when the provider refused to create the payment; the payment is then failed. */
   creationError?: { type: string; message: string };
+  /** Money that arrived after Skerry had closed the payment, and the policy that settled it. */
+  lateSuccess?: LateSuccessRecord;
   /** Commands issued to the provider so far; numbers the idempotency keys of the next one. */
   commandCounts: { capture: number; refund: number };
   events: PaymentEventRecord[];
@@ -171,6 +197,8 @@ export const providerIdempotencyKey = {
   capture: (paymentId: string, n: number) => `skerry-${paymentId}-capture-${n}`,
   cancel: (paymentId: string) => `skerry-${paymentId}-cancel`,
   refund: (paymentId: string, n: number) => `skerry-${paymentId}-refund-${n}`,
+  /** One per payment: however often a late success is delivered or retried, it is refunded once. */
+  lateSuccessRefund: (paymentId: string) => `skerry-${paymentId}-late-success-refund`,
 };
 
 export const FINAL_STATUSES: readonly PaymentStatus[] = ['failed', 'canceled', 'expired', 'refunded'];

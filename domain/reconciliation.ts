@@ -11,6 +11,8 @@ import { addDays } from './dates';
  * - amount_mismatch / currency_mismatch: both sides know the payment, not for the same money.
  * - status_mismatch: both sides know it, in different states. When the ledger is only behind the
  *   provider (a lost webhook) it is healable: the payment's workflow is told what the provider says.
+ *   Money captured on a payment the ledger closed (failed, expired, canceled) is healable too: it
+ *   reaches the payment as a late success, which LATE_SUCCESS_POLICY reopens or refunds.
  * - payment_without_booking: the ledger took money for no booking (no reservation names the payment).
  * - booking_not_settled: a paid booking whose money the provider shows but has not settled.
  */
@@ -24,6 +26,13 @@ export const DISCREPANCY_KINDS = [
   'booking_not_settled',
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
+
+/**
+ * Where a discrepancy stands: healed (the ledger agrees now), healing (its payment was told and has
+ * not recorded it yet), ignored (a person decided to leave it), or for a person to decide.
+ */
+export const DISCREPANCY_RESOLUTIONS = ['healed', 'healing', 'ignored', 'for_a_person'] as const;
+export type DiscrepancyResolution = (typeof DISCREPANCY_RESOLUTIONS)[number];
 
 export type ReconciliationStatus = 'running' | 'completed' | 'failed';
 export type ReconciliationPhase = 'starting' | 'fetching' | 'matching' | 'healing' | 'verifying' | 'done';
@@ -65,6 +74,10 @@ export interface ReconciliationCounts {
   healSignalled: number;
   /** Healable discrepancies the ledger now agrees with. */
   healed: number;
+  /** Discrepancies a person chose to leave as they are (POST …/ignore): not open any more. */
+  ignored?: number;
+  /** What is still for a person: discrepancies neither healed nor ignored. */
+  open?: number;
 }
 
 export const EMPTY_COUNTS: ReconciliationCounts = {

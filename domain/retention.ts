@@ -15,6 +15,8 @@ export interface RetentionPruneResult {
   cutoff: string;
   webhookInboxRows: number;
   channelMessages: number;
+  /** Hourly provider-call rollup rows (the overview's latency/error chart). */
+  providerCallHours?: number;
 }
 
 export const DEFAULT_RETENTION_BATCH_SIZE = 1_000;

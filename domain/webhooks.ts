@@ -20,8 +20,9 @@ export interface VerifiedWebhookEvent {
    * `hint`: the event is unauthenticated (Swish callbacks): the workflow asks the provider instead.
    * `none`: stored and acknowledged, nothing to deliver (unknown or irrelevant event types).
    * `reservation`: a booking channel's reservation message, delivered to its reservation workflow.
+   * `pull`: a booking channel's hint that its feed has news (Channex): its reservation poll pulls now.
    */
-  delivery: 'observation' | 'hint' | 'none' | 'reservation';
+  delivery: 'observation' | 'hint' | 'none' | 'reservation' | 'pull';
   observation?: PaymentObservation;
   reservation?: ChannelReservationEvent;
   /** What signal-with-start needs to adopt a payment whose workflow does not exist yet. */

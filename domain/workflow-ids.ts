@@ -17,6 +17,11 @@ export function listingSyncWorkflowId(unitId: string, channel: ChannelName): str
   return `listing-sync-${channel}-${unitId}`;
 }
 
+/** The sync of every unit mapped to one channel account, for a channel synced per property (Channex). */
+export function propertySyncWorkflowId(channel: ChannelName, account: string): string {
+  return `listing-sync-${channel}-property-${account}`;
+}
+
 export function reservationWorkflowId(reservationId: string): string {
   return `reservation-${reservationId}`;
 }
@@ -27,6 +32,11 @@ export function reservationPollWorkflowId(channel: ChannelName, account: string)
 
 export function resyncWorkflowId(channel: ChannelName, runKey: string): string {
   return `channel-resync-${channel}-${runKey}`;
+}
+
+/** The poll of one iCal import feed (one OTA's calendar of one unit). */
+export function icalImportWorkflowId(feedId: string): string {
+  return `ical-import-${feedId}`;
 }
 
 /** One schedule per channel account (a Booking.com machine account, the Airbnb partner app). */

@@ -13,9 +13,12 @@
 //   skerry_webhooks_received_total{provider,outcome}                  webhook routes observer
 //   skerry_webhook_delivery_lag_seconds{provider,outcome}             webhook delivery observer
 //   skerry_webhook_delivery_failures_total{provider}                  webhook delivery observer
+//   skerry_webhook_deliveries_given_up_total{provider,status}         webhook delivery observer (parked, failed)
+//   skerry_webhook_inbox_given_up{provider,status}                    inbox (registerLedgerGauges)
 //   skerry_open_payments{status}                                      ledger (registerLedgerGauges)
 //   skerry_webhook_inbox_oldest_pending_age_seconds                   inbox (registerLedgerGauges)
 //   skerry_unacknowledged_reservation_age_seconds{channel}            channel_messages (registerLedgerGauges)
+//   skerry_overbooked_reservations{channel}                           reservations (registerLedgerGauges)
 //   skerry_circuit_breaker_state{provider}  0 closed, 1 half-open, 2 open   registered by the circuit breaker (#5)
 //   skerry_provider_quota_usage_ratio{provider}                             registered by the rate limiter (#5)
 //   skerry_oauth_refresh_failures_total{provider}                           registered by the token manager (#5)
@@ -126,6 +129,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     LAG_BUCKETS,
   );
   const deliveryFailures = counter('skerry_webhook_delivery_failures_total', 'Inbox deliveries that failed and will be retried', ['provider']);
+  const deliveriesGivenUp = counter(
+    'skerry_webhook_deliveries_given_up_total',
+    'Inbox rows delivery stopped retrying: parked (waited too long on something outside Skerry) or failed (errored too often)',
+    ['provider', 'status'],
+  );
 
   const providerCallObserver: ProviderCallObserver = {
     onCall(provider, operation, outcome, seconds) {
@@ -147,6 +155,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     onFailed(provider) {
       deliveryFailures.inc({ provider });
+    },
+    onGivenUp(provider, status) {
+      deliveriesGivenUp.inc({ provider, status });
     },
   };
 

@@ -13,4 +13,6 @@ export interface WebhookObserver {
 export interface DeliveryObserver {
   onDelivered?(provider: string, outcome: string, lagSeconds: number): void;
   onFailed?(provider: string): void;
+  /** Delivery stopped retrying a row on its own: parked (waited too long) or failed (errored too often). */
+  onGivenUp?(provider: string, status: 'parked' | 'failed'): void;
 }

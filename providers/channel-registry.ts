@@ -8,6 +8,8 @@ import type { ProviderResilience } from './resilience';
 import { gatedFetch } from './resilience/gate';
 import { guardChannelClient } from './resilience/channel-guard';
 import type { ChannelName } from '../domain/bookings';
+import { createIcalChannelClient } from './ical/channel';
+import { createChannexChannel } from './channex/wiring';
 
 export function createChannelRegistryFrom(clients: ReadonlyArray<ChannelClient>): ChannelRegistry {
   const byName = new Map(clients.map((client) => [client.channel, client]));
@@ -28,11 +30,15 @@ export function createChannelRegistry(config: Config, extra: ReadonlyArray<Chann
     // In a worker: through the provider gate (throttle, quota, conditional GETs) and the breaker.
     const client = createBookingComClient({
       apiBase: bookingCom.apiBase,
+      secureApiBase: bookingCom.secureApiBase,
       username: bookingCom.username,
       password: bookingCom.password,
       fetch: resilience ? gatedFetch(resilience.gate('booking_com')) : undefined,
     });
     clients.push(resilience ? guardChannelClient(client, resilience) : client);
   }
+  if (config.channels.channex.enabled) clients.push(createChannexChannel(config, resilience));
+  // iCal needs no account and makes no calls: always there.
+  clients.push(createIcalChannelClient());
   return createChannelRegistryFrom([...clients, ...extra]);
 }

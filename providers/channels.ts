@@ -25,6 +25,11 @@ export interface ChannelClient {
   readonly channel: ChannelName;
   /** Sends these nights (already known to differ from what the channel was told) for one mapping. */
   pushCalendar(mapping: ChannelMapping, days: readonly ChannelDay[], progress: PushProgress): Promise<{ requests: number }>;
+  /**
+   * A channel synced per property (CHANNEL_SYNC_SCOPE): these nights of several mappings of one
+   * account, sent together (Channex: one availability and one restrictions call for all of them).
+   */
+  pushPropertyCalendar?(account: string, entries: ReadonlyArray<{ mapping: ChannelMapping; days: readonly ChannelDay[] }>, progress: PushProgress): Promise<{ requests: number }>;
   /** The reservation messages waiting in the channel's queue (channels that are polled). */
   pullReservations?(): Promise<ChannelReservationEvent[]>;
   /** Confirms to the channel that a reservation message was processed (an ack, where the channel has one). */

@@ -19,6 +19,8 @@ import { createMobilePayWebhookVerifier } from './mobilepay/webhooks';
 import { createPayPalClient } from './paypal/client';
 import { createPayPalWebhookVerifier, type PayPalWebhookVerifier } from './paypal/webhooks';
 import { createAirbnbWebhookVerifier } from './airbnb/webhooks';
+import { createChannexWebhookVerifier } from './channex/webhooks';
+import { registerCounter } from '../observability/metrics';
 import type { ProviderName } from '../domain/payments';
 
 /** What the registry builds clients with: the current configuration and this process's resilience. */
@@ -30,6 +32,8 @@ export interface RegistryOptions {
   source?: ConfigSource;
   /** Throttles, quotas, conditional GETs and the shared OAuth token manager (providers/resilience). */
   resilience?: ProviderResilience;
+  /** Webhook secrets of registrations Skerry made through a provider's API (store/provider-webhooks.ts). */
+  storedWebhookSecrets?: Partial<Record<ProviderName, (fresh?: boolean) => Promise<readonly string[]>>>;
 }
 
 /** PayPal refuses a token without these (Skerry refunds, so it needs the refund scope). */
@@ -41,7 +45,7 @@ const digestOf = (parts: unknown[]): string => createHash('sha256').update(JSON.
 function fingerprintOf(provider: ProviderName, config: Config): string {
   const parts: Record<ProviderName, unknown[]> = {
     stripe: [config.stripe.secretKey, config.stripe.apiBase],
-    paypal: [config.paypal.clientId, config.paypal.clientSecret, config.paypal.apiBase],
+    paypal: [config.paypal.clientId, config.paypal.clientSecret, config.paypal.apiBase, config.paypal.returnUrl, config.paypal.cancelUrl],
     swish: [config.swish.apiBase, config.swish.payeeAlias, config.swish.cert, config.swish.key, config.swish.ca, config.swish.passphrase, config.swish.callbackUrl],
     mobilepay: [
       config.mobilepay.clientId,
@@ -65,6 +69,8 @@ export function createProviderRegistry(config: Config, options: RegistryOptions 
         clientId: c.paypal.clientId,
         clientSecret: c.paypal.clientSecret,
         apiBase: c.paypal.apiBase,
+        returnUrl: c.paypal.returnUrl,
+        cancelUrl: c.paypal.cancelUrl,
         gate: resilience?.gate('paypal'),
         tokens: resilience?.tokens,
         requiredScopes: PAYPAL_REQUIRED_SCOPES,
@@ -163,10 +169,22 @@ export function createWebhookVerifiers(config: Config, options: RegistryOptions 
     createMobilePayWebhookVerifier({
       secrets: (now) => acceptedWebhookSecrets(source.current().mobilepay.webhookSecrets, source.current().mobilepay.previousWebhookSecrets, now),
       toleranceSeconds: config.mobilepay.webhookToleranceSeconds,
+      storedSecrets: options.storedWebhookSecrets?.mobilepay,
     }),
     ...(config.channels.airbnb.enabled
       ? [createAirbnbWebhookVerifier({ secrets: () => source.current().channels.airbnb.webhookSecrets, toleranceSeconds: config.channels.airbnb.webhookToleranceSeconds })]
       : []),
+    ...(config.channels.channex.enabled ? [channexWebhookVerifier(config, source)] : []),
   ];
   return verifiers.filter((verifier) => !(verifier.provider in config) || enabled.has(verifier.provider as ProviderName));
+}
+
+/** Channex's webhooks, checked by their configured secret header; its health events are counted (alerted on). */
+function channexWebhookVerifier(config: Config, source: ConfigSource): WebhookVerifier {
+  const healthEvents = registerCounter('skerry_channel_health_events_total', "Problems a channel reported about itself (Channex: booking_unmapped_room, booking_unmapped_rate, sync_error, non_acked_booking)", ['channel', 'event']);
+  return createChannexWebhookVerifier({
+    header: config.channels.channex.webhookHeader,
+    secrets: () => source.current().channels.channex.webhookSecrets,
+    onHealthEvent: (event) => healthEvents.inc({ channel: 'channex', event }),
+  });
 }

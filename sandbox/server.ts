@@ -15,6 +15,8 @@ import { BOOKING_COM_DEVELOPMENT_ACCOUNT, BookingComSandbox, type BookingComSand
 import { airbnbPlugin } from './airbnb/plugin';
 import { SandboxPersistence } from './shared/persistence';
 import { AIRBNB_DEVELOPMENT_APP, AirbnbSandbox, type AirbnbSandboxOptions } from './airbnb/sandbox';
+import { channexPlugin } from './channex/plugin';
+import { CHANNEX_DEVELOPMENT_ACCOUNT, ChannexSandbox, type ChannexSandboxOptions } from './channex/sandbox';
 
 export interface SandboxOptions {
   /** Fastify logger setting: false (default), true, or pino options. */
@@ -33,9 +35,11 @@ export interface SandboxOptions {
   bookingCom?: Partial<BookingComSandboxOptions>;
   /** Airbnb (OAuth per host, calendars, signed reservation webhooks) under `/airbnb`; omitted: no webhooks. */
   airbnb?: Partial<AirbnbSandboxOptions>;
+  /** Channex (ARI, booking revisions feed, webhooks with configured headers) under `/channex`; omitted: the development API key. */
+  channex?: Partial<ChannexSandboxOptions>;
   /**
    * Where the sandboxes keep their state across restarts, as the providers do (shared/persistence.ts);
-   * omitted: in memory only. Swish and MobilePay so far.
+   * omitted: in memory only. Every sandbox keeps its state here, one snapshot file each.
    */
   dataDir?: string;
 }
@@ -48,6 +52,7 @@ export interface SandboxHandles {
   paypal: PayPalSandbox;
   bookingCom: BookingComSandbox;
   airbnb: AirbnbSandbox;
+  channex: ChannexSandbox;
 }
 
 const handles = new WeakMap<FastifyInstance, SandboxHandles>();
@@ -107,10 +112,23 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
       warn: (obj, msg) => app.log.warn(obj, msg),
     },
   });
-  handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom, airbnb });
+  const channex = new ChannexSandbox({
+    ...CHANNEX_DEVELOPMENT_ACCOUNT,
+    ...options.channex,
+    logger: options.channex?.logger ?? {
+      debug: (obj, msg) => app.log.debug(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  handles.set(app, { stripe, mobilepay, swish, paypal, bookingCom, airbnb, channex });
   const persistence = options.dataDir ? new SandboxPersistence({ dir: options.dataDir }) : undefined;
   persistence?.attach('swish', swish.store);
-  persistence?.attach('mobilepay', mobilepay.store);
+  persistence?.attach('mobilepay', mobilepay);
+  persistence?.attach('stripe', stripe);
+  persistence?.attach('paypal', paypal);
+  persistence?.attach('booking-com', bookingCom);
+  persistence?.attach('airbnb', airbnb);
+  persistence?.attach('channex', channex);
 
   // preClose runs before the server stops accepting: release held sockets so close() can finish.
   app.addHook('preClose', async () => {
@@ -120,6 +138,7 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     paypal.releaseHeldRequests();
     bookingCom.releaseHeldRequests();
     airbnb.releaseHeldRequests();
+    channex.releaseHeldRequests();
   });
   app.addHook('onClose', async () => {
     persistence?.close();
@@ -129,6 +148,7 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
     paypal.close();
     bookingCom.close();
     airbnb.close();
+    channex.close();
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -138,5 +158,6 @@ export async function buildSandbox(options: SandboxOptions): Promise<FastifyInst
   await app.register(paypalPlugin, { prefix: '/paypal', sandbox: paypal });
   await app.register(bookingComPlugin, { prefix: '/booking-com', sandbox: bookingCom });
   await app.register(airbnbPlugin, { prefix: '/airbnb', sandbox: airbnb });
+  await app.register(channexPlugin, { prefix: '/channex', sandbox: channex });
   return app;
 }

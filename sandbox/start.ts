@@ -32,6 +32,7 @@ export interface SandboxLaunchSettings {
   channels: {
     bookingCom: { sandboxed: boolean; username: string; password: string };
     airbnb: { sandboxed: boolean; clientId: string; clientSecret: string; webhookSecrets: readonly string[] };
+    channex: { sandboxed: boolean; apiKey: string; webhookHeader: string; webhookSecrets: readonly string[]; rateWindowSeconds: number };
   };
 }
 
@@ -42,7 +43,8 @@ export function needsSandboxes(config: SandboxLaunchSettings): boolean {
     config.swish.sandboxed ||
     config.mobilepay.sandboxed ||
     config.channels.bookingCom.sandboxed ||
-    config.channels.airbnb.sandboxed
+    config.channels.airbnb.sandboxed ||
+    config.channels.channex.sandboxed
   );
 }
 
@@ -83,7 +85,14 @@ export async function startSandboxes(
       webhookSecret: config.channels.airbnb.webhookSecrets[0]!,
       webhooks: options.webhooks,
     },
+    channex: { apiKey: config.channels.channex.apiKey, rateWindowSeconds: config.channels.channex.rateWindowSeconds, webhooks: options.webhooks },
   });
+  const { channex } = config.channels;
+  const channexWebhook = webhookUrl('channex', channex.sandboxed);
+  // At Channex the integrator creates the webhook (UI or API) with its secret header; the sandbox has it made once.
+  if (channexWebhook && !sandboxHandles(app).channex.listWebhooks().some((webhook) => webhook.callback_url === channexWebhook)) {
+    sandboxHandles(app).channex.createWebhook({ callback_url: channexWebhook, event_mask: '*', headers: { [channex.webhookHeader]: channex.webhookSecrets[0]! } });
+  }
   await app.listen({ host: '127.0.0.1', port: config.sandbox.port });
   let swishApiBase: string | undefined;
   if (config.swish.sandboxed) {

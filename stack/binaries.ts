@@ -1,5 +1,6 @@
 // Locates (and on first use installs) the external binaries the local stack runs:
-// the Temporal CLI (its `server start-dev` is our dev/test Temporal) and stripe-mock.
+// the Temporal CLI (its `server start-dev` is our dev/test Temporal), stripe-mock, and for the
+// cluster topology the Temporal server and its schema tool.
 //
 // Lookup order: explicit path (TEMPORAL_CLI_PATH / STRIPE_MOCK_PATH, passed in by the caller),
 // then ${XDG_CACHE_HOME:-$HOME/.cache}/skerry/bin/<name>, then PATH. When missing, `go install`
@@ -11,7 +12,7 @@ import { access, chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, wr
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
-export type BinaryName = 'temporal' | 'stripe-mock';
+export type BinaryName = 'temporal' | 'stripe-mock' | 'temporal-server' | 'temporal-sql' | 'temporal-ui-server';
 
 export interface EnsureBinaryOptions {
   /** TEMPORAL_CLI_PATH for temporal, STRIPE_MOCK_PATH for stripe-mock; must exist when given. */
@@ -24,6 +25,12 @@ interface BinarySpec {
   version: string;
   why: string;
   envVar: string;
+  /** The file `go install` produces when it differs from the cached name (`server`, `sql`). */
+  builtAs?: string;
+  /** Extra build environment. */
+  buildEnv?: Record<string, string>;
+  /** Names too generic to trust on PATH (`server`, `sql`): only the cache or the explicit path count. */
+  cacheOnly?: boolean;
 }
 
 export const BINARY_SPECS: Readonly<Record<BinaryName, BinarySpec>> = {
@@ -38,6 +45,36 @@ export const BINARY_SPECS: Readonly<Record<BinaryName, BinarySpec>> = {
     version: 'v0.197.0',
     why: "stripe-mock is Stripe's official API mock, used by the tests to exercise the Stripe adapter offline",
     envVar: 'STRIPE_MOCK_PATH',
+  },
+  // The cluster topology (stack/cluster): the same server version the CLI embeds, on PostgreSQL.
+  'temporal-server': {
+    goPackage: 'go.temporal.io/server/cmd/server',
+    version: 'v1.29.1',
+    why: 'the Temporal server itself, run on PostgreSQL by `npm run start:cluster` and `npm run test:cluster`',
+    envVar: 'TEMPORAL_SERVER_PATH',
+    builtAs: 'server',
+    // A static binary: no C toolchain needed, and no glibc dependency in the cache.
+    buildEnv: { CGO_ENABLED: '0' },
+    cacheOnly: true,
+  },
+  'temporal-sql': {
+    goPackage: 'go.temporal.io/server/cmd/tools/sql',
+    version: 'v1.29.1',
+    why: "Temporal's schema tool, which creates and upgrades the cluster's PostgreSQL schemas (`npm run start:cluster`)",
+    envVar: 'TEMPORAL_SQL_TOOL_PATH',
+    builtAs: 'sql',
+    buildEnv: { CGO_ENABLED: '0' },
+    cacheOnly: true,
+  },
+  // The cluster's Web UI (the real server has none built in): the version Temporal CLI v1.5.1 embeds.
+  'temporal-ui-server': {
+    goPackage: 'github.com/temporalio/ui-server/v2/cmd/server',
+    version: 'v2.42.1',
+    why: 'the Temporal Web UI server, run against the cluster by `npm run start:cluster` (the dev server embeds its own)',
+    envVar: 'TEMPORAL_UI_SERVER_PATH',
+    builtAs: 'server',
+    buildEnv: { CGO_ENABLED: '0' },
+    cacheOnly: true,
   },
 };
 
@@ -72,7 +109,7 @@ async function findOnPath(name: string): Promise<string | undefined> {
 async function findInstalled(name: BinaryName): Promise<string | undefined> {
   const cached = join(binCacheDir(), name);
   if (await isExecutableFile(cached)) return cached;
-  return findOnPath(name);
+  return BINARY_SPECS[name].cacheOnly ? undefined : findOnPath(name);
 }
 
 export async function ensureBinary(name: BinaryName, opts: EnsureBinaryOptions): Promise<string> {
@@ -197,7 +234,7 @@ async function goInstall(go: string, name: BinaryName, cacheDir: string, log: (m
   try {
     await new Promise<void>((resolvePromise, reject) => {
       const child = spawn(go, ['install', pkg], {
-        env: { ...process.env, GOBIN: staging },
+        env: { ...process.env, ...spec.buildEnv, GOBIN: staging },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -219,7 +256,7 @@ async function goInstall(go: string, name: BinaryName, cacheDir: string, log: (m
         else reject(new Error(`go install ${pkg} failed (code ${code ?? 'null'}, signal ${signal ?? 'null'}):\n${output.trim()}`));
       });
     });
-    await rename(join(staging, name), join(cacheDir, name));
+    await rename(join(staging, spec.builtAs ?? name), join(cacheDir, name));
     log(`built ${name} in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -2,16 +2,13 @@
 // thing (Temporal dev server, PostgreSQL, the worker, the API); whatever is configured externally
 // (TEMPORAL_ADDRESS, DATABASE_URL, real provider keys) is used instead of the embedded default.
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import { ConfigError, loadEnvFiles, type Config } from '../config';
 import { createReloadableConfig, installSighupReload, type ReloadableConfig } from '../config/secrets';
 import { createLogger, type Logger } from '../observability/logger';
-import { createDatabase } from '../db/client';
-import { API_SCOPES } from '../db/schema';
-import { createApiKeyStore } from '../store/api-keys';
 import { migrateDatabase } from '../db/migrate';
 import { startWorker } from '../worker/run';
 import { startApi } from '../api/server';
@@ -20,8 +17,10 @@ import { ensureBinary } from './binaries';
 import { startTemporalDevServer } from './temporal-dev-server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { isPortFree } from './ports';
+import { developmentKey } from './development-key';
 import { SKERRY_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { bindAddress } from '../observability/temporal-runtime';
+import { CONSOLE_DIST, ensureConsoleBuilt } from './console-build';
 
 const say = (message: string) => console.log(`[skerry] ${message}`);
 
@@ -67,26 +66,6 @@ async function stackLogger(config: Config, logFile: string): Promise<Logger> {
       { level: config.logLevel as pino.Level, stream: file },
     ]),
   });
-}
-
-/**
- * The development key: made at the first start, kept in .data/dev-api-key (the database keeps only
- * its hash) and printed at every start; made again if it was revoked.
- */
-async function developmentKey(config: Config, databaseUrl: string): Promise<string | undefined> {
-  if (config.appEnv !== 'development') return undefined;
-  const file = join(config.dataDir, 'dev-api-key');
-  const database = createDatabase(databaseUrl, { max: 1 });
-  try {
-    const keys = createApiKeyStore(database.db);
-    const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
-    if (kept && (await keys.authenticate(kept))) return kept;
-    const { key } = await keys.create({ name: 'development (npm start)', scopes: API_SCOPES });
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
-    return key;
-  } finally {
-    await database.close();
-  }
 }
 
 async function main(configSource: ReloadableConfig) {
@@ -187,13 +166,16 @@ async function main(configSource: ReloadableConfig) {
     const worker = await startWorker(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'worker' }), configSource });
     stops.push({ name: 'worker', stop: () => worker.shutdown() });
 
-    const api = await startApi(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'api' }), configSource });
+    // Built once, then again only when its sources or the API it is typed from changed.
+    await ensureConsoleBuilt({ log: say }).catch((err: Error) => say(`the console could not be built (${err.message}); /console/ says so until it is`));
+    const api = await startApi(config, { temporalAddress, databaseUrl, logger: logger.child({ process: 'api' }), configSource, consoleDir: CONSOLE_DIST });
     stops.push({ name: 'API', stop: () => api.close() });
 
     const lines = [
       '',
       'Skerry is running:',
       `  Admin API        ${api.url}  (every route needs the API key; this door is for you, not the internet)`,
+      `  Console          ${api.url}/console/  (sign in with the API key below)`,
       `  OpenAPI docs     ${api.url}/docs`,
       `  Metrics          ${api.url}/metrics${temporalMetrics ? `  (Temporal SDK: ${temporalMetrics})` : ''}`,
       `  Public door      ${api.publicUrl}  (webhooks at /webhooks/<provider>, payment return pages, /health; providers reach it at ${config.publicUrl})`,
@@ -222,15 +204,23 @@ async function main(configSource: ReloadableConfig) {
   }
 }
 
-// The environment as the shell set it: a reload re-reads the env files under it.
-const processEnv = { ...process.env };
-loadEnvFiles();
-try {
-  await main(createReloadableConfig({ processEnv }));
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
+// SKERRY_TOPOLOGY=cluster: the real Temporal server, two workers and two APIs (stack/cluster).
+if (process.env.SKERRY_TOPOLOGY === 'cluster') {
+  await import('./cluster/start');
+} else {
+  // The environment as the shell set it: a reload re-reads the env files under it.
+  const processEnv = { ...process.env };
+  // The sandboxes' iCal exports (Airbnb's) are on loopback, which an iCal import refuses unless its
+  // host is allow-listed: this stack lists its own sandbox, and only when the operator listed nothing.
+  processEnv.ICAL_IMPORT_ALLOWED_HOSTS ??= `127.0.0.1:${processEnv.SANDBOX_PORT ?? 4010}`;
+  loadEnvFiles();
+  try {
+    await main(createReloadableConfig({ processEnv }));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
   }
-  throw err;
 }

@@ -20,7 +20,11 @@ export interface CalendarUpdate {
   available?: number;
   price?: Money;
   minNights?: number;
+  /** Null clears it (no min stay through / no max stay). */
+  minStayThrough?: number | null;
+  maxStay?: number | null;
   closedToArrival?: boolean;
+  closedToDeparture?: boolean;
   closed?: boolean;
 }
 
@@ -28,14 +32,17 @@ export interface CalendarUpdate {
 export const calendarNights = (unitId: string, range: DateRange) =>
   and(eq(calendarDays.unitId, unitId), gte(calendarDays.date, range.from), lte(calendarDays.date, range.to));
 
-function toChannelDay(row: CalendarRow): ChannelDay {
+export function toChannelDay(row: CalendarRow): ChannelDay {
   return {
     date: row.date,
     available: Math.max(0, row.allotment - row.booked),
     price: row.price ?? undefined,
     currency: row.currency ?? undefined,
     minNights: row.minNights,
+    minStayThrough: row.minStayThrough ?? undefined,
+    maxStay: row.maxStay ?? undefined,
     closedToArrival: row.closedToArrival,
+    closedToDeparture: row.closedToDeparture,
     closed: row.closed,
   };
 }
@@ -56,17 +63,27 @@ export function createCalendarStore(db: Database) {
           const minNights = update.minNights ?? null;
           const cta = update.closedToArrival ?? null;
           const closed = update.closed ?? null;
+          const ctd = update.closedToDeparture ?? null;
+          // undefined keeps the night's value, null clears it: two parameters say which.
+          const setThrough = update.minStayThrough !== undefined;
+          const through = update.minStayThrough ?? null;
+          const setMaxStay = update.maxStay !== undefined;
+          const maxStay = update.maxStay ?? null;
           await tx.execute(sql`
-            insert into calendar_days as c (unit_id, date, allotment, booked, price, currency, min_nights, closed_to_arrival, closed, updated_at)
+            insert into calendar_days as c (unit_id, date, allotment, booked, price, currency, min_nights, min_stay_through, max_stay, closed_to_arrival, closed_to_departure, closed, updated_at)
             select ${unitId}, d::date, least(coalesce(${available}::int, 0), ${unit.count}::int), 0,
-                   ${price}::bigint, ${currency}::text, coalesce(${minNights}::int, 1), coalesce(${cta}::boolean, false), coalesce(${closed}::boolean, false), now()
+                   ${price}::bigint, ${currency}::text, coalesce(${minNights}::int, 1), ${through}::int, ${maxStay}::int,
+                   coalesce(${cta}::boolean, false), coalesce(${ctd}::boolean, false), coalesce(${closed}::boolean, false), now()
             from generate_series(${update.from}::date, ${update.to}::date, interval '1 day') as d
             on conflict (unit_id, date) do update set
               allotment = case when ${available}::int is null then c.allotment else least(c.booked + ${available}::int, greatest(${unit.count}::int, c.booked)) end,
               price = coalesce(${price}::bigint, c.price),
               currency = coalesce(${currency}::text, c.currency),
               min_nights = coalesce(${minNights}::int, c.min_nights),
+              min_stay_through = case when ${setThrough}::boolean then ${through}::int else c.min_stay_through end,
+              max_stay = case when ${setMaxStay}::boolean then ${maxStay}::int else c.max_stay end,
               closed_to_arrival = coalesce(${cta}::boolean, c.closed_to_arrival),
+              closed_to_departure = coalesce(${ctd}::boolean, c.closed_to_departure),
               closed = coalesce(${closed}::boolean, c.closed),
               updated_at = now()
           `);

@@ -2,7 +2,7 @@
 // listing sync compares the calendar with it and pushes only the nights that differ.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { channelCalendarState } from '../db/schema';
+import { channelCalendarState, channelPushFailures } from '../db/schema';
 import type { DateRange } from '../domain/dates';
 import type { ChannelDay, ChannelName } from '../domain/bookings';
 
@@ -15,7 +15,10 @@ export function channelDayOfState(state: ChannelStateRow): ChannelDay {
     price: state.price ?? undefined,
     currency: state.currency ?? undefined,
     minNights: state.minNights,
+    minStayThrough: state.minStayThrough ?? undefined,
+    maxStay: state.maxStay ?? undefined,
     closedToArrival: state.closedToArrival,
+    closedToDeparture: state.closedToDeparture,
     closed: state.closed,
   };
 }
@@ -28,7 +31,10 @@ export function sameChannelDay(a: ChannelDay, b: ChannelDay | undefined): boolea
     (a.price ?? null) === (b.price ?? null) &&
     (a.currency ?? null) === (b.currency ?? null) &&
     a.minNights === b.minNights &&
+    (a.minStayThrough ?? null) === (b.minStayThrough ?? null) &&
+    (a.maxStay ?? null) === (b.maxStay ?? null) &&
     a.closedToArrival === b.closedToArrival &&
+    (a.closedToDeparture ?? false) === (b.closedToDeparture ?? false) &&
     a.closed === b.closed
   );
 }
@@ -64,7 +70,10 @@ export function createChannelStateStore(db: Database) {
               price: day.price ?? null,
               currency: day.currency ?? null,
               minNights: day.minNights,
+              minStayThrough: day.minStayThrough ?? null,
+              maxStay: day.maxStay ?? null,
               closedToArrival: day.closedToArrival,
+              closedToDeparture: day.closedToDeparture ?? false,
               closed: day.closed,
             })),
           )
@@ -75,10 +84,31 @@ export function createChannelStateStore(db: Database) {
               price: sql`excluded.price`,
               currency: sql`excluded.currency`,
               minNights: sql`excluded.min_nights`,
+              minStayThrough: sql`excluded.min_stay_through`,
+              maxStay: sql`excluded.max_stay`,
               closedToArrival: sql`excluded.closed_to_arrival`,
+              closedToDeparture: sql`excluded.closed_to_departure`,
               closed: sql`excluded.closed`,
               pushedAt: sql`now()`,
             },
+          });
+        // The channel has these nights now: an earlier failed push of them no longer stands.
+        await db
+          .delete(channelPushFailures)
+          .where(and(eq(channelPushFailures.unitId, unitId), eq(channelPushFailures.channel, channel), inArray(channelPushFailures.date, chunk.map((day) => day.date))));
+      }
+    },
+
+    /** Remembers that a push of these nights failed, until a later push of them succeeds (recordChannelState). */
+    async recordPushFailure(unitId: string, channel: ChannelName, dates: readonly string[], error: string): Promise<void> {
+      for (let start = 0; start < dates.length; start += 500) {
+        const chunk = dates.slice(start, start + 500);
+        await db
+          .insert(channelPushFailures)
+          .values(chunk.map((date) => ({ unitId, channel, date, error: error.slice(0, 2000) })))
+          .onConflictDoUpdate({
+            target: [channelPushFailures.unitId, channelPushFailures.channel, channelPushFailures.date],
+            set: { failedAt: sql`now()`, error: sql`excluded.error` },
           });
       }
     },

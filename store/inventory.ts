@@ -3,6 +3,7 @@
 import type { Database } from '../db/client';
 import { createCalendarStore } from './calendar';
 import { createChannelMappingStore } from './channel-mappings';
+import { createChannelHealthStore } from './channel-health';
 import { createChannelMessageStore } from './channel-messages';
 import { createChannelStateStore } from './channel-state';
 import { createOverbookingStore } from './overbookings';
@@ -19,6 +20,7 @@ export function createInventory(db: Database) {
     reservations: createReservationStore(db),
     overbookings: createOverbookingStore(db),
     channelMessages: createChannelMessageStore(db),
+    channelHealth: createChannelHealthStore(db),
     resyncRuns: createResyncRunStore(db),
   };
 }

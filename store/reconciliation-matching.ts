@@ -142,7 +142,7 @@ export function createReconciliationMatcher(db: Database) {
                    'provider', jsonb_build_object('captured', a.captured, 'refunded', a.refunded, 'currencies', to_jsonb(a.currencies),
                                                   'transactions', to_jsonb(a.transaction_ids), 'latestStatus', a.latest_status),
                    'providerRefunded', a.refunded),
-                 v.kind = 'status_mismatch' and v.reason in ('lost_payment_webhook', 'lost_refund_webhook')
+                 v.kind = 'status_mismatch' and v.reason in ('lost_payment_webhook', 'lost_refund_webhook', 'money_moved_on_closed_payment')
             from recon_agg a
             join payments p on p.id = a.pid
             cross join lateral (

@@ -27,6 +27,7 @@ export interface RunRow {
   discrepancies: number;
   healable: number;
   healed: number;
+  ignored: number;
   counts: unknown;
   details: unknown;
   error: string | null;
@@ -186,6 +187,8 @@ export function runView(row: RunRow) {
     healable: row.healable,
     healSignalled: 0,
     healed: row.healed,
+    ignored: row.ignored,
+    open: Math.max(0, row.discrepancies - row.healed - row.ignored),
   };
   const details = (row.details ?? {}) as { fetchAttempts?: unknown[]; options?: unknown };
   return {

@@ -47,7 +47,8 @@ export function createReservationStore(db: Database) {
       try {
         return await db.transaction(async (tx) => {
           const [existing] = await tx.select().from(reservations).where(eq(reservations.id, request.reservationId)).for('update');
-          if (existing) {
+          // An overbooked reservation holds no nights: a later message (a modification) may still place it.
+          if (existing && existing.status !== 'overbooked') {
             const total = existing.totalAmount !== null && existing.currency ? { value: existing.totalAmount, currency: existing.currency } : undefined;
             if (ACTIVE.includes(existing.status)) return { ok: true, total, duplicate: true };
             return { ok: false, code: 'conflict', reason: existing.reason ?? `reservation is ${existing.status}`, dates: [] };
@@ -74,8 +75,7 @@ export function createReservationStore(db: Database) {
           const total =
             request.total ??
             (priced ? { value: rows.reduce((sum, row) => sum + row.price!, 0) * request.rooms, currency: rows[0]!.currency! } : undefined);
-          await tx.insert(reservations).values({
-            id: request.reservationId,
+          const row = {
             unitId: request.unitId,
             channel: request.channel,
             channelReservationId: request.channelReservationId ?? null,
@@ -89,7 +89,9 @@ export function createReservationStore(db: Database) {
             paymentId: request.paymentId ?? null,
             holdExpiresAt: request.holdExpiresAt ? new Date(request.holdExpiresAt) : null,
             workflowId: request.workflowId,
-          });
+          };
+          if (existing) await tx.update(reservations).set({ ...row, reason: null, updatedAt: sql`now()` }).where(eq(reservations.id, request.reservationId));
+          else await tx.insert(reservations).values({ id: request.reservationId, ...row });
           return { ok: true, total, duplicate: false };
         });
       } catch (err) {
@@ -110,8 +112,13 @@ export function createReservationStore(db: Database) {
           .where(and(eq(reservations.id, input.reservationId), inArray(reservations.status, ACTIVE)))
           .returning();
         if (!row) {
-          const [current] = await tx.select().from(reservations).where(eq(reservations.id, input.reservationId));
-          return { released: false, row: current };
+          // An overbooked reservation has no nights to give back; cancelling it (by the channel) still ends it.
+          const [current] = await tx
+            .update(reservations)
+            .set({ status: input.status, reason: input.reason ?? null, updatedAt: sql`now()` })
+            .where(and(eq(reservations.id, input.reservationId), eq(reservations.status, 'overbooked')))
+            .returning();
+          return { released: false, row: current ?? (await tx.select().from(reservations).where(eq(reservations.id, input.reservationId)))[0] };
         }
         const range = { from: row.checkIn, to: addDays(row.checkOut, -1) };
         await tx
@@ -190,26 +197,48 @@ export function createReservationStore(db: Database) {
       }
     },
 
-    /** A channel reservation that could not be held is kept, as rejected, for the record. */
-    async recordRejected(input: Omit<HoldRequest, 'status' | 'enforceRestrictions'> & { reason: string }): Promise<void> {
-      await db
-        .insert(reservations)
-        .values({
-          id: input.reservationId,
-          unitId: input.unitId || null,
-          channel: input.channel,
-          channelReservationId: input.channelReservationId ?? null,
-          status: 'rejected',
-          checkIn: input.checkIn,
-          checkOut: input.checkOut,
-          rooms: input.rooms,
-          guestName: input.guestName ?? null,
-          totalAmount: input.total?.value ?? null,
-          currency: input.total?.currency ?? null,
-          reason: input.reason,
-          workflowId: input.workflowId,
-        })
-        .onConflictDoNothing();
+    /**
+     * A channel reservation that could not be held is kept for the record: rejected (the channel
+     * declined it) or overbooked (it stands on the channel and needs a person).
+     */
+    async recordRejected(input: Omit<HoldRequest, 'status' | 'enforceRestrictions'> & { reason: string; status?: 'rejected' | 'overbooked' }): Promise<{ released?: DateRange }> {
+      const values = {
+        id: input.reservationId,
+        unitId: input.unitId || null,
+        channel: input.channel,
+        channelReservationId: input.channelReservationId ?? null,
+        status: input.status ?? 'rejected',
+        checkIn: input.checkIn,
+        checkOut: input.checkOut,
+        rooms: input.rooms,
+        guestName: input.guestName ?? null,
+        totalAmount: input.total?.value ?? null,
+        currency: input.total?.currency ?? null,
+        reason: input.reason,
+        workflowId: input.workflowId,
+      };
+      if (values.status !== 'overbooked') {
+        await db.insert(reservations).values(values).onConflictDoNothing();
+        return {};
+      }
+      // Overbooked by a modification: the reservation held other nights, which go back in the same
+      // transaction; it keeps the stay the channel now holds, without nights here.
+      return db.transaction(async (tx) => {
+        const [row] = await tx.select().from(reservations).where(eq(reservations.id, input.reservationId)).for('update');
+        if (!row) {
+          await tx.insert(reservations).values(values);
+          return {};
+        }
+        const { id: _id, unitId: _unitId, workflowId: _workflowId, ...stay } = values;
+        await tx.update(reservations).set({ ...stay, totalAmount: values.totalAmount ?? row.totalAmount, currency: values.currency ?? row.currency, holdExpiresAt: null, updatedAt: sql`now()` }).where(eq(reservations.id, row.id));
+        if (!ACTIVE.includes(row.status) || !row.unitId) return {};
+        const released = { from: row.checkIn, to: addDays(row.checkOut, -1) };
+        await tx
+          .update(calendarDays)
+          .set({ booked: sql`${calendarDays.booked} - ${row.rooms}`, updatedAt: sql`now()` })
+          .where(calendarNights(row.unitId, released));
+        return { released };
+      });
     },
 
     async getReservation(reservationId: string): Promise<ReservationRow | undefined> {

@@ -1,8 +1,9 @@
 // The durable webhook inbox: rows are written before the provider gets its 2xx and leave
-// `pending` only once the event reached its workflow (or can never be routed).
-import { and, eq, sql } from 'drizzle-orm';
+// `received`/`pending` once the event reached its workflow, can never be routed, or delivery gave up
+// (parked, failed) and waits for an operator's replay.
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { payments, webhookInbox, type WebhookInboxStatus } from '../db/schema';
+import { DELIVERABLE_INBOX_STATUSES, GIVEN_UP_INBOX_STATUSES, payments, webhookInbox, type WebhookInboxStatus } from '../db/schema';
 import type { VerifiedWebhookEvent } from '../domain/webhooks';
 import { createBatcher } from '../db/batch';
 import { redactWebhookPayload } from '../domain/payload-redaction';
@@ -40,7 +41,7 @@ interface NewInboxEvent {
   providerReference: string | null;
   delivery: InboxDelivery;
   payload: unknown;
-  status: 'pending' | 'ignored';
+  status: 'received' | 'ignored';
 }
 
 /** A returned row as the driver gives it (snake_case; bigint and timestamps as text). */
@@ -66,8 +67,8 @@ interface RawDeliverableRow {
 const INSERT_BATCH_SQL = `
   insert into webhook_inbox (provider, event_id, event_type, payment_id, provider_reference, delivery, payload, status, locked_until, attempts, duplicates)
   select r.provider, r.event_id, r.event_type, r.payment_id, r.provider_reference, r.delivery::jsonb, r.payload::jsonb, r.status,
-         case when r.status = 'pending' then now() + make_interval(secs => $10::int) end,
-         case when r.status = 'pending' then 1 else 0 end,
+         case when r.status = 'received' then now() + make_interval(secs => $10::int) end,
+         case when r.status = 'received' then 1 else 0 end,
          r.duplicates::int
     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
          as r(provider, event_id, event_type, payment_id, provider_reference, delivery, payload, status, duplicates)
@@ -166,12 +167,12 @@ export function createWebhookInbox(db: Database) {
             delivery: { delivery: event.delivery, observation: event.observation, adopt: event.adopt, reservation: event.reservation },
             // Kept for operators only: the allowlisted fields, never the payer's data or client secrets.
             payload: redactWebhookPayload(event.provider, event.payload),
-            status: deliverable ? 'pending' : 'ignored',
+            status: deliverable ? 'received' : 'ignored',
           });
         }),
       );
       return {
-        inserted: results.filter((result) => result.inserted && result.row.status === 'pending').map((result) => result.row),
+        inserted: results.filter((result) => result.inserted && result.row.status === 'received').map((result) => result.row),
         duplicates: results.filter((result) => !result.inserted).length,
       };
     },
@@ -183,7 +184,7 @@ export function createWebhookInbox(db: Database) {
         .where(
           and(
             eq(webhookInbox.id, id),
-            eq(webhookInbox.status, 'pending'),
+            inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES]),
             sql`(${webhookInbox.lockedUntil} is null or ${webhookInbox.lockedUntil} < now())`,
           ),
         )
@@ -199,7 +200,7 @@ export function createWebhookInbox(db: Database) {
           .from(webhookInbox)
           .where(
             and(
-              eq(webhookInbox.status, 'pending'),
+              inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES]),
               sql`${webhookInbox.nextAttemptAt} <= now()`,
               sql`(${webhookInbox.lockedUntil} is null or ${webhookInbox.lockedUntil} < now())`,
             ),
@@ -216,7 +217,7 @@ export function createWebhookInbox(db: Database) {
       });
     },
 
-    async settle(id: number, status: Exclude<WebhookInboxStatus, 'pending'>, paymentId?: string, note?: string): Promise<void> {
+    async settle(id: number, status: Exclude<WebhookInboxStatus, 'received' | 'pending' | 'parked' | 'failed'>, paymentId?: string, note?: string): Promise<void> {
       await settleBatch({ id, status, paymentId, note });
     },
 
@@ -225,8 +226,20 @@ export function createWebhookInbox(db: Database) {
       const delaySeconds = retryDelaySeconds(attempts);
       await db
         .update(webhookInbox)
-        .set({ lockedUntil: null, lastError: error.slice(0, 2000), nextAttemptAt: sql`now() + make_interval(secs => ${delaySeconds})` })
-        .where(eq(webhookInbox.id, id));
+        .set({ status: 'pending', lockedUntil: null, lastError: error.slice(0, 2000), nextAttemptAt: sql`now() + make_interval(secs => ${delaySeconds})` })
+        // A slow attempt whose claim lapsed may find the row settled by another deliverer: leave it so.
+        .where(and(eq(webhookInbox.id, id), inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES])));
+    },
+
+    /**
+     * Stops delivering a row on its own: `failed` (errored too often) or `parked` (waited too long on
+     * something outside Skerry). The row keeps its payload, attempts and last error for a replay.
+     */
+    async giveUp(id: number, status: 'parked' | 'failed', error: string): Promise<void> {
+      await db
+        .update(webhookInbox)
+        .set({ status, lockedUntil: null, lastError: error.slice(0, 2000) })
+        .where(and(eq(webhookInbox.id, id), inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES])));
     },
 
     /** Makes rows deliverable again (operator replay). */
@@ -236,9 +249,16 @@ export function createWebhookInbox(db: Database) {
       if (filter.provider) conditions.push(eq(webhookInbox.provider, filter.provider));
       if (filter.fromId !== undefined) conditions.push(sql`${webhookInbox.id} >= ${filter.fromId}`);
       if (filter.toId !== undefined) conditions.push(sql`${webhookInbox.id} <= ${filter.toId}`);
+      // A row delivery gave up on starts a fresh attempt budget (its last error stays until a delivery
+      // settles it), so a failed row is not failed again by its next error; other rows keep counting.
       const rows = await db
         .update(webhookInbox)
-        .set({ status: 'pending', nextAttemptAt: sql`now()`, lockedUntil: null })
+        .set({
+          status: 'pending',
+          nextAttemptAt: sql`now()`,
+          lockedUntil: null,
+          attempts: sql`case when ${webhookInbox.status} in ${[...GIVEN_UP_INBOX_STATUSES]} then 0 else ${webhookInbox.attempts} end`,
+        })
         .where(and(...conditions, sql`${webhookInbox.status} <> 'ignored'`))
         .returning({ id: webhookInbox.id });
       return rows.length;
@@ -246,7 +266,7 @@ export function createWebhookInbox(db: Database) {
 
     /**
      * Deletes up to `limit` settled rows (delivered, closed, ignored) settled before `cutoff`; rows
-     * still owed to a workflow (pending, failed, unmatched) are never touched. Returns the count.
+     * still owed to a workflow (received, pending, parked, failed, unmatched) are never touched. Returns the count.
      */
     async pruneSettled({ cutoff, limit }: { cutoff: Date; limit: number }): Promise<number> {
       const rows = await db.execute<{ id: number }>(sql`

@@ -14,15 +14,18 @@ import type { Logger } from '../observability/logger';
 import { createWorker, type CreateWorkerOptions } from './create-worker';
 import { getProcessMetrics, type Metrics } from '../observability/metrics';
 import { serveMetrics, type MetricsServer } from '../observability/metrics-server';
-import { createProviderResilience, type ProviderResilience } from '../providers/resilience';
+import { createProcessResilience, type ProviderResilience } from '../providers/resilience';
 import type { ConfigSource } from '../config/secrets';
 import { encryptedDataConverter } from '../security/payload-codec';
+import { combineObservers, createProviderCallHours, createProviderCallRollup } from '../store/provider-call-hours';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped polling and finished its in-flight tasks. */
   done: Promise<void>;
   /** Where this worker's metrics are served, when it serves them. */
   metricsUrl?: string;
+  /** Workflows kept in the workflow worker's cache (the SDK derives it from the heap size unless tuned). */
+  maxCachedWorkflows: number;
   shutdown(): Promise<void>;
 }
 
@@ -49,13 +52,11 @@ export async function startWorker(
   // Throttles, quotas, conditional GETs, circuit breakers and OAuth tokens, shared through Postgres.
   const resilience =
     options.resilience ??
-    createProviderResilience({
-      config: config.resilience,
-      tokenEncryptionKey: config.channels.tokenEncryptionKey,
-      db: database.db,
-      logger: options.logger,
-      metrics,
-    });
+    createProcessResilience(config, database, options.logger, metrics);
+  // Every provider call also lands in the hourly rollup the console's latency/error chart reads.
+  const callHours = createProviderCallHours(database.db);
+  const rollup = createProviderCallRollup(callHours, { logger: options.logger.child({ component: 'provider-call-hours' }) });
+  const observer = combineObservers(metrics.providerCallObserver, rollup.observer);
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -69,14 +70,14 @@ export async function startWorker(
       resilience,
       ledger: createPaymentLedger(database.db),
       logger: options.logger.child({ component: 'activity' }),
-      observer: metrics.providerCallObserver,
-      bookings: { ...bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), bookingWorkflowSignals, resilience), observer: metrics.providerCallObserver },
+      observer,
+      bookings: { ...bookingActivityDeps(config, database.db, options.logger.child({ component: 'activity' }), bookingWorkflowSignals, resilience), observer },
       reconciliation: {
         store: createReconciliationStore(database.db),
         paymentTiming: config.payments,
-        paymentDelivery: (temporal, { taskQueue, timing }) => createPaymentsClient({ temporal, taskQueue, timing }),
+        paymentDelivery: (temporal, { taskQueue, timing }) => createPaymentsClient({ temporal, taskQueue, timing, lateSuccessPolicy: config.lateSuccessPolicy }),
       },
-      retention: { inbox: createWebhookInbox(database.db), channelMessages: createChannelMessageStore(database.db) },
+      retention: { inbox: createWebhookInbox(database.db), channelMessages: createChannelMessageStore(database.db), providerCallHours: callHours },
     },
   });
   let metricsServer: MetricsServer | undefined;
@@ -86,6 +87,7 @@ export async function startWorker(
   }
   const done = worker.run().finally(async () => {
     await metricsServer?.close();
+    await rollup.close();
     if (!options.resilience) await resilience.close();
     await connection.close();
     await database.close();
@@ -93,6 +95,7 @@ export async function startWorker(
   return {
     done,
     metricsUrl: metricsServer?.url,
+    maxCachedWorkflows: worker.workers[0]!.options.maxCachedWorkflows,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

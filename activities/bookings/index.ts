@@ -1,6 +1,7 @@
 // The booking activities, one file per concern, built from injected dependencies like payments'.
 import { ApplicationFailure } from '@temporalio/common';
 import type { BookingActivityDeps } from './deps';
+import { createIcalImportActivities } from './ical-import';
 import { createPollActivities } from './poll';
 import { createReservationActivities } from './reservations';
 import { createResyncActivities } from './resync';
@@ -22,6 +23,7 @@ export function createBookingActivities(deps: BookingActivityDeps | undefined) {
     ...createReservationActivities(need),
     ...createPollActivities(need),
     ...createResyncActivities(need),
+    ...createIcalImportActivities(need),
   };
 }
 

@@ -12,7 +12,7 @@ import type { BookingActivityDeps } from './deps';
 import { createProviderCallRunner } from '../provider-call';
 
 export interface LoadedReservation {
-  status: 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected';
+  status: 'held' | 'confirmed' | 'cancelled' | 'released' | 'rejected' | 'overbooked';
   unitId?: string;
   checkIn: string;
   checkOut: string;
@@ -68,13 +68,17 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
     },
 
     async resolveChannelUnit(input: { channel: ChannelName; externalAccountId: string; externalListingId: string }): Promise<string | null> {
+      // An iCal event names its import feed, not a listing: a unit may import several OTAs' feeds.
+      if (input.channel === 'ical') return (await deps().ical?.feeds.unitOfImportFeed(input.externalListingId)) ?? null;
       const mapping = await deps().inventory.mappings.findMappingByExternal(input.channel, input.externalAccountId, input.externalListingId);
       return mapping?.unitId ?? null;
     },
 
     /**
      * A channel sold nights Skerry cannot give: the refusal is kept (a rejected reservation, an
-     * overbooking event when the nights were gone) and raised as an alert in the logs.
+     * overbooking event when the nights were gone) and raised as an alert in the logs. `stands`: the
+     * reservation stays on its channel whatever Skerry answers (Booking.com), so it is kept as
+     * overbooked, with an overbooking event whatever the cause, for a person to relocate or cancel.
      */
     async recordChannelRejection(input: {
       event: ChannelReservationEvent;
@@ -86,11 +90,14 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
       /** A refused modification leaves the existing reservation as it is. */
       keepReservation: boolean;
       workflowId: string;
-    }): Promise<{ overbookingId?: number }> {
+      stands?: boolean;
+    }): Promise<{ overbookingId?: number; released?: DateRange }> {
       const { inventory, logger } = deps();
       const { event } = input;
+      const label = CHANNEL_LABELS[event.channel];
+      let released: DateRange | undefined;
       if (!input.keepReservation) {
-        await inventory.reservations.recordRejected({
+        ({ released } = await inventory.reservations.recordRejected({
           reservationId: input.reservationId,
           unitId: input.unitId ?? '',
           channel: event.channel as ReservationChannel,
@@ -102,14 +109,15 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
           total: event.total,
           reason: input.reason,
           workflowId: input.workflowId,
-        });
+          status: input.stands ? 'overbooked' : 'rejected',
+        }));
       }
-      if (input.code !== 'sold_out') {
+      if (input.code !== 'sold_out' && !input.stands) {
         logger.error(
           { alert: 'channel_reservation_refused', channel: event.channel, channelReservationId: event.channelReservationId, reason: input.reason },
           `${CHANNEL_LABELS[event.channel]} reservation ${event.channelReservationId} refused: ${input.reason}`,
         );
-        return {};
+        return { released };
       }
       const overbooking = await inventory.overbookings.recordOverbooking({
         unitId: input.unitId,
@@ -126,6 +134,7 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
         {
           alert: 'overbooking',
           overbookingId: overbooking.id,
+          stands: Boolean(input.stands),
           unitId: input.unitId,
           channel: event.channel,
           channelReservationId: event.channelReservationId,
@@ -133,9 +142,11 @@ export function createReservationActivities(deps: () => BookingActivityDeps) {
           checkOut: event.checkOut,
           dates: input.dates,
         },
-        `OVERBOOKING: ${CHANNEL_LABELS[event.channel]} sold ${input.unitId} for ${input.dates.join(', ')} after it was taken; the reservation is rejected on ${CHANNEL_LABELS[event.channel]}`,
+        input.stands
+          ? `OVERBOOKING: ${label} reservation ${event.channelReservationId} stands on ${label} but cannot be placed (${input.reason}); relocate the guest or cancel it on ${label}`
+          : `OVERBOOKING: ${label} sold ${input.unitId} for ${input.dates.join(', ')} after it was taken; the reservation is rejected on ${label}`,
       );
-      return { overbookingId: overbooking.id };
+      return { overbookingId: overbooking.id, released };
     },
 
     /** Acknowledges the processed message to its channel; retried until the channel takes it. */

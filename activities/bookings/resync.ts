@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { mergeRanges } from '../../workflows/bookings/coalesce';
 import { addDays } from '../../domain/dates';
-import { channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../domain/bookings';
+import { CHANNEL_SYNC_SCOPE, channelReservationId, type ChannelDay, type ChannelName, type ResyncProgress } from '../../domain/bookings';
 import type { BookingActivityDeps } from './deps';
 import { createProviderCallRunner } from '../provider-call';
 import { temporalOf } from './reservations';
@@ -83,10 +83,12 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
         for (const theirs of page.reservations) {
           const ours = await current.inventory.reservations.getReservation(channelReservationId(input.channel, theirs.channelReservationId));
           const active = ours && (ours.status === 'confirmed' || ours.status === 'held');
+          // Overbooked: standing on the channel without nights here; its cancellation or move still counts.
+          const open = active || ours?.status === 'overbooked';
           let kind: 'new' | 'modified' | 'cancelled' | undefined;
-          if (theirs.kind === 'cancelled') kind = active ? 'cancelled' : undefined;
+          if (theirs.kind === 'cancelled') kind = open ? 'cancelled' : undefined;
           else if (!ours) kind = 'new';
-          else if (active && (ours.checkIn !== theirs.checkIn || ours.checkOut !== theirs.checkOut || ours.rooms !== theirs.rooms)) kind = 'modified';
+          else if (open && (ours.checkIn !== theirs.checkIn || ours.checkOut !== theirs.checkOut || ours.rooms !== theirs.rooms)) kind = 'modified';
           if (!kind) continue;
           corrected += 1;
           await current.signals.reservationEvent(temporal, {
@@ -129,33 +131,53 @@ export function createResyncActivities(deps: () => BookingActivityDeps) {
       const run = createProviderCallRunner({ subject: 'channel', logger: current.logger, observer: current.observer });
       const temporal = temporalOf(current);
       const range = { from: today(), to: addDays(today(), input.horizonDays - 1) };
+      // A channel synced per property gets its property's drift in one burst of signals, after every
+      // unit of the property was read: they land in one window of the property's sync, one push.
+      const perProperty = CHANNEL_SYNC_SCOPE[input.channel] === 'property';
+      const groups = new Map<string, Awaited<ReturnType<typeof mappingsOf>>>();
       for (const row of await mappingsOf(input.channel, input.accounts)) {
         if (progress.unitsDone.includes(row.unitId)) continue;
-        context.heartbeat(progress);
-        const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
-        const checkpoint = progress;
-        const calendar = await run(input.channel, 'readCalendar', { runId: input.runId, unitId: row.unitId }, (call) => {
-          call.progress(checkpoint);
-          return client.readCalendar(mapping, range);
-        });
-        const theirs = new Map(calendar.map((day) => [day.date, day]));
-        const ours = await current.inventory.calendar.desiredDays(row.unitId, [range]);
-        const drift = ours.filter((day) => drifted(day, theirs.get(day.date)));
-        if (drift.length > 0) {
-          await current.inventory.channelState.forgetChannelState(row.unitId, input.channel, drift.map((day) => day.date));
-          await current.signals.listingSync(temporal, {
-            taskQueue: input.workflowTaskQueue,
-            unitId: row.unitId,
-            channel: input.channel,
-            change: { ranges: mergeRanges(drift.map((day) => ({ from: day.date, to: day.date }))), reason: `resync ${input.runId}: drift` },
-            timing: current.syncTiming,
+        const key = perProperty ? row.externalAccountId : row.unitId;
+        groups.set(key, [...(groups.get(key) ?? []), row]);
+      }
+      for (const rows of groups.values()) {
+        const corrections: Array<{ unitId: string; account: string; drift: ChannelDay[] }> = [];
+        let checked = 0;
+        for (const row of rows) {
+          context.heartbeat(progress);
+          const mapping = { mappingId: row.id, unitId: row.unitId, channel: input.channel, externalAccountId: row.externalAccountId, externalListingId: row.externalListingId, externalRateId: row.externalRateId ?? undefined };
+          const checkpoint = progress;
+          const calendar = await run(input.channel, 'readCalendar', { runId: input.runId, unitId: row.unitId }, (call) => {
+            call.progress(checkpoint);
+            return client.readCalendar(mapping, range);
           });
+          const theirs = new Map(calendar.map((day) => [day.date, day]));
+          const ours = await current.inventory.calendar.desiredDays(row.unitId, [range]);
+          checked += ours.length;
+          corrections.push({ unitId: row.unitId, account: row.externalAccountId, drift: ours.filter((day) => drifted(day, theirs.get(day.date))) });
         }
+        for (const { unitId, drift } of corrections) {
+          if (drift.length > 0) await current.inventory.channelState.forgetChannelState(unitId, input.channel, drift.map((day) => day.date));
+        }
+        await Promise.all(
+          corrections
+            .filter(({ drift }) => drift.length > 0)
+            .map(({ unitId, account, drift }) =>
+              current.signals.listingSync(temporal, {
+                taskQueue: input.workflowTaskQueue,
+                unitId,
+                channel: input.channel,
+                account,
+                change: { ranges: mergeRanges(drift.map((day) => ({ from: day.date, to: day.date }))), reason: `resync ${input.runId}: drift` },
+                timing: current.syncTiming,
+              }),
+            ),
+        );
         progress = {
           ...progress,
-          unitsDone: [...progress.unitsDone, row.unitId],
-          calendarDaysChecked: progress.calendarDaysChecked + ours.length,
-          calendarDaysCorrected: progress.calendarDaysCorrected + drift.length,
+          unitsDone: [...progress.unitsDone, ...rows.map((row) => row.unitId)],
+          calendarDaysChecked: progress.calendarDaysChecked + checked,
+          calendarDaysCorrected: progress.calendarDaysCorrected + corrections.reduce((sum, { drift }) => sum + drift.length, 0),
         };
         context.heartbeat(progress);
         await saveProgress(input.runId, input.channel, input.trigger, progress, 'running');

@@ -8,17 +8,15 @@ import type { Client } from '@temporalio/client';
 import { classifyTransportError, ProviderError } from '../../providers/errors';
 import type { TransactionPage } from '../../domain/provider-transactions';
 import type { Logger } from '../../observability/logger';
-import type { CaptureMethod, PaymentObservation, PaymentTiming, ProviderName } from '../../domain/payments';
-import type { Money } from '../../domain/money';
-import { observationFromSnapshot } from '../../domain/observations';
+import type { PaymentTiming, ProviderName } from '../../domain/payments';
 import type { ReconciliationStore } from '../../store/reconciliation';
 import { FETCH_SLACK_MS } from '../../store/reconciliation-runs';
 import type { MatchResult } from '../../store/reconciliation-matching';
-import type { HealCandidate } from '../../store/reconciliation-discrepancies';
 import { periodBounds, type ReconciliationInput, type ReconciliationOptions, type ReconciliationPhase, type ReconciliationStatus } from '../../domain/reconciliation';
 import type { ProviderRegistry } from '../../providers/types';
 import { toApplicationFailure } from '../provider-call';
 import { type ProviderCallObserver } from '../../observability/observers';
+import { healDiscrepancy, type HealDelivery } from '../../providers/reconciliation-heal';
 
 export interface ReconciliationActivityDeps {
   store: ReconciliationStore;
@@ -32,15 +30,7 @@ export interface ReconciliationActivityDeps {
    * signal-with-start adopting a payment whose workflow is gone), injected by the worker so that
    * activities stay below the client edge.
    */
-  paymentDelivery: (temporal: Client, options: { taskQueue: string; timing?: Partial<PaymentTiming> }) => {
-    deliverObservation(delivery: {
-      paymentId: string;
-      provider: ProviderName;
-      kind: 'observation';
-      observation: PaymentObservation;
-      adopt: { amount: Money; reference: string; captureMethod: CaptureMethod; providerReference: string };
-    }): Promise<'delivered' | 'closed' | 'not_found'>;
-  };
+  paymentDelivery: (temporal: Client, options: { taskQueue: string; timing?: Partial<PaymentTiming> }) => HealDelivery;
   /** Timing of a payment workflow started by signal-with-start (a healed payment without a workflow). */
   paymentTiming?: Partial<PaymentTiming>;
   /** Clock (tests). */
@@ -60,14 +50,6 @@ export interface FetchResult {
   pages: number;
   transactions: number;
   resumedAfterPage: number;
-}
-
-const HEAL_CALL_TIMEOUT_MS = 20_000;
-
-function providerFailure(provider: string, operation: string, err: unknown): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
-  const failure = err instanceof ProviderError ? err : classifyTransportError(provider, operation, err);
-  return toApplicationFailure(failure);
 }
 
 /**
@@ -183,57 +165,17 @@ export function createReconciliationActivities(deps: ReconciliationActivityDeps 
       let signalled = 0;
       for (const candidate of candidates) {
         context.heartbeat({ afterId: candidate.discrepancyId });
-        const result = await healOne(candidate).catch((err: unknown) => ({ result: 'failed', note: err instanceof Error ? err.message : String(err) }));
+        // One event id per discrepancy (a row of this run): a retried batch delivers a duplicate the
+        // workflow ignores, while the same day reconciled again heals with a new one.
+        const result = await healDiscrepancy(candidate, { providers, payments, eventId: `reconciliation:${input.runId}:${candidate.discrepancyId}`, now }).catch(
+          (err: unknown) => ({ result: 'failed', note: err instanceof ProviderError ? `${err.provider} ${err.operation}: ${err.message}` : err instanceof Error ? err.message : String(err) }),
+        );
         if (result.result === 'signalled') signalled += 1;
         await store.recordHealAttempt(candidate.discrepancyId, result.result, result.note);
         logger.info({ runId: input.runId, paymentId: candidate.paymentId, reason: candidate.reason, ...result }, 'reconciliation heal');
       }
       const lastId = candidates.at(-1)?.discrepancyId ?? input.afterId;
       return { attempted: candidates.length, signalled, lastId, done: candidates.length < input.limit };
-
-      async function healOne(candidate: HealCandidate): Promise<{ result: string; note?: string }> {
-        if (!candidate.providerReference) return { result: 'not_healable', note: 'the ledger payment has no provider reference to read' };
-        let snapshot;
-        try {
-          snapshot = await Promise.race([
-            providers.get(candidate.provider).getPayment(candidate.providerReference),
-            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('provider read timed out')), HEAL_CALL_TIMEOUT_MS).unref()),
-          ]);
-        } catch (err) {
-          const failure = providerFailure(candidate.provider, 'getPayment', err);
-          // A provider that is down is retried by the next batch attempt; anything else is for a person.
-          if (!failure.nonRetryable) throw failure;
-          return { result: 'failed', note: failure.message };
-        }
-        const confirms =
-          candidate.reason === 'lost_payment_webhook'
-            ? snapshot.status === 'succeeded' || snapshot.amountCaptured > 0
-            : snapshot.amountRefunded > 0 || (snapshot.refunds ?? []).some((refund) => refund.status === 'succeeded');
-        if (!confirms) return { result: 'not_confirmed', note: `the provider now says ${snapshot.providerStatus}` };
-        const observation = observationFromSnapshot(
-          snapshot,
-          // One event id per discrepancy (a row of this run): a retried batch delivers a duplicate the
-          // workflow ignores, while the same day reconciled again heals with a new one.
-          `reconciliation:${input.runId}:${candidate.discrepancyId}`,
-          'poll',
-          `reconciliation.${snapshot.providerStatus}`,
-          new Date(now()).toISOString(),
-        );
-        const delivered = await payments.deliverObservation({
-          paymentId: candidate.paymentId,
-          provider: candidate.provider,
-          kind: 'observation',
-          observation,
-          adopt: {
-            amount: { value: candidate.amount, currency: candidate.currency },
-            reference: candidate.reference,
-            captureMethod: candidate.captureMethod,
-            providerReference: candidate.providerReference,
-          },
-        });
-        if (delivered === 'delivered') return { result: 'signalled' };
-        return { result: delivered === 'closed' ? 'workflow_closed' : 'workflow_not_found', note: `the payment's workflow is ${delivered.replace('_', ' ')}` };
-      }
     },
 
     async verifyHealing({ runId }: { runId: string }): Promise<{ healed: number; pending: number; signalled: number }> {

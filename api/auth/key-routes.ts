@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { API_SCOPES } from '../../db/schema';
 import { ApiKeyError, type ApiKeyRecord, type ApiKeyStore } from '../../store/api-keys';
 import { ErrorBody } from '../schemas';
+import { principalOf } from './access';
 
 export function apiKeyView(record: ApiKeyRecord) {
   return {
@@ -37,6 +38,13 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { keys: ApiKeySto
   api.get('/api-keys', { schema: { summary: 'API keys (never their values)', tags: ['access'], response: { 200: z.object({ keys: z.array(KeyView) }) } } }, async () => ({
     keys: (await deps.keys.list()).map(apiKeyView),
   }));
+
+  // Any key may ask what it is allowed: the console hides the actions a key cannot take.
+  api.get(
+    '/api-keys/self',
+    { schema: { summary: 'The API key of this request: its name and scopes (never its value)', tags: ['access'], response: { 200: KeyView } } },
+    async (request) => apiKeyView(principalOf(request)!),
+  );
 
   api.post(
     '/api-keys',

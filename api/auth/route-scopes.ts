@@ -30,10 +30,15 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /ready': { scope: 'none' },
   'GET /docs/**': { scope: 'none' },
   'OPTIONS *': { scope: 'none' },
+  // The console's HTML, scripts and styles: no data in them; every page calls the API with its own key.
+  'GET /console/**': { scope: 'none' },
 
   // Payments
   'POST /payments': { scope: 'payments:write', idempotency: 'required' },
+  'GET /payments': { scope: 'read' },
+  'GET /payments/summary': { scope: 'read' },
   'GET /payments/:id': { scope: 'read' },
+  'GET /payments/:id/timeline': { scope: 'read' },
   'POST /payments/:id/capture': { scope: 'payments:write', idempotency: 'required' },
   'POST /payments/:id/cancel': { scope: 'payments:write', idempotency: 'optional' },
   'POST /payments/:id/refunds': { scope: 'refunds:write', idempotency: 'required' },
@@ -41,9 +46,12 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   // Operations
   'GET /metrics': { scope: 'read' },
   'GET /providers': { scope: 'read' },
+  'GET /providers/calls': { scope: 'read' },
   'GET /webhooks': { scope: 'read' },
+  'GET /webhooks/:id': { scope: 'read' },
   'POST /webhooks/replay': { scope: 'ops:admin' },
   'GET /api-keys': { scope: 'ops:admin' },
+  'GET /api-keys/self': { scope: 'read' },
   'POST /api-keys': { scope: 'ops:admin' },
   'POST /api-keys/:id/revoke': { scope: 'ops:admin' },
 
@@ -52,12 +60,15 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /reconciliations': { scope: 'read' },
   'GET /reconciliations/:id': { scope: 'read' },
   'GET /reconciliations/:id/report': { scope: 'read' },
+  'POST /reconciliations/:id/discrepancies/:discrepancyId/heal': { scope: 'ops:admin', idempotency: 'required' },
+  'POST /reconciliations/:id/discrepancies/:discrepancyId/ignore': { scope: 'ops:admin', idempotency: 'required' },
 
   // Inventory
   'POST /properties': { scope: 'inventory:write' },
   'GET /properties': { scope: 'read' },
   'POST /properties/:id/units': { scope: 'inventory:write' },
   'GET /properties/:id/units': { scope: 'read' },
+  'GET /properties/:id/calendar': { scope: 'read' },
   'GET /units/:id': { scope: 'read' },
   'POST /units/:id/mappings': { scope: 'inventory:write' },
   'GET /units/:id/mappings': { scope: 'read' },
@@ -74,11 +85,23 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
 
   // Channels
   'GET /channels/:channel/queue': { scope: 'read' },
+  'GET /channels/channex/health': { scope: 'read' },
   'POST /channels/:channel/resync': { scope: 'channels:admin' },
   'GET /channels/:channel/resync/:workflowId': { scope: 'read' },
   'GET /channels/:channel/resyncs': { scope: 'read' },
   'GET /channels/airbnb/connect': { scope: 'channels:admin' },
   'GET /channels/airbnb/accounts': { scope: 'read' },
+  // iCal (#18): a feed URL is a credential to a unit's calendar, so making one is channels:admin.
+  'POST /units/:id/ical/exports': { scope: 'channels:admin' },
+  'GET /units/:id/ical/exports': { scope: 'read' },
+  'POST /units/:id/ical/exports/:feedId/revoke': { scope: 'channels:admin' },
+  'POST /units/:id/ical/exports/:feedId/reissue': { scope: 'channels:admin' },
+  'POST /units/:id/ical/imports': { scope: 'channels:admin' },
+  'GET /units/:id/ical/imports': { scope: 'read' },
+  'PATCH /units/:id/ical/imports/:feedId': { scope: 'channels:admin' },
+  'POST /units/:id/ical/imports/:feedId/sync': { scope: 'channels:admin' },
+  'POST /units/:id/ical/imports/:feedId/remove': { scope: 'channels:admin' },
+  'GET /channels/ical/health': { scope: 'read' },
 
   // The Temporal codec server (the Web UI shows decrypted payloads with it).
   'POST /codec/decode': { scope: 'read' },

@@ -8,9 +8,31 @@ import { isIsoDate } from '../../domain/dates';
 import { reservationWorkflowId } from '../../domain/workflow-ids';
 import { SYNC_CHANNELS, type ReservationState } from '../../domain/bookings';
 import { PROVIDERS, type PaymentState } from '../../domain/payments';
-import { paymentView } from './payments';
+import { PaymentView, paymentView } from './payments';
 import { ErrorBody } from '../schemas';
-import { Id, IsoDate, Json } from './channel-manager-schemas';
+import { Id, IsoDate, OverbookingView, ReservationChannelName, ReservationRowView } from './channel-manager-schemas';
+
+const BookingView = z.object({
+  bookingId: z.string(),
+  workflowId: z.string(),
+  channel: ReservationChannelName,
+  channelReservationId: z.string().nullable(),
+  status: z.enum(['pending', 'held', 'confirmed', 'cancelled', 'released', 'rejected', 'refused', 'overbooked']),
+  unitId: z.string().nullable(),
+  checkIn: z.string().nullable(),
+  checkOut: z.string().nullable(),
+  rooms: z.number().nullable(),
+  guest: z.object({ name: z.string(), email: z.string().optional() }).nullable(),
+  total: z.object({ value: z.number(), currency: z.string() }).nullable(),
+  paymentId: z.string().nullable(),
+  paymentStatus: z.string().nullable(),
+  payment: PaymentView.nullable(),
+  holdExpiresAt: z.string().nullable(),
+  reason: z.string().nullable(),
+  events: z.array(z.object({ eventId: z.string(), kind: z.string(), outcome: z.string(), at: z.string() })),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
 
 const CreateBookingBody = z
   .strictObject({
@@ -69,7 +91,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: { bookings: Book
         tags: ['bookings'],
         headers: IdempotencyHeaders,
         body: CreateBookingBody,
-        response: { 201: Json, 400: ErrorBody, 409: ErrorBody.extend({ booking: z.unknown().optional() }) },
+        response: { 201: BookingView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody.extend({ booking: BookingView.optional() }) },
       },
     },
     async (request, reply) => {
@@ -80,7 +102,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: { bookings: Book
 
   api.get(
     '/bookings/:id',
-    { schema: { summary: 'Read a booking or channel reservation', tags: ['bookings'], params: z.object({ id: z.string().min(3).max(100) }), response: { 200: Json, 404: ErrorBody } } },
+    { schema: { summary: 'Read a booking or channel reservation', tags: ['bookings'], params: z.object({ id: z.string().min(3).max(100) }), response: { 200: BookingView, 400: ErrorBody, 404: ErrorBody } } },
     async (request) => bookingView(await bookings.getBooking(request.params.id)),
   );
 
@@ -92,7 +114,12 @@ export async function bookingRoutes(app: FastifyInstance, deps: { bookings: Book
         tags: ['bookings'],
         params: z.object({ id: Id('res') }),
         body: z.object({ reason: z.string().max(200).optional() }).default({}),
-        response: { 200: Json, 404: ErrorBody, 409: ErrorBody },
+        response: {
+          200: BookingView.extend({ paymentError: z.string().nullable().describe('Why the refund or cancel of its payment failed, if it did') }),
+          400: ErrorBody,
+          404: ErrorBody,
+          409: ErrorBody,
+        },
       },
     },
     async (request) => {
@@ -108,6 +135,7 @@ export async function bookingRoutes(app: FastifyInstance, deps: { bookings: Book
         summary: 'List reservations from every channel',
         tags: ['bookings'],
         querystring: z.object({ unitId: Id('unit').optional(), channel: z.enum(['direct', ...SYNC_CHANNELS]).optional() }),
+        response: { 200: z.object({ reservations: z.array(ReservationRowView) }), 400: ErrorBody },
       },
     },
     async (request) => ({
@@ -122,7 +150,14 @@ export async function bookingRoutes(app: FastifyInstance, deps: { bookings: Book
 
   api.get(
     '/overbookings',
-    { schema: { summary: 'Overbooking events (a channel sold what was gone)', tags: ['bookings'], querystring: z.object({ unitId: Id('unit').optional() }) } },
+    {
+      schema: {
+        summary: 'Overbooking events (a channel sold what was gone)',
+        tags: ['bookings'],
+        querystring: z.object({ unitId: Id('unit').optional() }),
+        response: { 200: z.object({ overbookings: z.array(OverbookingView) }), 400: ErrorBody },
+      },
+    },
     async (request) => ({ overbookings: await bookings.listOverbookings({ unitId: request.query.unitId }) }),
   );
 }

@@ -12,6 +12,7 @@
 // so the request log's debug body lines (api/request-log.ts) never see them.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ErrorBody } from '../schemas';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
 export interface CodecRoutesOptions {
@@ -56,6 +57,8 @@ export async function codecRoutes(app: FastifyInstance, options: CodecRoutesOpti
           summary: direction === 'decode' ? 'Decrypt workflow payloads (Temporal codec server protocol)' : 'Encrypt workflow payloads (Temporal codec server protocol)',
           description: 'For the Temporal Web UI and CLI (`--codec-endpoint <admin URL>/codec`): `{"payloads":[{"metadata":{…base64},"data":"base64"}]}` in and out.',
           tags: ['operations'],
+          // The handler parses the body itself (kept as bytes, above); the answer is sent as bytes too.
+          response: { 200: CodecBody, 400: ErrorBody, 422: ErrorBody },
         },
       },
       async (request, reply) => {

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
+import { z } from 'zod';
 
 /** Resolves when the dependency answers; rejects (or outlasts the timeout) when it does not. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -50,8 +51,15 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<ReadinessRepo
   return { ready: down.length === 0, checks, down };
 }
 
+const Readiness = z.object({
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.union([z.literal('up'), z.object({ down: z.string() })])),
+  down: z.array(z.string()),
+});
+
 export async function readinessRoutes(app: FastifyInstance, deps: ReadinessDeps): Promise<void> {
-  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+  // Hidden from the API document (a probe's route, on both doors), described all the same.
+  app.get('/ready', { schema: { hide: true, response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
     const report = await checkReadiness(deps);
     if (!report.ready) return reply.code(503).header('retry-after', '5').send(report);
     return report;

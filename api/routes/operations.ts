@@ -16,7 +16,7 @@ export interface OperationsRoutesDeps {
 
 const InboxId = z.coerce.number().int().positive();
 
-const InboxEntry = z.object({
+export const InboxEntry = z.object({
   id: z.number(),
   provider: z.string(),
   eventId: z.string(),
@@ -54,7 +54,8 @@ const ReplayBody = z
   .refine((body) => body.fromId === undefined || body.toId === undefined || body.fromId <= body.toId, { message: 'fromId must be <= toId' });
 
 
-function entry(row: InboxRow) {
+/** An inbox row as the API shows it (GET /webhooks, the replay's answer, GET /webhooks/:id). */
+export function inboxEntry(row: InboxRow) {
   return {
     id: row.id,
     provider: row.provider,
@@ -75,7 +76,8 @@ function entry(row: InboxRow) {
 export async function operationsRoutes(app: FastifyInstance, deps: OperationsRoutesDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  api.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  // Prometheus's text exposition, not JSON: hidden from the API document, its answer a string.
+  api.get('/metrics', { schema: { hide: true, response: { 200: z.string() } } }, async (_request, reply) => {
     const text = await deps.metrics.text();
     return reply.header('content-type', deps.metrics.contentType).send(text);
   });
@@ -90,7 +92,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
         response: { 200: z.object({ items: z.array(InboxEntry) }) },
       },
     },
-    async (request) => ({ items: (await deps.inbox.list(request.query)).map(entry) }),
+    async (request) => ({ items: (await deps.inbox.list(request.query)).map(inboxEntry) }),
   );
 
   api.post(
@@ -99,7 +101,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
       schema: {
         summary: 'Deliver inbox events to their workflows again (one id, several, or a range)',
         description:
-          'Rows are made pending again and swept at once. Delivery is idempotent: a workflow ignores an event id it has seen, ' +
+          'Rows are made pending again and swept at once; parked and failed rows (delivery gave up on them) start a fresh attempt budget. Delivery is idempotent: a workflow ignores an event id it has seen, ' +
           'and an event for a closed payment is settled as closed. Ignored rows (events Skerry does not act on) are never replayed.',
         tags: ['operations'],
         body: ReplayBody,
@@ -116,7 +118,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
       await deps.delivery.sweepNow();
       await deps.delivery.sweepNow();
       const items = await deps.inbox.list({ ids, fromId, toId, provider, limit: 1000 });
-      return { requeued, items: items.filter((row) => row.status !== 'ignored').map(entry) };
+      return { requeued, items: items.filter((row) => row.status !== 'ignored').map(inboxEntry) };
     },
   );
 }

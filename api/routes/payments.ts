@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentsClient } from '../../client/payments';
-import { PAYMENT_STATUSES, PROVIDERS, type PaymentState, type ProviderName } from '../../domain/payments';
+import { LATE_SUCCESS_POLICIES, PAYMENT_STATUSES, PROVIDERS, type PaymentState, type ProviderName } from '../../domain/payments';
 import { paymentWorkflowId } from '../../domain/workflow-ids';
 import { ErrorBody } from '../schemas';
 
@@ -33,7 +33,7 @@ const CreatePaymentBody = z.object({
 
 const NextAction = z.record(z.string(), z.unknown()).nullable();
 
-const PaymentView = z.object({
+export const PaymentView = z.object({
   paymentId: z.string(),
   workflowId: z.string(),
   provider: z.enum(PROVIDERS),
@@ -47,6 +47,10 @@ const PaymentView = z.object({
   amountRefunded: z.number(),
   failureReason: z.string().nullable(),
   refunds: z.array(z.object({ refundId: z.string(), amount: z.number(), status: z.string() })),
+  lateSuccess: z
+    .object({ policy: z.enum(LATE_SUCCESS_POLICIES), closedAs: z.enum(PAYMENT_STATUSES), amountCaptured: z.number(), observedAt: z.string() })
+    .nullable()
+    .describe('Money the provider captured after Skerry had closed the payment, and the LATE_SUCCESS_POLICY that settled it (reopen or refund)'),
   events: z.array(
     z.object({
       eventId: z.string(),
@@ -80,6 +84,7 @@ export function paymentView(state: PaymentState) {
     amountRefunded: state.amountRefunded,
     failureReason: state.failureReason ?? null,
     refunds: Object.values(state.refunds),
+    lateSuccess: state.lateSuccess ?? null,
     events: state.events,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,

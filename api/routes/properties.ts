@@ -7,7 +7,8 @@ import type { BookingsClient } from '../../client/bookings';
 import { isIsoDate, rangeLength } from '../../domain/dates';
 import type { ChannelName } from '../../domain/bookings';
 import { ErrorBody } from '../schemas';
-import { Channel, Currency, Id, IsoDate, Json, MAX_CALENDAR_DAYS } from './channel-manager-schemas';
+import { importFeedView, type IcalFeedStore } from '../../store/ical-feeds';
+import { CalendarUpdateView, Channel, Currency, Id, IsoDate, ListingSyncView, MappingView, MAX_CALENDAR_DAYS, PropertyView, UnitCalendarView, UnitView } from './channel-manager-schemas';
 
 const CalendarRange = z
   .strictObject({
@@ -15,17 +16,23 @@ const CalendarRange = z
     to: IsoDate.describe('Last night (inclusive)'),
     available: z.number().int().min(0).max(10_000).optional().describe('Units to sell each night, not counting those already booked'),
     price: z.object({ value: z.number().int().min(0).describe('Nightly price in minor units'), currency: Currency }).optional(),
-    minNights: z.number().int().min(1).max(365).optional(),
+    minNights: z.number().int().min(1).max(365).optional().describe('Min stay counted from arrival'),
+    minStayThrough: z.number().int().min(1).max(365).nullable().optional().describe('Min stay of any stay through the night; null clears it'),
+    maxStay: z.number().int().min(1).max(365).nullable().optional().describe('Longest stay arriving on the night; null clears it'),
     closedToArrival: z.boolean().optional(),
+    closedToDeparture: z.boolean().optional(),
     closed: z.boolean().optional().describe('Stop sell'),
   })
   .superRefine((range, ctx) => {
     if (!isIsoDate(range.from) || !isIsoDate(range.to)) return;
     if (range.to < range.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
     else if (rangeLength(range) > MAX_CALENDAR_DAYS) ctx.addIssue({ code: 'custom', path: ['to'], message: `a range covers at most ${MAX_CALENDAR_DAYS} nights` });
-    const fields = ['available', 'price', 'minNights', 'closedToArrival', 'closed'] as const;
+    const fields = ['available', 'price', 'minNights', 'minStayThrough', 'maxStay', 'closedToArrival', 'closedToDeparture', 'closed'] as const;
     if (!fields.some((field) => range[field] !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['available'], message: 'a range must change at least one of available, price, minNights, closedToArrival, closed' });
+      ctx.addIssue({ code: 'custom', path: ['available'], message: `a range must change at least one of ${fields.join(', ')}` });
+    }
+    if (range.maxStay != null && range.minNights !== undefined && range.maxStay < range.minNights) {
+      ctx.addIssue({ code: 'custom', path: ['maxStay'], message: 'must not be below minNights' });
     }
   });
 
@@ -38,7 +45,7 @@ const CalendarQuery = z
     else if (rangeLength(query) > MAX_CALENDAR_DAYS) ctx.addIssue({ code: 'custom', path: ['to'], message: `at most ${MAX_CALENDAR_DAYS} nights` });
   });
 
-export async function propertyRoutes(app: FastifyInstance, deps: { bookings: BookingsClient }): Promise<void> {
+export async function propertyRoutes(app: FastifyInstance, deps: { bookings: BookingsClient; icalFeeds?: IcalFeedStore }): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { bookings } = deps;
 
@@ -50,13 +57,17 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
         summary: 'Create a property',
         tags: ['inventory'],
         body: z.strictObject({ name: z.string().min(1).max(200), currency: Currency, timezone: z.string().min(1).max(64).optional() }),
-        response: { 201: Json, 400: ErrorBody },
+        response: { 201: PropertyView, 400: ErrorBody },
       },
     },
     async (request, reply) => reply.code(201).send(await bookings.createProperty(request.body)),
   );
 
-  api.get('/properties', { schema: { summary: 'List properties', tags: ['inventory'] } }, async () => ({ properties: await bookings.listProperties() }));
+  api.get(
+    '/properties',
+    { schema: { summary: 'List properties', tags: ['inventory'], response: { 200: z.object({ properties: z.array(PropertyView) }) } } },
+    async () => ({ properties: await bookings.listProperties() }),
+  );
 
   api.post(
     '/properties/:id/units',
@@ -70,7 +81,7 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
           count: z.number().int().min(1).max(10_000).describe('How many identical units are sold'),
           ratePlans: z.array(z.strictObject({ name: z.string().min(1).max(200), code: z.string().min(1).max(64) })).max(20).optional(),
         }),
-        response: { 201: Json, 400: ErrorBody, 404: ErrorBody },
+        response: { 201: UnitView, 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => reply.code(201).send(await bookings.createUnit({ propertyId: request.params.id, ...request.body })),
@@ -78,13 +89,13 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
 
   api.get(
     '/properties/:id/units',
-    { schema: { summary: "List a property's units", tags: ['inventory'], params: z.object({ id: Id('prop') }), response: { 200: Json, 404: ErrorBody } } },
+    { schema: { summary: "List a property's units", tags: ['inventory'], params: z.object({ id: Id('prop') }), response: { 200: z.object({ units: z.array(UnitView) }), 400: ErrorBody, 404: ErrorBody } } },
     async (request) => ({ units: await bookings.listUnits(request.params.id) }),
   );
 
   api.get(
     '/units/:id',
-    { schema: { summary: 'Read a unit', tags: ['inventory'], params: z.object({ id: Id('unit') }), response: { 200: Json, 404: ErrorBody } } },
+    { schema: { summary: 'Read a unit', tags: ['inventory'], params: z.object({ id: Id('unit') }), response: { 200: UnitView, 400: ErrorBody, 404: ErrorBody } } },
     async (request) => bookings.getUnit(request.params.id),
   );
 
@@ -98,23 +109,33 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
         params: z.object({ id: Id('unit') }),
         body: z.strictObject({
           channel: Channel,
-          externalAccountId: z.string().min(1).max(100).describe('Booking.com hotel id, or the Airbnb host id'),
-          externalListingId: z.string().min(1).max(100).describe('Booking.com room id (InvTypeCode), or the Airbnb listing id'),
-          externalRateId: z.string().min(1).max(100).optional().describe('Booking.com rate plan id (RatePlanCode)'),
+          externalAccountId: z.string().min(1).max(100).describe('Booking.com hotel id, the Airbnb host id, or the Channex property id'),
+          externalListingId: z.string().min(1).max(100).describe('Booking.com room id (InvTypeCode), the Airbnb listing id, or the Channex room type id'),
+          externalRateId: z.string().min(1).max(100).optional().describe('Booking.com rate plan id (RatePlanCode), or the Channex rate plan id'),
           ratePlanId: Id('rate').optional(),
           fullLoadFrom: IsoDate.optional().describe('Push the calendar from this night on (default: no full load)'),
           fullLoadDays: z.number().int().min(1).max(MAX_CALENDAR_DAYS).default(365),
         }),
-        response: { 201: Json, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: { 201: MappingView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (request, reply) => {
       const { fullLoadFrom, fullLoadDays, ...mapping } = request.body;
-      if (mapping.channel === 'booking_com' && !mapping.externalRateId) {
+      // An iCal mapping would make a listing sync with nothing to push to and no feed to import: the
+      // feeds (their URL, token, poll and staleness settings) are what configures iCal.
+      if (mapping.channel === 'ical') {
         return reply.code(400).send({
           error: 'invalid_request',
-          message: 'body.externalRateId: required for booking_com (the RatePlanCode prices are pushed to)',
-          fields: [{ path: 'body.externalRateId', message: 'required for booking_com' }],
+          message:
+            'body.channel: iCal is not mapped; configure its feeds with POST /units/:id/ical/exports (a feed URL for an OTA to import) and POST /units/:id/ical/imports (an OTA’s feed to import)',
+          fields: [{ path: 'body.channel', message: 'ical is configured through /units/:id/ical/exports and /units/:id/ical/imports' }],
+        });
+      }
+      if ((mapping.channel === 'booking_com' || mapping.channel === 'channex') && !mapping.externalRateId) {
+        return reply.code(400).send({
+          error: 'invalid_request',
+          message: `body.externalRateId: required for ${mapping.channel} (the rate plan prices and restrictions are pushed to)`,
+          fields: [{ path: 'body.externalRateId', message: `required for ${mapping.channel}` }],
         });
       }
       const fullLoad = fullLoadFrom ? { from: fullLoadFrom, to: new Date(Date.parse(`${fullLoadFrom}T00:00:00Z`) + (fullLoadDays - 1) * 86_400_000).toISOString().slice(0, 10) } : undefined;
@@ -124,7 +145,14 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
 
   api.get(
     '/units/:id/mappings',
-    { schema: { summary: "A unit's channel mappings", tags: ['inventory'], params: z.object({ id: Id('unit') }) } },
+    {
+      schema: {
+        summary: "A unit's channel mappings",
+        tags: ['inventory'],
+        params: z.object({ id: Id('unit') }),
+        response: { 200: z.object({ mappings: z.array(MappingView) }), 400: ErrorBody },
+      },
+    },
     async (request) => ({ mappings: await bookings.listMappings(request.params.id) }),
   );
 
@@ -138,7 +166,7 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
         tags: ['inventory'],
         params: z.object({ id: Id('unit') }),
         body: CalendarBody,
-        response: { 200: Json, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: CalendarUpdateView, 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -168,15 +196,25 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
         tags: ['inventory'],
         params: z.object({ id: Id('unit') }),
         querystring: CalendarQuery,
-        response: { 200: Json, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: UnitCalendarView, 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (request) => {
       const days = await bookings.getCalendar(request.params.id, request.query);
+      // iCal imports by OTA: `stale` when the last successful import is older than the feed's threshold.
+      const nowMs = Date.now();
+      const icalImports = deps.icalFeeds ? await deps.icalFeeds.listImportFeeds(request.params.id) : [];
+      const channelStates = Object.fromEntries(
+        icalImports.map((feed) => {
+          const view = importFeedView(feed, nowMs);
+          return [`ical:${feed.channel}`, { channel: 'ical' as const, source: feed.channel, feedId: feed.id, state: view.state, lastSuccessAt: view.lastSuccessAt, lastError: view.lastError }];
+        }),
+      );
       return {
         unitId: request.params.id,
         from: request.query.from,
         to: request.query.to,
+        channelStates,
         days: days.map(({ date, row, channels }) => ({
           date,
           open: Boolean(row),
@@ -185,7 +223,10 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
           allotment: row?.allotment ?? 0,
           price: row && row.price !== null ? { value: row.price, currency: row.currency } : null,
           minNights: row?.minNights ?? null,
+          minStayThrough: row?.minStayThrough ?? null,
+          maxStay: row?.maxStay ?? null,
           closedToArrival: row?.closedToArrival ?? null,
+          closedToDeparture: row?.closedToDeparture ?? null,
           closed: row?.closed ?? null,
           channels,
         })),
@@ -195,7 +236,14 @@ export async function propertyRoutes(app: FastifyInstance, deps: { bookings: Boo
 
   api.get(
     '/units/:id/sync',
-    { schema: { summary: "The availability sync of each of a unit's channels", tags: ['inventory'], params: z.object({ id: Id('unit') }) } },
+    {
+      schema: {
+        summary: "The availability sync of each of a unit's channels",
+        tags: ['inventory'],
+        params: z.object({ id: Id('unit') }),
+        response: { 200: z.object({ unitId: z.string(), syncs: z.array(z.object({ channel: z.string(), state: ListingSyncView.nullable() })) }), 400: ErrorBody },
+      },
+    },
     async (request) => {
       const mappings = await bookings.listMappings(request.params.id);
       const syncs = await Promise.all(mappings.map(async (mapping) => ({ channel: mapping.channel, state: (await bookings.getSyncState(request.params.id, mapping.channel as ChannelName)) ?? null })));

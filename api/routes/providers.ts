@@ -13,6 +13,7 @@ import { createPostgresBreakerStore } from '../../providers/resilience/breaker-s
 import { usageRatio } from '../../providers/resilience/quota';
 import { tokenStatuses } from '../../providers/oauth/postgres-token-store';
 import { providerTaskQueue } from '../../workflows/shared/retry-policies';
+import { ProvidersAnswer, type ProvidersAnswerView } from './provider-views';
 
 export interface ProvidersRoutesDeps {
   db: Database;
@@ -28,7 +29,7 @@ function configuredProviders(config: Config): ResilientProvider[] {
   ];
 }
 
-export async function providersView(deps: ProvidersRoutesDeps) {
+export async function providersView(deps: ProvidersRoutesDeps): Promise<ProvidersAnswerView> {
   const { db, config } = deps;
   const providers = configuredProviders(config);
   const breakers = new Map((await createPostgresBreakerStore(db).list()).map((row) => [row.provider, row]));
@@ -113,7 +114,7 @@ export async function providersView(deps: ProvidersRoutesDeps) {
 }
 
 export async function providersRoutes(app: FastifyInstance, deps: ProvidersRoutesDeps): Promise<void> {
-  app.get('/providers', { schema: { summary: 'Provider resilience: circuit breakers, quotas, rate limits, OAuth tokens', tags: ['operations'] } }, async () =>
+  app.get('/providers', { schema: { summary: 'Provider resilience: circuit breakers, quotas, rate limits, OAuth tokens', tags: ['operations'], response: { 200: ProvidersAnswer } } }, async () =>
     providersView(deps),
   );
 }

@@ -2,11 +2,12 @@
 import { Command } from 'commander';
 import { call, callFeature, CliError, EXIT, type GlobalOptions } from '../http';
 import { cell, keyValues, positiveInt, print, progress, sleep, table } from '../output';
+import { icalCommand } from './ical';
 
-const CHANNELS = ['booking_com', 'airbnb'];
+const CHANNELS = ['booking_com', 'airbnb', 'channex'];
 
 export function channelsCommand(globals: () => GlobalOptions): Command {
-  const channels = new Command('channels').description('booking channels (Booking.com, Airbnb): reservation queues and resyncs');
+  const channels = new Command('channels').description('booking channels (Booking.com, Airbnb, Channex): reservation queues, resyncs and health');
 
   channels
     .command('status')
@@ -79,5 +80,31 @@ export function channelsCommand(globals: () => GlobalOptions): Command {
         bar.stop();
       }
     });
+  channels
+    .command('health')
+    .description('what Channex reported (unmapped rooms and rates, sync errors) and its unacknowledged revisions (GET /channels/channex/health)')
+    .action(async () => {
+      const opts = globals();
+      const health = await callFeature<{ healthy: boolean; events: Record<string, number>; unacknowledged: { count: number; overdue: number; oldestAgeMs: number }; poll: { lastError: string | null } | null }>(
+        opts,
+        'The channel manager',
+        'GET',
+        '/channels/channex/health',
+      );
+      print(opts, health, () =>
+        keyValues({
+          healthy: health.healthy,
+          ...health.events,
+          unacknowledged: health.unacknowledged.count,
+          'past 30 min': health.unacknowledged.overdue,
+          'oldest unacknowledged': health.unacknowledged.count ? `${Math.round(health.unacknowledged.oldestAgeMs / 1000)}s` : '',
+          'poll error': health.poll?.lastError ?? '',
+        }),
+      );
+      // As `skerry doctor` does for a failed check: 3, something to act on.
+      if (!health.healthy) throw new CliError('Channex is not healthy (see above)', EXIT.unavailable);
+    });
+
+  channels.addCommand(icalCommand(globals));
   return channels;
 }

@@ -21,6 +21,8 @@ interface PaymentView {
   refunds: Array<{ refundId: string; amount: number; status: string }>;
 }
 
+type PaymentListItem = Pick<PaymentView, 'paymentId' | 'provider' | 'status' | 'reference' | 'amount' | 'amountRefunded'> & { createdAt: string };
+
 function paymentText(payment: PaymentView, events: boolean): string {
   const summary = keyValues({
     payment: payment.paymentId,
@@ -72,6 +74,38 @@ export function paymentsCommand(globals: () => GlobalOptions): Command {
         ...(options.payerAlias ? { payer: { alias: options.payerAlias } } : {}),
       };
       show(await call<PaymentView>(globals(), 'POST', '/payments', body, idempotency(options.idempotencyKey)));
+    });
+
+  payments
+    .command('list')
+    .description('payments newest first, filtered (GET /payments); --cursor pages on')
+    .addOption(new Option('--provider <provider>', 'only this provider').choices(['stripe', 'paypal', 'swish', 'mobilepay']))
+    .option('--status <status>', 'only this status, e.g. succeeded, failed, requires_capture')
+    .option('--reference <ref>', 'only this booking or order reference')
+    .option('--from <date>', 'created at or after (ISO 8601)')
+    .option('--to <date>', 'created before (ISO 8601)')
+    .option('--search <term>', 'a payment id, provider reference, reference or booking id')
+    .option('--cursor <cursor>', 'the next page, as the previous page printed it')
+    .option('--limit <n>', 'payments per page (default 50, at most 200)', positiveInt('--limit'))
+    .action(async (options) => {
+      const query = new URLSearchParams();
+      const filters = { provider: options.provider, status: options.status, reference: options.reference, from: options.from, to: options.to, q: options.search, cursor: options.cursor, limit: options.limit };
+      for (const [name, value] of Object.entries(filters)) if (value !== undefined) query.set(name, String(value));
+      const page = await call<{ items: PaymentListItem[]; nextCursor: string | null }>(globals(), 'GET', `/payments${query.size ? `?${query}` : ''}`);
+      print(globals(), page, () => {
+        if (page.items.length === 0) return 'no payments match';
+        const rows = page.items.map((item) => ({
+          payment: item.paymentId,
+          created: item.createdAt,
+          provider: item.provider,
+          status: item.status,
+          amount: money(item.amount.value, item.amount.currency),
+          refunded: money(item.amountRefunded, item.amount.currency),
+          reference: item.reference,
+        }));
+        const more = page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : '';
+        return `${table(rows, ['payment', 'created', 'provider', 'status', 'amount', 'refunded', 'reference'])}${more}`;
+      });
     });
 
   payments

@@ -1,4 +1,6 @@
 // `skerry reconciliation …`: compare the ledger with the providers, and read the reports.
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { call, callFeature, CliError, EXIT, type GlobalOptions } from '../http';
 import { cell, day, keyValues, positiveInt, print, progress, sleep, table } from '../output';
@@ -68,5 +70,54 @@ export function reconciliationCommand(globals: () => GlobalOptions): Command {
         return [keyValues(rest), discrepancies.length ? table(discrepancies) : 'no discrepancies'].join('\n');
       });
     });
+  reconciliation
+    .command('heal')
+    .description("heal one discrepancy now, as a run heals it: read the provider and tell the payment (POST …/discrepancies/:id/heal)")
+    .argument('<runId>', 'reconciliation-<provider>-<YYYY-MM-DD>')
+    .argument('<discrepancyId>', "the discrepancy's id in the report", positiveInt('discrepancyId'))
+    .option('--yes', 'do not ask for confirmation (scripts)')
+    .option('--idempotency-key <key>', 'makes a retried heal the same heal (default: a new key for this call)')
+    .action(async (runId: string, discrepancyId: number, options: { yes?: boolean; idempotencyKey?: string }) => {
+      const opts = globals();
+      await confirm(options.yes, `Heal discrepancy ${discrepancyId} of ${runId}? Skerry reads the payment at its provider and tells its workflow.`);
+      const healed = await call<Record<string, unknown>>(opts, 'POST', discrepancyPath(runId, discrepancyId, 'heal'), {}, { 'idempotency-key': options.idempotencyKey ?? randomUUID() });
+      print(opts, healed, () => keyValues(withoutEvidence(healed)));
+    });
+
+  reconciliation
+    .command('ignore')
+    .description('leave one discrepancy as it is, on purpose, saying why; it is no longer open (POST …/discrepancies/:id/ignore)')
+    .argument('<runId>', 'reconciliation-<provider>-<YYYY-MM-DD>')
+    .argument('<discrepancyId>', "the discrepancy's id in the report", positiveInt('discrepancyId'))
+    .requiredOption('--reason <text>', 'why it is left as it is (kept with who and when)')
+    .option('--yes', 'do not ask for confirmation (scripts)')
+    .option('--idempotency-key <key>', 'makes a retried ignore the same ignore (default: a new key for this call)')
+    .action(async (runId: string, discrepancyId: number, options: { reason: string; yes?: boolean; idempotencyKey?: string }) => {
+      const opts = globals();
+      await confirm(options.yes, `Ignore discrepancy ${discrepancyId} of ${runId} ("${options.reason}")? It stays in the report, marked ignored by this key.`);
+      const ignored = await call<Record<string, unknown>>(opts, 'POST', discrepancyPath(runId, discrepancyId, 'ignore'), { reason: options.reason }, { 'idempotency-key': options.idempotencyKey ?? randomUUID() });
+      print(opts, ignored, () => keyValues(withoutEvidence(ignored)));
+    });
   return reconciliation;
+}
+
+const discrepancyPath = (runId: string, discrepancyId: number, action: 'heal' | 'ignore') =>
+  `/reconciliations/${encodeURIComponent(runId)}/discrepancies/${discrepancyId}/${action}`;
+
+const withoutEvidence = ({ evidence: _evidence, ...rest }: Record<string, unknown>) => rest;
+
+/**
+ * A heal or an ignore is a decision about money: asked at a terminal, and only done without asking
+ * when --yes says so (a script cannot answer a prompt, so without --yes it is refused).
+ */
+async function confirm(yes: boolean | undefined, question: string): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY) throw new CliError(`${question}\nnot confirmed: pass --yes to confirm without a terminal`, EXIT.usage);
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('not confirmed: nothing was changed', EXIT.usage);
+  } finally {
+    prompt.close();
+  }
 }

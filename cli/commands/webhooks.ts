@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { call, CliError, EXIT, type GlobalOptions } from '../http';
 import { positiveInt, print, progress, sleep, table } from '../output';
+import { DELIVERABLE_INBOX_STATUSES, WEBHOOK_INBOX_STATUSES } from '../../db/schema/webhooks';
 
 interface InboxEntry {
   id: number;
@@ -17,6 +18,8 @@ interface InboxEntry {
   deliveredAt: string | null;
 }
 
+/** A row the delivery loop still retries (received or pending), as opposed to one it settled or gave up on. */
+const stillOwed = (row: InboxEntry) => (DELIVERABLE_INBOX_STATUSES as readonly string[]).includes(row.status);
 const INBOX_COLUMNS = ['id', 'provider', 'eventType', 'status', 'paymentId', 'attempts', 'duplicates', 'receivedAt', 'lastError'];
 
 export function webhooksCommand(globals: () => GlobalOptions): Command {
@@ -25,7 +28,7 @@ export function webhooksCommand(globals: () => GlobalOptions): Command {
   webhooks
     .command('list')
     .description('inbox rows, newest first (GET /webhooks)')
-    .addOption(new Option('--status <status>', 'only rows in this state').choices(['pending', 'delivered', 'unmatched', 'ignored', 'closed', 'failed']))
+    .addOption(new Option('--status <status>', 'only rows in this state').choices(WEBHOOK_INBOX_STATUSES))
     .option('--provider <provider>', 'only this provider')
     .option('--from <id>', 'lowest inbox id', positiveInt('--from'))
     .option('--to <id>', 'highest inbox id', positiveInt('--to'))
@@ -66,7 +69,7 @@ export function webhooksCommand(globals: () => GlobalOptions): Command {
         let items = replay.items;
         const deadline = Date.now() + options.timeout * 1000;
         for (;;) {
-          const settled = items.filter((row) => row.status !== 'pending').length;
+          const settled = items.filter((row) => !stillOwed(row)).length;
           bar.update(settled, items.length, 'settled');
           if (settled === items.length || Date.now() > deadline) break;
           await sleep(500);
@@ -84,8 +87,9 @@ export function webhooksCommand(globals: () => GlobalOptions): Command {
             table(items as unknown as Array<Record<string, unknown>>, INBOX_COLUMNS),
           ].join('\n'),
         );
-        if (items.some((row) => row.status === 'pending')) {
-          throw new CliError(`${counts.pending} event(s) still pending after ${options.timeout}s; the delivery loop keeps retrying them`, EXIT.unavailable);
+        const owed = items.filter(stillOwed).length;
+        if (owed > 0) {
+          throw new CliError(`${owed} event(s) still pending after ${options.timeout}s; the delivery loop keeps retrying them`, EXIT.unavailable);
         }
       } finally {
         bar.stop();

@@ -7,7 +7,6 @@ import { enabledPaymentProviders, SANDBOX_DEFAULTS, CHANNEL_SANDBOX_DEFAULTS, ty
 import { isLoopbackApi } from '../../config/sandbox-defaults';
 import type { Database } from '../../db/client';
 import type { ProviderName } from '../../domain/payments';
-import { secureApiBaseFor } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
 import { createMobilePayApi } from '../../providers/mobilepay/api';
 import { createProviderRegistry } from '../../providers/registry';
@@ -120,10 +119,12 @@ async function mobilepayWebhookCheck(config: Config): Promise<DoctorCheck> {
 
 function bookingHostsCheck(config: Config): DoctorCheck {
   const name = 'booking.com: hosts';
-  const supply = config.channels.bookingCom.apiBase;
-  const secure = secureApiBaseFor(supply);
-  const insecure = [supply, secure].filter((url) => new URL(url).protocol !== 'https:' && !isLoopbackApi(url));
-  if (insecure.length > 0) return { name, ok: false, detail: `not https: ${insecure.join(', ')} (BOOKING_COM_API_BASE)` };
+  const { apiBase: supply, secureApiBase: secure } = config.channels.bookingCom;
+  const insecure = [
+    ...(new URL(supply).protocol !== 'https:' && !isLoopbackApi(supply) ? [`${supply} (BOOKING_COM_API_BASE)`] : []),
+    ...(new URL(secure).protocol !== 'https:' && !isLoopbackApi(secure) ? [`${secure} (BOOKING_COM_SECURE_API_BASE)`] : []),
+  ];
+  if (insecure.length > 0) return { name, ok: false, detail: `not https: ${insecure.join(', ')}` };
   return { name, ok: true, detail: `ARI to ${supply}, reservations to ${secure}` };
 }
 
@@ -161,7 +162,11 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorChe
       checks.push(secretCheck('paypal: webhook id', 'PAYPAL_WEBHOOK_ID', [config.paypal.webhookId], SANDBOX_DEFAULTS.paypalWebhookId, config.paypal.apiBase));
     }
     if (provider === 'mobilepay') {
-      checks.push(secretCheck('mobilepay: webhook secret', 'MOBILEPAY_WEBHOOK_SECRET', config.mobilepay.webhookSecrets, SANDBOX_DEFAULTS.mobilepayWebhookSecret, config.mobilepay.apiBase));
+      checks.push(
+        config.mobilepay.webhookSecrets.length === 0
+          ? { name: 'mobilepay: webhook secret', ok: true, detail: 'MOBILEPAY_WEBHOOK_SECRET is not set: the secrets `skerry mobilepay webhooks register` stored verify' }
+          : secretCheck('mobilepay: webhook secret', 'MOBILEPAY_WEBHOOK_SECRET', config.mobilepay.webhookSecrets, SANDBOX_DEFAULTS.mobilepayWebhookSecret, config.mobilepay.apiBase),
+      );
       checks.push(httpsCheck('mobilepay: return URL', 'MOBILEPAY_RETURN_URL', config.mobilepay.returnUrl, config));
       checks.push(await mobilepayWebhookCheck(config));
     }

@@ -4,3 +4,6 @@ export * from './inventory';
 export * from './resilience';
 export * from './reconciliation';
 export * from './access';
+export * from './ical';
+export * from './provider-webhooks';
+export * from './provider-calls';

@@ -75,7 +75,12 @@ export const calendarDays = pgTable(
     price: bigint('price', { mode: 'number' }),
     currency: text('currency'),
     minNights: integer('min_nights').notNull().default(1),
+    /** Min stay of any stay that includes this night (Channex `min_stay_through`); null = none. */
+    minStayThrough: integer('min_stay_through'),
+    /** Longest stay arriving on this night; null = no limit. */
+    maxStay: integer('max_stay'),
     closedToArrival: boolean('closed_to_arrival').notNull().default(false),
+    closedToDeparture: boolean('closed_to_departure').notNull().default(false),
     /** Stop sell: nothing new is sold for this night, whatever the allotment. */
     closed: boolean('closed').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -114,7 +119,8 @@ export const channelMappings = pgTable(
   ],
 );
 
-export const RESERVATION_STATUSES = ['held', 'confirmed', 'cancelled', 'released', 'rejected'] as const;
+/** `overbooked`: a channel's reservation Skerry could not place that stands on the channel (Booking.com), for a person. */
+export const RESERVATION_STATUSES = ['held', 'confirmed', 'cancelled', 'released', 'rejected', 'overbooked'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 /**
@@ -145,6 +151,8 @@ export const reservations = pgTable(
   (table) => [
     uniqueIndex('reservations_channel_ref_idx').on(table.channel, table.channelReservationId),
     index('reservations_unit_stay_idx').on(table.unitId, table.checkIn),
+    // Finding a booking's payment (the payment list's search by booking id).
+    index('reservations_payment_idx').on(table.paymentId),
     check('reservations_stay_order', sql`${table.checkOut} > ${table.checkIn}`),
     check('reservations_rooms_positive', sql`${table.rooms} >= 1`),
   ],
@@ -163,9 +171,30 @@ export const channelCalendarState = pgTable(
     price: bigint('price', { mode: 'number' }),
     currency: text('currency'),
     minNights: integer('min_nights').notNull(),
+    minStayThrough: integer('min_stay_through'),
+    maxStay: integer('max_stay'),
     closedToArrival: boolean('closed_to_arrival').notNull(),
+    closedToDeparture: boolean('closed_to_departure').notNull().default(false),
     closed: boolean('closed').notNull(),
     pushedAt: timestamp('pushed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.unitId, table.channel, table.date] })],
+);
+
+/**
+ * Nights a push to a channel failed for (the attempt errored), until a later push of them succeeds
+ * and deletes the row: the calendar shows them `failed` rather than merely pending.
+ */
+export const channelPushFailures = pgTable(
+  'channel_push_failures',
+  {
+    unitId: text('unit_id')
+      .notNull()
+      .references(() => units.id),
+    channel: text('channel').notNull(),
+    date: date('date', { mode: 'string' }).notNull(),
+    failedAt: timestamp('failed_at', { withTimezone: true }).notNull().defaultNow(),
+    error: text('error').notNull(),
   },
   (table) => [primaryKey({ columns: [table.unitId, table.channel, table.date] })],
 );

@@ -27,6 +27,12 @@ export const payments = pgTable(
     index('payments_status_idx').on(table.status),
     index('payments_reference_idx').on(table.reference),
     uniqueIndex('payments_provider_reference_idx').on(table.provider, table.providerReference),
+    // The console's list (GET /payments): newest first, filtered by provider or status, paged by (created_at, id).
+    index('payments_created_idx').on(table.createdAt.desc(), table.id.desc()),
+    index('payments_provider_created_idx').on(table.provider, table.createdAt.desc(), table.id.desc()),
+    index('payments_status_created_idx').on(table.status, table.createdAt.desc(), table.id.desc()),
+    // Searching by a provider's reference without knowing the provider (the console's search box).
+    index('payments_provider_reference_only_idx').on(table.providerReference),
   ],
 );
 

@@ -25,6 +25,8 @@ export const reconciliationRuns = pgTable(
     discrepancies: integer('discrepancies').notNull().default(0),
     healable: integer('healable').notNull().default(0),
     healed: integer('healed').notNull().default(0),
+    /** Discrepancies a person looked at and chose to leave as they are: not open any more. */
+    ignored: integer('ignored').notNull().default(0),
     /** Discrepancies by kind. */
     counts: jsonb('counts').notNull().default({}),
     /** Options, and one entry per fetch attempt (the page it resumed at). */
@@ -96,6 +98,12 @@ export const reconciliationDiscrepancies = pgTable(
     healResult: text('heal_result'),
     healAttemptedAt: timestamp('heal_attempted_at', { withTimezone: true }),
     healedAt: timestamp('healed_at', { withTimezone: true }),
+    /** A person's decision: `ignored` (left as it is, on purpose) or `heal_requested` (healed on demand). */
+    resolution: text('resolution').$type<'ignored' | 'heal_requested'>(),
+    /** Who decided (the API key's name and id), when, and why: an audit trail, not a free-for-all. */
+    resolvedBy: text('resolved_by'),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    resolutionNote: text('resolution_note'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

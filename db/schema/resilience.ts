@@ -64,8 +64,8 @@ export const oauthTokens = pgTable('oauth_tokens', {
 
 /**
  * Each process's use of each provider's quota, flushed every few seconds; GET /providers sums them.
- * The row of process '@pacer' is the deployment's: its window_started_at is the last request slot
- * handed out (providers/resilience/pacer.ts).
+ * The row of process '@pacer' is the deployment's: its window_started_at is the earliest moment the
+ * next request slot may start (providers/resilience/pacer.ts).
  */
 export const providerQuotaUsage = pgTable(
   'provider_quota_usage',

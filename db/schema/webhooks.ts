@@ -1,7 +1,18 @@
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
-export const WEBHOOK_INBOX_STATUSES = ['pending', 'delivered', 'unmatched', 'ignored', 'closed', 'failed'] as const;
+/**
+ * received: recorded, its first delivery under way; pending: an attempt errored or waited, the next is
+ * scheduled; delivered / closed: settled; parked: waited past WEBHOOK_PARK_AFTER_MS on what Skerry does
+ * not control (its payment not in the ledger, no workflow); failed: delivery errored
+ * WEBHOOK_MAX_DELIVERY_ATTEMPTS times; unmatched: refused (it names no payment of ours, or the wrong
+ * one); ignored: an event Skerry does not act on. Parked and failed rows wait for an operator's replay.
+ */
+export const WEBHOOK_INBOX_STATUSES = ['received', 'pending', 'delivered', 'parked', 'failed', 'unmatched', 'ignored', 'closed'] as const;
 export type WebhookInboxStatus = (typeof WEBHOOK_INBOX_STATUSES)[number];
+/** Rows still owed a delivery attempt: the sweep claims these. */
+export const DELIVERABLE_INBOX_STATUSES = ['received', 'pending'] as const satisfies readonly WebhookInboxStatus[];
+/** Rows Skerry gave up delivering on its own: counted, alerted on, and moved back by a replay. */
+export const GIVEN_UP_INBOX_STATUSES = ['parked', 'failed'] as const satisfies readonly WebhookInboxStatus[];
 
 /**
  * The durable webhook inbox. A provider gets its 2xx only after its event is a row here; the

@@ -1,6 +1,13 @@
-// Booking.com's read side, used by the full resync, in its B.XML style (lower-case elements): the
-// reservations summary of a set of hotels (paged) and the room-rate availability of one room.
-// Modelled on Booking.com's `reservationssummary` and `roomrateavailability` endpoints.
+// Booking.com's read side, used by the full resync (B.XML, lower-case elements):
+// - the reservations summary: POST secure-supply-xml.booking.com/hotels/xml/reservationssummary with
+//   `<request><hotel_id>` (one property per request, every reservation with a check-out date still
+//   to come, no paging), as documented on "Retrieving reservations summary";
+// - the room-rate availability: POST supply-xml.booking.com/hotels/xml/roomrateavailability with
+//   `<request><hotel_id><number_of_days><start_date>` and `Accept-Version: 1.1`, every active
+//   room/rate of the property, as documented on "Retrieve inventory and rate details".
+// The requests are as documented. The answers are modelled, not documented: the pages' response
+// examples were not available in full (only their opening `<reservations><reservation><customer>`),
+// so they are read in an attribute form of Skerry's own, which the sandbox writes.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { checkXml, OtaParseError } from './ota';
 
@@ -34,7 +41,7 @@ const parser = new XMLParser({
   attributeNamePrefix: '@_',
   parseAttributeValue: false,
   parseTagValue: false,
-  isArray: (name) => name === 'reservation' || name === 'date',
+  isArray: (name) => name === 'reservation' || name === 'date' || name === 'room' || name === 'rate',
 });
 
 type Node = Record<string, unknown>;
@@ -49,11 +56,18 @@ function parse(xml: string, root: string): Node {
   return asNode(parsed[root]);
 }
 
-export function buildReservationsSummary(reservations: readonly SummaryReservation[], nextCursor?: string): string {
+/** The documented request body of both calls: the property, and for availability the days asked for. */
+export function buildBxmlRequest(hotelId: string, days?: { startDate: string; numberOfDays: number }): string {
+  return builder.build({
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    request: { hotel_id: hotelId, ...(days ? { number_of_days: days.numberOfDays, start_date: days.startDate } : {}) },
+  }) as string;
+}
+
+export function buildReservationsSummary(reservations: readonly SummaryReservation[]): string {
   return builder.build({
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     reservations: {
-      ...(nextCursor ? { '@_next_cursor': nextCursor } : {}),
       reservation: reservations.map((reservation) => ({
         '@_id': reservation.id,
         '@_hotel_id': reservation.hotelId,
@@ -71,10 +85,9 @@ export function buildReservationsSummary(reservations: readonly SummaryReservati
   }) as string;
 }
 
-export function parseReservationsSummary(xml: string): { reservations: SummaryReservation[]; nextCursor?: string } {
+export function parseReservationsSummary(xml: string): { reservations: SummaryReservation[] } {
   const root = parse(xml, 'reservations');
   return {
-    nextCursor: attr(root, 'next_cursor'),
     reservations: asArray(root.reservation).map((node) => ({
       id: attr(node, 'id') ?? '',
       hotelId: attr(node, 'hotel_id') ?? '',
@@ -91,12 +104,12 @@ export function parseReservationsSummary(xml: string): { reservations: SummaryRe
   };
 }
 
-export function buildRoomRateAvailability(hotelId: string, roomId: string, rateId: string | undefined, days: readonly RoomRateDay[]): string {
+export function buildRoomRateAvailability(hotelId: string, rooms: ReadonlyArray<{ roomId: string; rateId?: string; days: readonly RoomRateDay[] }>): string {
   return builder.build({
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     roomrateavailability: {
       '@_hotel_id': hotelId,
-      room: {
+      room: rooms.map(({ roomId, rateId, days }) => ({
         '@_id': roomId,
         date: days.map((day) => ({
           '@_value': day.date,
@@ -109,16 +122,19 @@ export function buildRoomRateAvailability(hotelId: string, roomId: string, rateI
             ...(day.closedToArrival !== undefined ? { closed_to_arrival: day.closedToArrival ? 1 : 0 } : {}),
           },
         })),
-      },
+      })),
     },
   }) as string;
 }
 
-export function parseRoomRateAvailability(xml: string): RoomRateDay[] {
+/** The nights of one room (and rate) out of the property's answer; another room's, or another rate's, are left out. */
+export function parseRoomRateAvailability(xml: string, roomId: string, rateId?: string): RoomRateDay[] {
   const root = parse(xml, 'roomrateavailability');
   const num = (value: unknown) => (value === undefined || value === '' ? undefined : Number(value));
-  return asArray(asNode(root.room).date).map((node) => {
-    const rate = asNode(node.rate);
+  const room = asArray(root.room).find((node) => attr(node, 'id') === roomId);
+  return asArray(room?.date).map((node) => {
+    const rates = asArray(node.rate);
+    const rate = rates.find((candidate) => !rateId || attr(candidate, 'id') === undefined || attr(candidate, 'id') === rateId) ?? {};
     return {
       date: attr(node, 'value') ?? '',
       roomsToSell: num(node.roomstosell),

@@ -9,7 +9,8 @@ import { ProviderError, kindFromHttpStatus, parseRetryAfter } from '../errors';
 import { daysBetween } from '../../domain/dates';
 import type { ChannelDay, ChannelMapping, ChannelReservationEvent } from '../../domain/bookings';
 import type { DateRange } from '../../domain/dates';
-import { parseReservationsSummary, parseRoomRateAvailability } from './bxml';
+import { buildBxmlRequest, parseReservationsSummary, parseRoomRateAvailability } from './bxml';
+import { secureApiBaseFor } from '../../config/channels';
 import {
   buildAvailNotif,
   buildRateAmountNotif,
@@ -128,16 +129,7 @@ export function reservationEvent(reservation: OtaReservation, queue: 'new' | 'mo
   };
 }
 
-const SUPPLY_HOST = 'supply-xml.booking.com';
-const SECURE_SUPPLY_HOST = 'secure-supply-xml.booking.com';
-
-/** Where reservations are read and acknowledged, given where ARI is pushed. */
-export function secureApiBaseFor(apiBase: string): string {
-  const url = new URL(apiBase);
-  if (url.hostname !== SUPPLY_HOST) return apiBase;
-  url.hostname = SECURE_SUPPLY_HOST;
-  return url.toString();
-}
+export { secureApiBaseFor };
 
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
@@ -167,10 +159,10 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
   const perRequest = options.maxItemsPerRequest ?? 200;
   const header = (): OtaHeader => ({ echoToken: randomUUID(), timeStamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
 
-  async function call(operation: string, method: 'GET' | 'POST', path: string, body?: string, host: 'supply' | 'secure' = 'supply'): Promise<string> {
+  async function call(operation: string, method: 'GET' | 'POST', path: string, body?: string, host: 'supply' | 'secure' = 'supply', headers: Record<string, string> = {}): Promise<string> {
     const response = await (options.fetch ?? fetch)(`${host === 'secure' ? secureBase : base}${path}`, {
       method,
-      headers: { authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml; charset=utf-8' } : {}) },
+      headers: { authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml; charset=utf-8' } : {}), ...headers },
       body,
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
@@ -244,23 +236,32 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
       if (event.ack) await acknowledge(event);
     },
 
+    // An acknowledgement with <Errors> ("unsuccessfully processed") rejects nothing: Booking.com keeps
+    // the message queued, then e-mails it to the property, and the guest's reservation stands. The
+    // reservation workflow therefore keeps what it cannot place as overbooked and acknowledges it.
     async rejectReservation(event, refusal) {
       await acknowledge(event, refusal);
     },
 
     async listReservations({ externalAccountIds, cursor, pageSize, from }) {
-      // Modelled, not as documented: Booking.com documents reservationssummary as a POST with a <request><hotel_id> body.
-      const query = new URLSearchParams({ hotel_ids: externalAccountIds.join(','), limit: String(pageSize), checkout_from: from });
-      if (cursor) query.set('cursor', cursor);
-      const page = parseReservationsSummary(await call('listReservations', 'GET', `/hotels/xml/reservationssummary?${query}`, undefined, 'secure'));
+      // The documented summary answers one property whole, without paging: the cursor
+      // "<property index>:<offset>" walks the properties and cuts each answer into pages, so the
+      // resync's checkpoint stays small (a page re-reads its property's summary).
+      const [hotelIndex = 0, offset = 0] = (cursor ?? '0:0').split(':').map(Number);
+      const hotelId = externalAccountIds[hotelIndex];
+      if (hotelId === undefined) return { reservations: [] };
+      const summary = parseReservationsSummary(await call('listReservations', 'POST', '/hotels/xml/reservationssummary', buildBxmlRequest(hotelId), 'secure'));
+      const stays = summary.reservations.filter((reservation) => reservation.checkOut >= from).sort((a, b) => a.id.localeCompare(b.id));
+      const page = stays.slice(offset, offset + pageSize);
+      const nextCursor = offset + pageSize < stays.length ? `${hotelIndex}:${offset + pageSize}` : hotelIndex + 1 < externalAccountIds.length ? `${hotelIndex + 1}:0` : undefined;
       return {
-        nextCursor: page.nextCursor,
-        reservations: page.reservations.map((reservation) => ({
+        nextCursor,
+        reservations: page.map((reservation) => ({
           eventId: `booking_com:summary:${reservation.id}@${reservation.lastModifiedAt}`,
           kind: reservation.status === 'cancelled' ? 'cancelled' : reservation.status === 'modified' ? 'modified' : 'new',
           channel: 'booking_com',
           channelReservationId: reservation.id,
-          externalAccountId: reservation.hotelId,
+          externalAccountId: reservation.hotelId || hotelId,
           externalListingId: reservation.roomId,
           checkIn: reservation.checkIn,
           checkOut: reservation.checkOut,
@@ -273,10 +274,10 @@ export function createBookingComClient(options: BookingComClientOptions): Channe
     },
 
     async readCalendar(mapping: ChannelMapping, range: DateRange) {
-      // Modelled, not as documented: Booking.com documents roomrateavailability as a POST with a <request><hotel_id> body.
-      const query = new URLSearchParams({ hotel_id: mapping.externalAccountId, room_id: mapping.externalListingId, start_date: range.from, end_date: range.to });
-      if (mapping.externalRateId) query.set('rate_id', mapping.externalRateId);
-      const days = parseRoomRateAvailability(await call('readCalendar', 'GET', `/hotels/xml/roomrateavailability?${query}`));
+      // The property's every room/rate for the days asked; this mapping's room and rate are kept.
+      const request = buildBxmlRequest(mapping.externalAccountId, { startDate: range.from, numberOfDays: daysBetween(range.from, range.to) + 1 });
+      const answer = await call('readCalendar', 'POST', '/hotels/xml/roomrateavailability', request, 'supply', { 'accept-version': '1.1' });
+      const days = parseRoomRateAvailability(answer, mapping.externalListingId, mapping.externalRateId);
       return days.map((day) => ({
         date: day.date,
         available: day.roomsToSell,

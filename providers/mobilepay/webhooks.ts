@@ -22,6 +22,11 @@ export interface MobilePayWebhookOptions {
    * Host header. Default: the Host header as received.
    */
   host?: string;
+  /**
+   * The secrets of the registrations `skerry mobilepay webhooks register` stored, accepted beside
+   * `secrets`; `fresh` asks past any cache (no secret matched: the registration may be new).
+   */
+  storedSecrets?: (fresh?: boolean) => Promise<readonly string[]>;
 }
 
 export const EPAYMENT_EVENT_NAMES = ['CREATED', 'AUTHORIZED', 'CAPTURED', 'CANCELLED', 'REFUNDED', 'ABORTED', 'EXPIRED', 'TERMINATED'] as const;
@@ -150,11 +155,24 @@ export function normalizeEPaymentEvent(event: EPaymentWebhookEvent): Pick<Verifi
   return { delivery: 'observation', observation };
 }
 
+/** Verifies with the configured secrets and the stored ones, reading the stored ones again once when none matched. */
+async function verifyWithStoredSecrets(webhook: IncomingWebhook, options: MobilePayWebhookOptions): Promise<EPaymentWebhookEvent> {
+  const { storedSecrets } = options;
+  if (!storedSecrets) return verifyMobilePayRequest(webhook, options);
+  const attempt = (stored: readonly string[]) => verifyMobilePayRequest(webhook, { ...options, secrets: (now) => [...options.secrets(now), ...stored] });
+  try {
+    return attempt(await storedSecrets());
+  } catch (err) {
+    if (!(err instanceof WebhookVerificationError) || err.reason !== 'bad_signature') throw err;
+    return attempt(await storedSecrets(true));
+  }
+}
+
 export function createMobilePayWebhookVerifier(options: MobilePayWebhookOptions): WebhookVerifier {
   return {
     provider: 'mobilepay',
     async verify(webhook) {
-      const event = verifyMobilePayRequest(webhook, options);
+      const event = await verifyWithStoredSecrets(webhook, options);
       const normalized = normalizeEPaymentEvent(event);
       return [
         {

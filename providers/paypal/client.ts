@@ -34,7 +34,10 @@ import {
 } from './resources';
 
 export interface PayPalClientOptions extends PayPalConnectionOptions {
-  /** Where PayPal sends the payer after approval; with it, orders use `payment_source.paypal.experience_context`. */
+  /**
+   * Where PayPal sends the payer after approving (and after cancelling); with them, orders use
+   * `payment_source.paypal.experience_context`. `{paymentId}` is filled in per payment.
+   */
   returnUrl?: string;
   cancelUrl?: string;
   brandName?: string;
@@ -83,11 +86,12 @@ export function buildOrderRequest(
     purchaseUnits: [unit],
   };
   if (options.returnUrl || options.cancelUrl) {
+    const forPayment = (url: string | undefined) => url?.replaceAll('{paymentId}', encodeURIComponent(request.paymentId));
     order.paymentSource = {
       paypal: {
         experienceContext: {
-          returnUrl: options.returnUrl,
-          cancelUrl: options.cancelUrl,
+          returnUrl: forPayment(options.returnUrl),
+          cancelUrl: forPayment(options.cancelUrl),
           brandName: options.brandName,
           userAction: request.captureMethod === 'manual' ? PaypalExperienceUserAction.Continue : PaypalExperienceUserAction.PayNow,
           shippingPreference: PaypalWalletContextShippingPreference.NoShipping,

@@ -101,8 +101,8 @@ function gatedClientClass(gate: ProviderGate, rebase: { from: string; to: string
         const builder = inner(...args);
         builder.intercept(async (request: SdkRequest, options, next: SdkNext) => {
           const url = rewrite(request.url);
-          await gate.admit();
           const read = await gate.conditional(request.method, url);
+          await gate.admit();
           const context = await next({ ...request, url, headers: { ...request.headers, ...read?.headers } }, options);
           const headers = context.response.headers ?? {};
           gate.observe(headers);

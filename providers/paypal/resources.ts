@@ -70,6 +70,8 @@ export interface PayPalOrder {
   links?: PayPalLink[];
   create_time?: string;
   update_time?: string;
+  /** Present once a payer approved. */
+  payer?: { payer_id?: string };
 }
 
 export interface PayPalWebhookEvent {
@@ -181,7 +183,10 @@ export function snapshotFromOrder(order: PayPalOrder): ProviderPaymentSnapshot {
       status = 'created';
       break;
     case 'PAYER_ACTION_REQUIRED':
-      status = 'requires_action';
+      // An order created with payment_source.paypal.experience_context starts here: the payer has
+      // yet to approve at the payer-action link, as a CREATED order at its approve link. After an
+      // approval it means one more step for the payer (3-D Secure, say).
+      status = order.payer || captures.length > 0 || authorizations.length > 0 ? 'requires_action' : 'created';
       break;
     case 'APPROVED':
       status = 'processing';

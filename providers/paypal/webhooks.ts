@@ -13,6 +13,7 @@ import { isLoopbackApi } from '../../config/sandbox-defaults';
 import { classifyPayPalError } from './errors';
 import {
   adoptionOf,
+  linkOf,
   moneyValue,
   orderIdOf,
   paymentIdOf,
@@ -301,6 +302,24 @@ export function createVerifyBudget(options: VerifyBudgetOptions, now: () => numb
   };
 }
 
+/**
+ * The order a refund's capture belongs to, asked of PayPal: a refund links only its capture. None
+ * when PayPal knows no such capture; PayPal unavailable is thrown (the webhook is answered 5xx and
+ * PayPal delivers it again).
+ */
+async function refundedOrderOf(paypal: PayPalConnection, refund: PayPalRefund): Promise<string | undefined> {
+  const captureId = /\/v2\/payments\/captures\/([^/?#]+)/.exec(linkOf(refund, 'up') ?? '')?.[1];
+  if (!captureId) return undefined;
+  try {
+    const capture = await paypal.call<PayPalCapture>('get_capture', () => paypal.payments.getCapturedPayment({ captureId }));
+    return orderIdOf(capture.body);
+  } catch (err) {
+    const failure = classifyPayPalError('get_capture', err);
+    if (failure.kind === 'not_found') return undefined;
+    throw failure;
+  }
+}
+
 /** A PayPal verifier, saying which API it asks (and so which certificate host it trusts). */
 export interface PayPalWebhookVerifier extends WebhookVerifier {
   apiBase(): string | undefined;
@@ -354,7 +373,14 @@ export function createPayPalWebhookVerifier(options: PayPalWebhookOptions): PayP
       if (status !== 'SUCCESS') {
         throw new WebhookVerificationError(`PayPal did not verify the transmission ${transmissionId} (${status ?? 'no status'})`, 'bad_signature');
       }
-      return [{ provider: 'paypal', eventId: event.id, eventType: event.event_type, payload: event, ...normalizePayPalEvent(event, webhook.now) }];
+      let normalized = normalizePayPalEvent(event, webhook.now);
+      if (event.event_type === 'PAYMENT.CAPTURE.REFUNDED' && normalized.observation) {
+        // The refund names its payment only by the custom_id it inherits: the order of the refunded
+        // capture, from PayPal, is what delivery checks that payment against (api/webhooks/refund-ownership.ts).
+        const providerReference = await refundedOrderOf(paypal(), event.resource as PayPalRefund);
+        normalized = { ...normalized, providerReference, observation: { ...normalized.observation, providerReference } };
+      }
+      return [{ provider: 'paypal', eventId: event.id, eventType: event.event_type, payload: event, ...normalized }];
     },
   };
 }

@@ -29,7 +29,10 @@ export interface ConditionalRead {
 
 export interface ProviderGate {
   readonly provider: string;
-  /** Waits for the throttle's token and counts the request against the quota. */
+  /**
+   * Waits for the throttle's token and the shared slot, and counts the request against the quota:
+   * the last step before sending (a slot is a moment, not a permit to keep).
+   */
   admit(): Promise<void>;
   /** Reads quota figures from an answer's headers. */
   observe(headers: HttpHeaders): void;
@@ -119,8 +122,9 @@ export function createProviderGate(provider: string, options: ProviderGateOption
       };
     },
     async exchange(method, url, send) {
-      await gate.admit();
+      // The cache lookup first: admit() ends on the request's slot, and the request must leave then.
       const read = await gate.conditional(method, url);
+      await gate.admit();
       const answer = await send(read?.headers ?? {});
       gate.observe(answer.headers);
       return read ? read.resolve(answer) : answer;

@@ -3,6 +3,8 @@
 // configured per provider. Workers and the API build it the same way; state that must be shared
 // between processes (breakers, tokens, quota usage) lives in Postgres, the response cache in Redis
 // when REDIS_URL is set.
+import type { Sql } from 'postgres';
+import type { Config } from '../../config';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -22,7 +24,7 @@ import { createProviderGate, type ProviderGate } from './gate';
 import { QuotaTracker, usageRatio, type QuotaSnapshot } from './quota';
 import { createMemoryResponseCache, createRedisResponseCache, type ResponseCache } from './response-cache';
 import { TokenBucket } from './token-bucket';
-import { createPostgresPacer, waitForSlot } from './pacer';
+import { RequestSlotMissedError, createPostgresPacer, waitForSlot, type RequestPacer } from './pacer';
 
 export interface ProviderResilience {
   /** This process, as it appears in breaker events and quota rows. */
@@ -35,6 +37,11 @@ export interface ProviderResilience {
   readonly channelAccountTokens?: OAuthTokenManager;
   readonly breakers?: CircuitBreakers;
   readonly cache?: ResponseCache;
+  /**
+   * Request slots in Postgres shared by every process, for limits a channel sets per key of its own
+   * (Channex: per property and kind); present whenever there is a database.
+   */
+  readonly requestPacer?: RequestPacer;
   /** Runs one provider call through the provider's circuit breaker (no breaker: just runs it). */
   guard<T>(provider: string, operation: string, fn: () => Promise<T>, healthCheck?: () => Promise<unknown>): Promise<T>;
   /** Drops cached reads of a payment (a webhook reported a change). */
@@ -51,6 +58,11 @@ export interface ProviderResilienceOptions {
   tokenEncryptionKey: KeyMaterial;
   /** Without a database: in-process breakers off, tokens and quotas in memory only. */
   db?: Database;
+  /**
+   * The shared request pacer's own connection (db/client.ts pacerConnection). Without it the pacer
+   * asks on `db`'s pool, where a busy pool's queue reads as lateness.
+   */
+  pacerConnection?: () => Sql;
   logger: Logger;
   metrics?: Pick<Metrics, 'counter' | 'registerGauge'>;
   processId?: string;
@@ -91,6 +103,26 @@ function responseCacheFor(config: ResilienceConfig): { cache?: ResponseCache; re
   };
 }
 
+/**
+ * A process's resilience on its database (the worker's and the API's alike): the tokens sealed with
+ * the channels' key, and the shared pacer on the database's own pacer connection.
+ */
+export function createProcessResilience(
+  config: Pick<Config, 'resilience' | 'channels'>,
+  database: { db: Database; pacerConnection: () => Sql },
+  logger: Logger,
+  metrics?: ProviderResilienceOptions['metrics'],
+): ProviderResilience {
+  return createProviderResilience({
+    config: config.resilience,
+    tokenEncryptionKey: config.channels.tokenEncryptionKey,
+    db: database.db,
+    pacerConnection: database.pacerConnection,
+    logger,
+    metrics,
+  });
+}
+
 export function createProviderResilience(options: ProviderResilienceOptions): ProviderResilience {
   const { config, db, logger } = options;
   const metrics = options.metrics ?? getProcessMetrics();
@@ -119,7 +151,8 @@ export function createProviderResilience(options: ProviderResilienceOptions): Pr
         })
       : undefined;
 
-  const pacer = db && config.sharedPacing ? createPostgresPacer(db) : undefined;
+  const pacerConnection = () => options.pacerConnection?.() ?? db!.$client;
+  const pacer = db && config.sharedPacing ? createPostgresPacer(pacerConnection()) : undefined;
   const gates = new Map<string, { gate: ProviderGate; bucket: TokenBucket; quota: QuotaTracker; pacedMs: number }>();
   const gateEntry = (provider: string) => {
     let entry = gates.get(provider);
@@ -134,6 +167,8 @@ export function createProviderResilience(options: ProviderResilienceOptions): Pr
                 onLate: (lateMs) => log.debug({ provider, lateMs: Math.round(lateMs) }, 'request slot missed; taking the next one'),
               });
             } catch (err) {
+              // A request that missed its slots is not sent: late, it would break the provider's rate.
+              if (err instanceof RequestSlotMissedError) throw err;
               // Without the shared slots the task queue's limit and this process's throttle still hold.
               log.warn({ provider, err: (err as Error).message }, 'shared request pacing unavailable');
             }
@@ -222,6 +257,7 @@ export function createProviderResilience(options: ProviderResilienceOptions): Pr
     channelAccountTokens,
     breakers,
     cache,
+    requestPacer: db ? (pacer ?? createPostgresPacer(pacerConnection())) : undefined,
     guard: (provider, operation, fn, healthCheck) => (breakers ? breakers.guard(provider, operation, fn, healthCheck) : fn()),
     async invalidate(provider, providerReference) {
       if (!cache) return;

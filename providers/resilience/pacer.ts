@@ -5,15 +5,18 @@
 // shared slots make the provider see at most `rate` requests in any second, from all workers.
 //
 // The slot lives in provider_quota_usage, in the deployment-wide row (process '@pacer') of each
-// provider: `window_started_at` is the last slot handed out.
-import { sql } from 'drizzle-orm';
-import type { Database } from '../../db/client';
+// provider: `window_started_at` is the earliest moment the next slot may start.
+import type { Sql } from 'postgres';
 
 export const PACER_PROCESS = '@pacer';
 
 export interface RequestPacer {
-  /** Milliseconds to wait before sending, for the next free slot of `provider` at `ratePerSecond`. */
-  reserve(provider: string, ratePerSecond: number): Promise<number>;
+  /**
+   * Milliseconds to wait before sending, for the next free slot of `provider` at `ratePerSecond`.
+   * `extraMs` widens the slot taken: the slot after it starts that much later, so a caller that
+   * knows it runs late may send that much after its slot without crowding the next one.
+   */
+  reserve(provider: string, ratePerSecond: number, extraMs?: number): Promise<number>;
 }
 
 /**
@@ -26,18 +29,35 @@ export function slotIntervalMs(ratePerSecond: number): number {
   return base + Math.min(25, base * 0.1);
 }
 
-export function createPostgresPacer(db: Database): RequestPacer {
+/**
+ * The slots in Postgres. `connection` should be the pacer's own (db/client.ts pacerConnection): on
+ * the process's pool a question queues behind every other query when the pool is busy, and the
+ * caller cannot tell that queue from lateness — it gave up slots it was never late for.
+ */
+export function createPostgresPacer(connection: Sql): RequestPacer {
   return {
-    async reserve(provider, ratePerSecond) {
-      const intervalSeconds = slotIntervalMs(ratePerSecond) / 1_000;
-      const rows = (await db.execute(sql`
+    async reserve(provider, ratePerSecond, extraMs = 0) {
+      const widthSeconds = (slotIntervalMs(ratePerSecond) + extraMs) / 1_000;
+      const rows = await connection<Array<{ wait_ms: number }>>`
         insert into provider_quota_usage as q (provider, process, window_started_at, window_seconds, calls)
-        values (${provider}, ${PACER_PROCESS}, clock_timestamp(), 0, 1)
+        values (${provider}, ${PACER_PROCESS}, clock_timestamp() + make_interval(secs => ${widthSeconds}::float8), 0, 1)
         on conflict (provider, process) do update set
-          window_started_at = greatest(q.window_started_at + make_interval(secs => ${intervalSeconds}), clock_timestamp()),
+          window_started_at = greatest(q.window_started_at, clock_timestamp()) + make_interval(secs => ${widthSeconds}::float8),
           updated_at = clock_timestamp()
-        returning greatest(0, extract(epoch from (window_started_at - clock_timestamp())) * 1000)::float8 as wait_ms`)) as unknown as Array<{ wait_ms: number }>;
+        returning greatest(0, extract(epoch from (window_started_at - clock_timestamp())) * 1000 - ${widthSeconds * 1_000}::float8)::float8 as wait_ms`;
       return Number(rows[0]?.wait_ms ?? 0);
+    },
+  };
+}
+
+/** The same slots in one process's memory: for a client built without a database (tests, tools). */
+export function createMemoryPacer(now: () => number = () => performance.now()): RequestPacer {
+  const nextFree = new Map<string, number>();
+  return {
+    async reserve(provider, ratePerSecond, extraMs = 0) {
+      const slot = Math.max(now(), nextFree.get(provider) ?? 0);
+      nextFree.set(provider, slot + slotIntervalMs(ratePerSecond) + extraMs);
+      return Math.max(0, slot - now());
     },
   };
 }
@@ -51,11 +71,30 @@ export function lateToleranceMs(ratePerSecond: number): number {
 }
 
 /**
+ * The most a late caller widens its next slot by. Lateness past it is a stall (a worker starting up,
+ * an event loop blocked for seconds), not a pace the caller keeps; widened by all of it, every caller
+ * waiting through the stall pushed all later slots back by as much — twenty callers, twenty stalls.
+ */
+export const MAX_WIDENING_MS = 1_000;
+
+/** A request that missed every slot it took: it is not sent (sending it late could break the rate). */
+export class RequestSlotMissedError extends Error {
+  constructor(provider: string, attempts: number, lateMs: number) {
+    super(`${provider}: every one of ${attempts} request slots was reached too late (last by ${Math.round(lateMs)} ms); the request was not sent`);
+    this.name = 'RequestSlotMissedError';
+  }
+}
+
+/**
  * Waits for a slot and returns the time waited. A slot is a time on the database's clock; the wait
- * starts when the answer arrives and the timer may fire late on a busy event loop, so a request can
- * reach its slot late and land in the next second together with the next `rate` requests. When the
- * whole wait overran the slot by more than the tolerance, the slot is given up and a new one taken
- * (at most `maxAttempts` slots, then the request goes: a stalled process must not stall forever).
+ * starts when the answer arrives, the answer may come late (a loaded database, a busy event loop
+ * reading it) and the timer may fire late. A request that goes out after its slot lands in the next
+ * slots' second: that is how `rate + 3` requests met in one second at a provider
+ * when late callers, after three missed slots, went anyway. So a late caller never sends on a missed
+ * slot: it takes a new one widened by the lateness it just saw, up to MAX_WIDENING_MS (the next
+ * caller's slot moves back by as much), and may then be that much late. A machine slower than its
+ * slots costs rate, never the provider's limit; a caller that misses `maxAttempts` slots fails
+ * without sending.
  */
 export async function waitForSlot(
   pacer: RequestPacer,
@@ -66,16 +105,20 @@ export async function waitForSlot(
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const tolerance = lateToleranceMs(ratePerSecond);
+  const maxAttempts = options.maxAttempts ?? 8;
   let waited = 0;
+  let extraMs = 0;
   for (let attempt = 1; ; attempt++) {
     const askedAt = now();
-    const waitMs = await pacer.reserve(provider, ratePerSecond);
+    const waitMs = await pacer.reserve(provider, ratePerSecond, extraMs);
     if (waitMs > 0) await sleep(waitMs);
     const elapsed = now() - askedAt;
     waited += elapsed;
-    // At most this late: the slot lies no earlier than the moment the database answered.
+    // At most this late: the slot lies no earlier than the moment the question was asked.
     const lateMs = elapsed - waitMs;
-    if (lateMs <= tolerance || attempt >= (options.maxAttempts ?? 3)) return waited;
+    if (lateMs <= tolerance + extraMs) return waited;
     options.onLate?.(lateMs);
+    if (attempt >= maxAttempts) throw new RequestSlotMissedError(provider, attempt, lateMs);
+    extraMs = Math.min(lateMs, MAX_WIDENING_MS);
   }
 }

@@ -48,8 +48,8 @@ function gatedHttpClient(gate: ProviderGate, prefix: string): Stripe.HttpClient 
   return {
     getClientName: () => 'skerry-gated-node',
     async makeRequest(host, port, path, method, headers, requestData, protocol, timeout) {
-      await gate.admit();
       const read = await gate.conditional(method, path);
+      await gate.admit();
       const response = await inner.makeRequest(host, port, `${prefix}${path}`, method, { ...headers, ...read?.headers }, requestData, protocol, timeout);
       const responseHeaders = response.getHeaders() as Record<string, string>;
       gate.observe(responseHeaders);

@@ -80,6 +80,9 @@ function normalize(event: Stripe.Event): Pick<VerifiedWebhookEvent, 'delivery' |
         ...base,
         providerReference,
         status: charge.captured ? 'succeeded' : undefined,
+        // What the PaymentIntent reports beside it (amount_received once captured), so that of
+        // charge.succeeded and payment_intent.succeeded the second says nothing new and is not signalled.
+        amountAuthorized: charge.captured ? charge.amount_captured : undefined,
         amountCaptured: charge.amount_captured,
         amountRefunded: charge.amount_refunded,
       },

@@ -68,3 +68,12 @@ export interface WebhookEvent {
   api_version: string;
   data: { reservation: Reservation };
 }
+
+/** A calendar a listing imports by URL (Airbnb's "Import calendar"). */
+export interface ImportedCalendar {
+  url: string;
+  lastSyncAt?: string;
+  lastError?: string;
+  /** Nights the import blocks, with the listing's own count before it did (given back on unblock). */
+  blocked: Map<string, number>;
+}

@@ -9,6 +9,7 @@ import { parseControlBody, registerSandboxControls, useLenientJsonParser } from 
 import { installProviderFailures } from '../shared/errors';
 import { isIsoDate } from '../shared/dates';
 import { AirbnbError, type AirbnbSandbox } from './sandbox';
+import { airbnbIcalRoutes } from './ical-routes';
 
 export interface AirbnbPluginOptions {
   sandbox: AirbnbSandbox;
@@ -138,4 +139,6 @@ export async function airbnbPlugin(app: FastifyInstance, options: AirbnbPluginOp
   });
   app.post<{ Body: { hostId?: string } }>('/_control/tokens/expire', async (request) => ({ expired: sandbox.expireAccessTokens(request.body?.hostId) }));
   app.get('/_control/oauth', async () => ({ counts: sandbox.counts }));
+  // Calendar sync by iCal (export feed, imported calendars), for hosts without API access.
+  airbnbIcalRoutes(app, sandbox);
 }

@@ -8,7 +8,7 @@ import { channelSandboxEvents } from '../shared/events';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger } from '../shared/webhook-queue';
 import { SandboxUpkeep } from '../shared/upkeep';
 import { datesThrough, daysBetween, isIsoDate, nightsOf } from '../shared/dates';
-import type { CalendarNight, CalendarOperation, Reservation, TokenGrant, WebhookEvent, WebhookEventType } from './api';
+import type { CalendarNight, CalendarOperation, ImportedCalendar, Reservation, TokenGrant, WebhookEvent, WebhookEventType } from './api';
 import { SIGNATURE_HEADER, webhookSignature } from './signing';
 
 /**
@@ -61,6 +61,10 @@ export class AirbnbSandbox {
   readonly #listings = new Map<string, Listing>();
   readonly #reservations = new Map<string, Reservation>();
   readonly events = channelSandboxEvents();
+  /** Listings synced by iCal only (their host never authorized the partner app): Airbnb sends the partner no webhooks about them. */
+  readonly icalOnlyListings = new Set<string>();
+  /** Calendar sync by iCal (sandbox/airbnb/ical.ts): each listing's export secret and its imported calendar. */
+  readonly ical = { exportSecrets: new Map<string, string>(), imports: new Map<string, ImportedCalendar>() };
   counts = { codeExchanges: 0, refreshes: 0, refreshReuse: 0, rejectedTokens: 0, calendarRequests: 0, calendarOperations: 0, hostCancellations: 0, webhooksSent: 0 };
 
   constructor(options: AirbnbSandboxOptions) {
@@ -219,7 +223,7 @@ export class AirbnbSandbox {
   }
 
   #send(type: WebhookEventType, reservation: Reservation): void {
-    if (!this.options.webhookUrl) return;
+    if (!this.options.webhookUrl || this.icalOnlyListings.has(reservation.listing_id)) return;
     const event: WebhookEvent = {
       event_id: `evt_${randomToken(20)}`,
       event_type: type,
@@ -326,6 +330,56 @@ export class AirbnbSandbox {
 
   releaseHeldRequests(): void {
     this.upkeep.releaseHeldRequests();
+  }
+
+  // ─── Persistence (sandbox/shared/persistence.ts) ──────────────────────────────────────────────
+  // Hosts, their grants and tokens, calendars and reservations survive a restart, as at Airbnb; a
+  // webhook still waiting for delivery does not (the feed and a resync find its reservation).
+  snapshot(): unknown {
+    const listings = [...this.#listings].map(([listingId, listing]) => [listingId, { hostId: listing.hostId, days: [...listing.days] }]);
+    return {
+      hosts: [...this.#hosts],
+      codes: [...this.#codes],
+      accessTokens: [...this.#accessTokens],
+      refreshTokens: [...this.#refreshTokens],
+      listings,
+      reservations: [...this.#reservations],
+      counts: this.counts,
+      icalOnlyListings: [...this.icalOnlyListings],
+      icalExportSecrets: [...this.ical.exportSecrets],
+      icalImports: [...this.ical.imports].map(([listingId, entry]) => [listingId, { ...entry, blocked: [...entry.blocked] }]),
+    };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as {
+      hosts?: string[];
+      codes?: [string, { hostId: string; redirectUri: string; expiresAt: number }][];
+      accessTokens?: [string, { hostId: string; expiresAt: number }][];
+      refreshTokens?: [string, { hostId: string; used: boolean }][];
+      listings?: [string, { hostId: string; days: [string, CalendarNight][] }][];
+      reservations?: [string, Reservation][];
+      counts?: Partial<AirbnbSandbox['counts']>;
+      icalOnlyListings?: string[];
+      icalExportSecrets?: [string, string][];
+      icalImports?: [string, Omit<ImportedCalendar, 'blocked'> & { blocked: [string, number][] }][];
+    };
+    const refill = <V>(map: Map<string, V>, entries: [string, V][] | undefined) => {
+      map.clear();
+      for (const [key, value] of entries ?? []) map.set(key, value);
+    };
+    this.#hosts.clear();
+    for (const host of saved.hosts ?? []) this.#hosts.add(host);
+    refill(this.#codes, saved.codes);
+    refill(this.#accessTokens, saved.accessTokens);
+    refill(this.#refreshTokens, saved.refreshTokens);
+    refill(this.#listings, saved.listings?.map(([listingId, listing]) => [listingId, { hostId: listing.hostId, days: new Map(listing.days) }]));
+    refill(this.#reservations, saved.reservations);
+    this.counts = { ...this.counts, ...saved.counts };
+    this.icalOnlyListings.clear();
+    for (const listingId of saved.icalOnlyListings ?? []) this.icalOnlyListings.add(listingId);
+    refill(this.ical.exportSecrets, saved.icalExportSecrets);
+    refill(this.ical.imports, saved.icalImports?.map(([listingId, entry]) => [listingId, { ...entry, blocked: new Map(entry.blocked) }]));
   }
 
   close(): void {

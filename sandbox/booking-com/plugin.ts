@@ -1,7 +1,10 @@
 // The Booking.com sandbox over HTTP (registered under `/booking-com`): the OTA XML endpoints a
 // connectivity provider calls with its machine account, the B.XML read side, and `/_control/*`
 // routes acting as guests (book, modify, cancel) and showing what the channel currently displays.
-// Faults apply to the provider endpoints only.
+// Booking.com has two hosts, and so does the sandbox, each under a path of its own: ARI on the supply
+// host (`/booking-com/supply-xml`), reservations, their acknowledgements and the reservations summary
+// only on the secure host (`/booking-com/secure-supply-xml`). A call sent to the wrong one finds no
+// such endpoint there (404). Faults apply to the provider endpoints only.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseControlBody, registerSandboxControls, useLenientJsonParser } from '../shared/control';
@@ -19,8 +22,8 @@ import {
   writeReservationQueue,
   type OtaFault,
 } from './ota';
-import { writeReservationsSummary, writeRoomRateAvailability } from './bxml';
-import type { BookingComSandbox } from './sandbox';
+import { readBxmlRequest, writeReservationsSummary, writeRoomRateAvailability } from './bxml';
+import { BOOKING_COM_SANDBOX_HOSTS, type BookingComSandbox } from './sandbox';
 
 export interface BookingComPluginOptions {
   sandbox: BookingComSandbox;
@@ -46,8 +49,8 @@ const refused = (text: string): OtaFault => ({ type: OTA_ERROR_TYPES.businessRul
 
 export async function bookingComPlugin(app: FastifyInstance, options: BookingComPluginOptions): Promise<void> {
   const { sandbox } = options;
-  const apiPrefix = `${app.prefix}/hotels/`;
-  const isApi = (request: FastifyRequest) => request.url.startsWith(apiPrefix);
+  const { supply, secure } = BOOKING_COM_SANDBOX_HOSTS;
+  const isApi = (request: FastifyRequest) => request.url.startsWith(`${app.prefix}${supply}/`) || request.url.startsWith(`${app.prefix}${secure}/`);
   const xml = (reply: FastifyReply, status: number, body: string) => reply.code(status).header('content-type', 'application/xml; charset=utf-8').send(body);
   const answer = (reply: FastifyReply, status: number, root: string, faults: readonly OtaFault[], echoToken?: string) =>
     xml(reply, status, writeAnswer(root, faults, { at: sandbox.now(), echoToken }));
@@ -99,14 +102,14 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
   const namesHotel = (container: string) => (parsed: { hotelCode?: string }) => (parsed.hotelCode ? [] : [`${container}: attribute HotelCode is required`]);
 
   // ─── ARI ───────────────────────────────────────────────────────────────────────────────────────
-  app.post('/hotels/ota/OTA_HotelAvailNotif', async (request, reply) => {
+  app.post(`${supply}/hotels/ota/OTA_HotelAvailNotif`, async (request, reply) => {
     const parsed = reading(reply, 'OTA_HotelAvailNotifRS', request.body, readAvailNotif, namesHotel('AvailStatusMessages'));
     if (!parsed) return reply;
     const errors = sandbox.applyAvailability(parsed.hotelCode!, parsed.messages, parsed.echoToken ?? '');
     return answer(reply, 200, 'OTA_HotelAvailNotifRS', errors, parsed.echoToken);
   });
 
-  app.post('/hotels/ota/OTA_HotelRateAmountNotif', async (request, reply) => {
+  app.post(`${supply}/hotels/ota/OTA_HotelRateAmountNotif`, async (request, reply) => {
     const parsed = reading(reply, 'OTA_HotelRateAmountNotifRS', request.body, readRateAmountNotif, namesHotel('RateAmountMessages'));
     if (!parsed) return reply;
     const errors = sandbox.applyRates(parsed.hotelCode!, parsed.messages, parsed.echoToken ?? '');
@@ -118,8 +121,8 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
     ['/hotels/ota/OTA_HotelResNotif', 'new', 'OTA_HotelResNotifRS'],
     ['/hotels/ota/OTA_HotelResModifyNotif', 'modify', 'OTA_HotelResModifyNotifRS'],
   ] as const) {
-    app.get(path, async (_request, reply) => xml(reply, 200, writeReservationQueue(queue, sandbox.pull(queue), sandbox.now())));
-    app.post(path, async (request, reply) => {
+    app.get(`${secure}${path}`, async (_request, reply) => xml(reply, 200, writeReservationQueue(queue, sandbox.pull(queue), sandbox.now())));
+    app.post(`${secure}${path}`, async (request, reply) => {
       // The acknowledgement's Target is documented as required.
       const parsed = reading(reply, rsRoot, request.body, readAcknowledgement, (ack) => (ack.target ? [] : [`${rsRoot}: attribute Target is required`]));
       if (!parsed) return reply;
@@ -129,20 +132,35 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
     });
   }
 
-  // ─── B.XML read side ───────────────────────────────────────────────────────────────────────────
-  app.get<{ Querystring: Record<string, string | undefined> }>('/hotels/xml/reservationssummary', async (request, reply) => {
-    const hotelIds = (request.query.hotel_ids ?? '').split(',').filter(Boolean);
-    const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 50)));
-    const page = sandbox.summary(hotelIds, request.query.cursor, limit, request.query.checkout_from);
-    return xml(reply, 200, writeReservationsSummary(page.reservations, page.nextCursor));
+  // ─── B.XML read side (bxml.ts) ────────────────────────────────────────────────────────────────
+  /** The documented `<request>`; one that is unreadable or incomplete is answered 400 with the problems. */
+  const bxmlRequest = (reply: FastifyReply, body: unknown) => {
+    try {
+      const parsed = readBxmlRequest(typeof body === 'string' ? body : '');
+      if (parsed.problems.length === 0) return parsed;
+      void answer(reply, 400, 'OTA_ErrorRS', parsed.problems.map(refused));
+    } catch (err) {
+      if (!(err instanceof OtaUnreadable)) throw err;
+      void answer(reply, 400, 'OTA_ErrorRS', [refused(err.message)]);
+    }
+    return undefined;
+  };
+
+  app.post(`${secure}/hotels/xml/reservationssummary`, async (request, reply) => {
+    const parsed = bxmlRequest(reply, request.body);
+    if (!parsed) return reply;
+    return xml(reply, 200, writeReservationsSummary(sandbox.summary(parsed.hotelId!)));
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/hotels/xml/roomrateavailability', async (request, reply) => {
-    const { hotel_id: hotelId, room_id: roomId, rate_id: rateId, start_date: from, end_date: to } = request.query;
-    if (!hotelId || !roomId || !from || !to || !isIsoDate(from) || !isIsoDate(to)) {
-      return answer(reply, 400, 'OTA_ErrorRS', [refused('hotel_id, room_id, start_date and end_date are required')]);
-    }
-    return xml(reply, 200, writeRoomRateAvailability(hotelId, roomId, rateId, sandbox.calendar(hotelId, roomId, rateId, from, to)));
+  app.post(`${supply}/hotels/xml/roomrateavailability`, async (request, reply) => {
+    // 1.1 is the only version the page lists (and the default); 1.0 is sunset: "400 Not acceptable".
+    const version = request.headers['accept-version'];
+    if (version !== undefined && version !== '1.1') return answer(reply, 400, 'OTA_ErrorRS', [refused(`Not acceptable: Accept-Version ${String(version)}`)]);
+    const parsed = bxmlRequest(reply, request.body);
+    if (!parsed) return reply;
+    // Without start_date or number_of_days (the page's text on the defaults is cut short): today, one day.
+    const startDate = parsed.startDate ?? sandbox.now().toISOString().slice(0, 10);
+    return xml(reply, 200, writeRoomRateAvailability(parsed.hotelId!, sandbox.roomRateAvailability(parsed.hotelId!, startDate, parsed.numberOfDays ?? 1)));
   });
 
   // ─── Controls: the guest, the extranet, the operator ───────────────────────────────────────────
@@ -161,6 +179,8 @@ export async function bookingComPlugin(app: FastifyInstance, options: BookingCom
   });
   app.post<{ Params: { id: string } }>('/_control/reservations/:id/cancel', async (request) => sandbox.cancel(request.params.id));
   app.get('/_control/queue', async () => sandbox.queueState());
+  // The fallback: what Booking.com e-mailed to the properties instead of the connectivity provider.
+  app.get('/_control/emails', async () => ({ emails: sandbox.emails() }));
 
   app.get<{ Params: { hotelId: string; roomId: string }; Querystring: Record<string, string | undefined> }>(
     '/_control/calendar/:hotelId/:roomId',

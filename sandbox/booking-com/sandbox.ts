@@ -1,15 +1,19 @@
 // A stateful Booking.com for one machine account: what each hotel's rooms and rates show (as pushed
 // in OTA XML), the reservations guests make, and the two reservation queues (new; modified and
-// cancelled) a message stays in until it is acknowledged. Guests and operators act through the
-// `/_control` routes (plugin.ts); faults come from the shared injector.
+// cancelled) a message stays in until it is acknowledged, or until Booking.com gives up and e-mails
+// it to the property (queues.ts). Guests and operators act through the `/_control` routes
+// (plugin.ts); faults come from the shared injector. Its state is data (snapshot/restore), kept across
+// restarts by the shared persistence.
 import { randomInt } from 'node:crypto';
 import { FaultInjector, FaultSettingsSchema, type FaultSettings } from '../shared/faults';
 import { channelSandboxEvents } from '../shared/events';
 import { SandboxRefusal } from '../shared/errors';
 import { SandboxUpkeep } from '../shared/upkeep';
-import { datesThrough, daysBetween, isIsoDate, nightsOf } from '../shared/dates';
+import { addDays, datesThrough, daysBetween, isIsoDate, nightsOf } from '../shared/dates';
 import { OTA_CODES, OTA_ERROR_TYPES, type Acknowledgement, type AvailStatus, type OtaFault, type QueuedReservation, type RateAmount, type ReservationCore } from './ota';
 import type { ChannelNight, SummaryLine } from './bxml';
+import { ReservationQueues, type FallbackEmail, type QueueName } from './queues';
+import { Hotels } from './hotels';
 
 /**
  * The machine account the sandbox accepts when none is configured: the values Skerry's development
@@ -17,47 +21,31 @@ import type { ChannelNight, SummaryLine } from './bxml';
  */
 export const BOOKING_COM_DEVELOPMENT_ACCOUNT = { username: 'skerry-machine-account', password: 'skerry-sandbox-password' } as const;
 
+/**
+ * Where the plugin serves each of Booking.com's hosts under its prefix: supply-xml.booking.com (ARI,
+ * room-rate availability) and secure-supply-xml.booking.com (reservations). Skerry's development
+ * configuration points BOOKING_COM_API_BASE and BOOKING_COM_SECURE_API_BASE here (a test checks).
+ */
+export const BOOKING_COM_SANDBOX_HOSTS = { supply: '/supply-xml', secure: '/secure-supply-xml' } as const;
+
 export interface BookingComSandboxOptions {
   /** The machine account's credentials (HTTP Basic). */
   username: string;
   password: string;
   seed?: number;
   now?: () => number;
+  /** How long a message waits for a successful acknowledgement before it is e-mailed (default 30 minutes, as documented). */
+  fallbackAfterMs?: number;
 }
 
-interface RateDay {
-  price?: number;
-  currency?: string;
-  minStay?: number;
-  maxStay?: number;
-  closed?: boolean;
-  closedToArrival?: boolean;
-  closedToDeparture?: boolean;
-}
-
-interface Room {
-  roomsToSell: Map<string, number>;
-  /** Closures of the whole room type (a RestrictionStatus without RatePlanCode, endpoint v1.1). */
-  closed: Map<string, boolean>;
-  rates: Map<string, Map<string, RateDay>>;
-}
-
-export type SandboxReservationState = 'booked' | 'modified' | 'cancelled' | 'rejected';
+/** An acknowledgement never rejects: only the guest (or the property, through Booking.com) cancels. */
+export type SandboxReservationState = 'booked' | 'modified' | 'cancelled';
 
 export interface SandboxReservation extends ReservationCore {
   guestName: string;
   state: SandboxReservationState;
-  /** Why the property's system refused it (an ack with error 322). */
-  rejection?: string;
-  acknowledgements: Array<{ at: string; queue: 'new' | 'modify'; outcome: 'processed' | 'rejected' | 'failed'; code?: string; text?: string }>;
-}
-
-interface QueueEntry {
-  resId: string;
-  version: string;
-  enqueuedAt: number;
-  /** The version the last GET of the queue handed out: an ack covers that version, not a newer one. */
-  servedVersion?: string;
+  /** `failed`: an acknowledgement with <Errors> ("unsuccessfully processed"); the message stayed queued. */
+  acknowledgements: Array<{ at: string; queue: QueueName; outcome: 'processed' | 'failed'; code?: string; text?: string }>;
 }
 
 export class SandboxConflict extends SandboxRefusal {
@@ -78,13 +66,13 @@ export class BookingComSandbox {
   readonly faults: FaultInjector<FaultSettings>;
   readonly upkeep: SandboxUpkeep;
   readonly options: BookingComSandboxOptions;
-  readonly #hotels = new Map<string, Map<string, Room>>();
+  readonly #hotels = new Hotels();
   readonly #reservations = new Map<string, SandboxReservation>();
-  readonly #queues = { new: new Map<string, QueueEntry>(), modify: new Map<string, QueueEntry>() };
+  readonly #queues: ReservationQueues;
   readonly #now: () => number;
-  counts = { availRequests: 0, rateRequests: 0, availItems: 0, rateItems: 0, queuePulls: 0, acks: 0, rejections: 0, authFailures: 0 };
-  /** The cursor of every reservations-summary page asked for ('' = first page), oldest first. */
-  readonly summaryCursors: string[] = [];
+  counts = { availRequests: 0, rateRequests: 0, availItems: 0, rateItems: 0, queuePulls: 0, acks: 0, failedAcks: 0, authFailures: 0 };
+  /** The property of every reservations-summary request, oldest first. */
+  readonly summaryRequests: string[] = [];
   /** Every ARI request received, newest last (for tests and the control API). */
   readonly pushLog: Array<{ at: string; type: 'avail' | 'rate'; hotelId: string; items: number; echoToken: string }> = [];
   readonly events = channelSandboxEvents();
@@ -92,6 +80,7 @@ export class BookingComSandbox {
   constructor(options: BookingComSandboxOptions) {
     this.options = options;
     this.#now = options.now ?? Date.now;
+    this.#queues = new ReservationQueues(() => this.#now(), options.fallbackAfterMs);
     this.faults = new FaultInjector({ schema: FaultSettingsSchema, seed: options.seed });
     this.upkeep = new SandboxUpkeep({ faults: this.faults });
   }
@@ -108,35 +97,6 @@ export class BookingComSandbox {
 
   #iso(): string {
     return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  }
-
-  #room(hotelId: string, roomId: string, create: boolean): Room | undefined {
-    let hotel = this.#hotels.get(hotelId);
-    if (!hotel) {
-      if (!create) return undefined;
-      hotel = new Map();
-      this.#hotels.set(hotelId, hotel);
-    }
-    let room = hotel.get(roomId);
-    if (!room && create) {
-      room = { roomsToSell: new Map(), closed: new Map(), rates: new Map() };
-      hotel.set(roomId, room);
-    }
-    return room;
-  }
-
-  #rateDay(room: Room, rateId: string, date: string): RateDay {
-    let rate = room.rates.get(rateId);
-    if (!rate) {
-      rate = new Map();
-      room.rates.set(rateId, rate);
-    }
-    let day = rate.get(date);
-    if (!day) {
-      day = {};
-      rate.set(date, day);
-    }
-    return day;
   }
 
   // ─── ARI ───────────────────────────────────────────────────────────────────────────────────────
@@ -159,7 +119,7 @@ export class BookingComSandbox {
     this.counts.availItems += messages.length;
     this.pushLog.push({ at: this.#iso(), type: 'avail', hotelId, items: messages.length, echoToken });
     for (const message of messages) {
-      const room = this.#room(hotelId, message.roomId, true)!;
+      const room = this.#hotels.room(hotelId, message.roomId, true)!;
       for (const date of datesThrough(message.start, message.end)) {
         if (message.roomsToSell !== undefined) room.roomsToSell.set(date, message.roomsToSell);
         const { restriction } = message;
@@ -167,7 +127,7 @@ export class BookingComSandbox {
           if (restriction?.applies === 'stay') room.closed.set(date, !restriction.open);
           continue;
         }
-        const day = this.#rateDay(room, message.rateId, date);
+        const day = this.#hotels.rateDay(room, message.rateId, date);
         if (message.minStay !== undefined) day.minStay = message.minStay;
         if (message.maxStay !== undefined) day.maxStay = message.maxStay;
         if (restriction?.applies === 'stay') day.closed = !restriction.open;
@@ -188,9 +148,9 @@ export class BookingComSandbox {
     this.pushLog.push({ at: this.#iso(), type: 'rate', hotelId, items: messages.length, echoToken });
     for (const message of messages) {
       const price = message.prices.find((candidate) => candidate.guests === undefined) ?? [...message.prices].sort((a, b) => (b.guests ?? 0) - (a.guests ?? 0))[0]!;
-      const room = this.#room(hotelId, message.roomId, true)!;
+      const room = this.#hotels.room(hotelId, message.roomId, true)!;
       for (const date of datesThrough(message.start, message.end)) {
-        const day = this.#rateDay(room, message.rateId, date);
+        const day = this.#hotels.rateDay(room, message.rateId, date);
         day.price = price.amount;
         day.currency = price.currency;
       }
@@ -201,30 +161,12 @@ export class BookingComSandbox {
 
   /** What Booking.com shows for a room (and rate) night by night. */
   calendar(hotelId: string, roomId: string, rateId: string | undefined, from: string, to: string): ChannelNight[] {
-    const room = this.#room(hotelId, roomId, false);
-    const rates = rateId ? room?.rates.get(rateId) : room?.rates.values().next().value;
-    return datesThrough(from, to)
-      .filter((date) => room?.roomsToSell.has(date) || room?.closed.has(date) || rates?.has(date))
-      .map((date) => {
-        const rate = rates?.get(date);
-        const roomClosed = room?.closed.get(date);
-        return {
-          date,
-          roomsToSell: room?.roomsToSell.get(date),
-          price: rate?.price,
-          currency: rate?.currency,
-          minimumStay: rate?.minStay,
-          maximumStay: rate?.maxStay,
-          closed: rate?.closed === undefined && roomClosed === undefined ? undefined : Boolean(rate?.closed || roomClosed),
-          closedToArrival: rate?.closedToArrival,
-          closedToDeparture: rate?.closedToDeparture,
-        };
-      });
+    return this.#hotels.calendar(hotelId, roomId, rateId, from, to);
   }
 
   // ─── Guests ────────────────────────────────────────────────────────────────────────────────────
   #take(reservation: { hotelId: string; roomId: string; checkIn: string; checkOut: string; rooms: number }, force: boolean): void {
-    const room = this.#room(reservation.hotelId, reservation.roomId, false);
+    const room = this.#hotels.room(reservation.hotelId, reservation.roomId, false);
     if (!room) throw new SandboxConflict(`hotel ${reservation.hotelId} has no room ${reservation.roomId} (push its availability first)`, 404);
     const nights = nightsOf(reservation.checkIn, reservation.checkOut);
     const short = nights.filter((date) => (room.roomsToSell.get(date) ?? 0) < reservation.rooms);
@@ -233,15 +175,15 @@ export class BookingComSandbox {
   }
 
   #giveBack(reservation: SandboxReservation): void {
-    const room = this.#room(reservation.hotelId, reservation.roomId, false);
+    const room = this.#hotels.room(reservation.hotelId, reservation.roomId, false);
     if (!room) return;
     for (const date of nightsOf(reservation.checkIn, reservation.checkOut)) {
       room.roomsToSell.set(date, (room.roomsToSell.get(date) ?? 0) + reservation.rooms);
     }
   }
 
-  #enqueue(queue: 'new' | 'modify', reservation: SandboxReservation): void {
-    this.#queues[queue].set(reservation.resId, { resId: reservation.resId, version: reservation.lastModifiedAt + `#${randomInt(1_000_000)}`, enqueuedAt: this.#now() });
+  #enqueue(queue: QueueName, reservation: SandboxReservation): void {
+    this.#queues.enqueue(queue, reservation.resId, reservation.lastModifiedAt);
   }
 
   /** The nights of a stay at the rate's current prices, and their sum for `rooms` rooms when every night has one. */
@@ -287,7 +229,7 @@ export class BookingComSandbox {
 
   modify(resId: string, change: { checkIn?: string; checkOut?: string; rooms?: number; force?: boolean }): SandboxReservation {
     const reservation = this.reservation(resId);
-    if (reservation.state === 'cancelled' || reservation.state === 'rejected') throw new SandboxConflict(`reservation ${resId} is ${reservation.state}`);
+    if (reservation.state === 'cancelled') throw new SandboxConflict(`reservation ${resId} is ${reservation.state}`);
     const next = { ...reservation, checkIn: change.checkIn ?? reservation.checkIn, checkOut: change.checkOut ?? reservation.checkOut, rooms: change.rooms ?? reservation.rooms };
     if (daysBetween(next.checkIn, next.checkOut) < 1) throw new SandboxConflict('checkOut must be after checkIn', 400);
     this.#giveBack(reservation);
@@ -314,10 +256,10 @@ export class BookingComSandbox {
   cancel(resId: string): SandboxReservation {
     const reservation = this.reservation(resId);
     if (reservation.state === 'cancelled') return reservation;
-    if (reservation.state !== 'rejected') this.#giveBack(reservation);
+    this.#giveBack(reservation);
     reservation.state = 'cancelled';
     reservation.lastModifiedAt = this.#iso();
-    this.#queues.new.delete(resId);
+    this.#queues.entries.new.delete(resId);
     this.#enqueue('modify', reservation);
     return reservation;
   }
@@ -334,15 +276,16 @@ export class BookingComSandbox {
 
   // ─── Queues ────────────────────────────────────────────────────────────────────────────────────
   #queued(reservation: SandboxReservation): QueuedReservation {
-    const { guestName, state, rejection: _rejection, acknowledgements: _acknowledgements, ...core } = reservation;
+    const { guestName, state, acknowledgements: _acknowledgements, ...core } = reservation;
     const [givenName = '', ...surname] = guestName.split(' ');
     return { ...core, status: state === 'cancelled' ? 'cancelled' : state === 'modified' ? 'modified' : 'booked', guest: { givenName, surname: surname.join(' ') } };
   }
 
   /** GET of a queue: every message not acknowledged yet (the same ones again until they are). */
-  pull(queue: 'new' | 'modify'): QueuedReservation[] {
+  pull(queue: QueueName): QueuedReservation[] {
     this.counts.queuePulls += 1;
-    return [...this.#queues[queue].values()].map((entry) => {
+    this.#sendOverdue();
+    return [...this.#queues.entries[queue].values()].map((entry) => {
       if (entry.servedVersion !== entry.version) this.events.emit('retrieved', { reservationId: entry.resId, atMs: this.#now() });
       entry.servedVersion = entry.version;
       return this.#queued(this.reservation(entry.resId));
@@ -350,10 +293,11 @@ export class BookingComSandbox {
   }
 
   /**
-   * POST of a queue's RS: processed ids leave the queue; a refusal with 322 (no availability) rejects
-   * the reservation; any other refusal keeps it queued, as "unsuccessfully processed".
+   * POST of a queue's RS: processed ids leave the queue. An id under <Errors> ("unsuccessfully
+   * processed", whatever the code) stays queued: the reservation stands, and the message goes to the
+   * property by e-mail once the timeout passes without a successful acknowledgement.
    */
-  acknowledge(queue: 'new' | 'modify', acknowledgements: readonly Acknowledgement[]): OtaFault[] {
+  acknowledge(queue: QueueName, acknowledgements: readonly Acknowledgement[]): OtaFault[] {
     this.counts.acks += 1;
     const errors: OtaFault[] = [];
     for (const { resId, refusal } of acknowledgements) {
@@ -362,46 +306,40 @@ export class BookingComSandbox {
         errors.push(invalid(`unknown reservation ${resId}`, resId));
         continue;
       }
-      const entry = this.#queues[queue].get(resId);
       if (!refusal) {
-        // An ack covers the version last handed out; a change made since stays queued.
-        if (entry && entry.servedVersion === entry.version) this.#queues[queue].delete(resId);
+        this.#queues.processed(queue, resId);
         reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'processed' });
-      } else if (refusal.code === OTA_CODES.noAvailability.code) {
-        this.counts.rejections += 1;
-        this.#queues[queue].delete(resId);
-        if (queue === 'new' && reservation.state !== 'cancelled') {
-          reservation.state = 'rejected';
-          reservation.rejection = refusal.text;
-          this.#giveBack(reservation);
-        } else {
-          reservation.rejection = `modification refused: ${refusal.text}`;
-        }
-        reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'rejected', code: refusal.code, text: refusal.text });
       } else {
+        this.counts.failedAcks += 1;
+        this.#queues.failed(queue, resId, { code: refusal.code, text: refusal.text });
         reservation.acknowledgements.push({ at: this.#iso(), queue, outcome: 'failed', code: refusal.code, text: refusal.text });
       }
     }
     return errors;
   }
 
-  queueState(): Record<'new' | 'modify', Array<{ resId: string; ageMs: number; served: boolean }>> {
-    const view = (queue: 'new' | 'modify') =>
-      [...this.#queues[queue].values()].map((entry) => ({ resId: entry.resId, ageMs: this.#now() - entry.enqueuedAt, served: entry.servedVersion === entry.version }));
-    return { new: view('new'), modify: view('modify') };
+  #sendOverdue(): void {
+    this.#queues.sendOverdue((resId) => this.#reservations.get(resId)?.hotelId ?? '');
   }
 
-  /** The reservations summary (resync): every reservation of these hotels, paged by a numeric cursor. */
-  summary(hotelIds: readonly string[], cursor: string | undefined, limit: number, checkoutFrom?: string): { reservations: SummaryLine[]; nextCursor?: string } {
-    this.summaryCursors.push(cursor ?? '');
-    const all = this.reservations()
-      .filter((reservation) => hotelIds.includes(reservation.hotelId) && (!checkoutFrom || reservation.checkOut >= checkoutFrom))
-      .sort((a, b) => a.resId.localeCompare(b.resId));
-    const start = cursor ? Number(cursor) : 0;
-    const page = all.slice(start, start + limit);
-    return {
-      nextCursor: start + limit < all.length ? String(start + limit) : undefined,
-      reservations: page.map((reservation) => ({
+  queueState(): ReturnType<ReservationQueues['view']> {
+    this.#sendOverdue();
+    return this.#queues.view();
+  }
+
+  /** The reservations Booking.com e-mailed to their properties (the fallback), oldest first. */
+  emails(): readonly FallbackEmail[] {
+    this.#sendOverdue();
+    return this.#queues.emails;
+  }
+
+  /** The reservations summary (resync): every reservation of the property with a check-out still to come. */
+  summary(hotelId: string): SummaryLine[] {
+    this.summaryRequests.push(hotelId);
+    const today = this.#iso().slice(0, 10);
+    return this.reservations()
+      .filter((reservation) => reservation.hotelId === hotelId && reservation.checkOut >= today)
+      .map((reservation) => ({
         id: reservation.resId,
         hotelId: reservation.hotelId,
         roomId: reservation.roomId,
@@ -413,13 +351,21 @@ export class BookingComSandbox {
         guestName: reservation.guestName,
         total: reservation.total,
         lastModifiedAt: reservation.lastModifiedAt,
-      })),
-    };
+      }));
+  }
+
+  /** Every room of the property and each of its rates, night by night, for `numberOfDays` from `startDate`. */
+  roomRateAvailability(hotelId: string, startDate: string, numberOfDays: number) {
+    const to = addDays(startDate, numberOfDays - 1);
+    return this.#hotels.rooms(hotelId).map(([roomId, room]) => ({
+      roomId,
+      rates: (room.rates.size > 0 ? [...room.rates.keys()] : [undefined]).map((rateId) => ({ rateId, nights: this.calendar(hotelId, roomId, rateId, startDate, to) })),
+    }));
   }
 
   /** Sets what the channel shows, bypassing Skerry (a manual edit in the extranet: drift). */
   setRoomsToSell(hotelId: string, roomId: string, from: string, to: string, roomsToSell: number): void {
-    const room = this.#room(hotelId, roomId, true)!;
+    const room = this.#hotels.room(hotelId, roomId, true)!;
     for (const date of datesThrough(from, to)) room.roomsToSell.set(date, roomsToSell);
   }
 
@@ -427,11 +373,29 @@ export class BookingComSandbox {
     this.upkeep.reset();
     this.#hotels.clear();
     this.#reservations.clear();
-    this.#queues.new.clear();
-    this.#queues.modify.clear();
+    this.#queues.clear();
     this.pushLog.length = 0;
-    this.summaryCursors.length = 0;
+    this.summaryRequests.length = 0;
     for (const key of Object.keys(this.counts) as Array<keyof typeof this.counts>) this.counts[key] = 0;
+  }
+
+  // ─── Persistence (sandbox/shared/persistence.ts) ──────────────────────────────────────────────
+  snapshot(): unknown {
+    return { hotels: this.#hotels.snapshot(), reservations: [...this.#reservations], queues: this.#queues.snapshot(), counts: this.counts };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as {
+      hotels?: Parameters<Hotels['restore']>[0];
+      reservations?: [string, SandboxReservation][];
+      queues?: Parameters<ReservationQueues['restore']>[0];
+      counts?: Partial<BookingComSandbox['counts']>;
+    };
+    this.#hotels.restore(saved.hotels);
+    this.#reservations.clear();
+    for (const [resId, reservation] of saved.reservations ?? []) this.#reservations.set(resId, reservation);
+    this.#queues.restore(saved.queues);
+    this.counts = { ...this.counts, ...saved.counts };
   }
 
   releaseHeldRequests(): void {

@@ -7,6 +7,7 @@ import { randomToken } from '../shared/ids';
 import { WebhookQueue, type WebhookDeliveryOptions, type WebhookQueueLogger, type WebhookQueueStats } from '../shared/webhook-queue';
 import { SandboxUpkeep } from '../shared/upkeep';
 import { webhookHeaders } from './signing';
+import { validationProblem } from './errors';
 import { z } from 'zod';
 import { CURRENCIES, MobilePayStore, TransitionError, type EPaymentEvent, type LedgerEntry, type SandboxPayment } from './store';
 
@@ -100,6 +101,8 @@ export type TokenRequestResult =
 export type Authentication = { ok: true; msn: string } | { ok: false; message: string };
 
 const STATIC_WEBHOOK_ID = 'sandbox-options';
+/** The Webhooks API's limit ("at most 25 webhooks can currently be registered per event"). */
+export const MAX_WEBHOOKS_PER_EVENT = 25;
 
 export class MobilePaySandbox {
   readonly store: MobilePayStore;
@@ -202,6 +205,8 @@ export class MobilePaySandbox {
   // ─── Webhooks ──────────────────────────────────────────────────────────────────────────────
 
   register(msn: string, url: string, events: string[]): WebhookRegistration {
+    const full = [...new Set(events)].find((event) => this.registrationsOf(msn).filter((registration) => registration.events.includes(event)).length >= MAX_WEBHOOKS_PER_EVENT);
+    if (full) throw validationProblem(`At most ${MAX_WEBHOOKS_PER_EVENT} webhooks can be registered per event`, [{ name: 'events', reason: `${full} has ${MAX_WEBHOOKS_PER_EVENT} webhooks already` }]);
     const registration: WebhookRegistration = { id: randomUUID(), msn, url, events: [...new Set(events)], secret: randomBytes(64).toString('base64') };
     this.registrations.set(registration.id, registration);
     return registration;
@@ -310,8 +315,33 @@ export class MobilePaySandbox {
   abandon(reference: string, afterMs = this.options.abandonAfterMs ?? 0): SandboxPayment {
     if (afterMs <= 0) return this.store.expire(this.store.markAbandoned(reference, this.#now()).reference);
     const payment = this.store.markAbandoned(reference, this.#now() + afterMs);
+    this.#expireAt(reference, this.#now() + afterMs);
+    return payment;
+  }
+
+  /**
+   * Everything Vipps would still know after a restart (shared/persistence.ts): the ePayment state and
+   * the webhook registrations with their secrets. An abandoned payment's expiry is armed again.
+   */
+  snapshot(): unknown {
+    return { ...(this.store.snapshot() as object), webhookRegistrations: [...this.registrations.values()] };
+  }
+
+  restore(state: unknown): void {
+    this.store.restore(state);
+    this.registrations.clear();
+    for (const registration of ((state ?? {}) as { webhookRegistrations?: WebhookRegistration[] }).webhookRegistrations ?? []) {
+      this.registrations.set(registration.id, registration);
+    }
+    for (const payment of this.store.payments.values()) {
+      if (payment.state !== 'CREATED' || !payment.sandbox.expiresAt) continue;
+      this.#expireAt(payment.reference, Date.parse(payment.sandbox.expiresAt));
+    }
+  }
+
+  #expireAt(reference: string, at: number): void {
     this.upkeep.timers.after(
-      afterMs,
+      Math.max(0, at - this.#now()),
       () => {
         try {
           this.store.expire(reference);
@@ -321,7 +351,6 @@ export class MobilePaySandbox {
       },
       reference,
     );
-    return payment;
   }
 
   recordRequest(request: RecordedRequest): void {

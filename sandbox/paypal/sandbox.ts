@@ -283,6 +283,27 @@ export class PayPalSandbox {
 
   // ─── Bookkeeping ─────────────────────────────────────────────────────────────────────────
 
+  /**
+   * PayPal's state as data for shared/persistence.ts: the resources and the access tokens it issued
+   * (a client's cached token keeps working across the restart, as at PayPal). Restored, a refund
+   * left PENDING completes after its delay.
+   */
+  snapshot(): unknown {
+    const live = [...this.#tokens.entries()].filter(([, entry]) => entry.expiresAt > this.#now());
+    return { ...(this.store.snapshot() as object), tokens: live, tokensIssued: this.tokensIssued };
+  }
+
+  restore(state: unknown): void {
+    this.store.restore(state);
+    const saved = (state ?? {}) as { tokens?: [string, AccessToken][]; tokensIssued?: number };
+    this.#tokens.clear();
+    for (const [token, entry] of saved.tokens ?? []) this.#tokens.set(token, entry);
+    this.tokensIssued = saved.tokensIssued ?? this.tokensIssued;
+    for (const refund of this.store.refunds.values()) {
+      if (refund.status === 'PENDING') this.upkeep.settleLater(this.faults.settings.refundSettleMs, () => this.store.settleRefund(refund.id));
+    }
+  }
+
   state(): PayPalSandboxState {
     return {
       orders: [...this.store.orders.values()].map((order) => ({

@@ -8,6 +8,7 @@
 // intent ran, not that money moved: a declined capture also leaves the order COMPLETED.
 import { randomToken } from '../shared/ids';
 import { SandboxRefusal } from '../shared/errors';
+import { mapEntries, refill } from '../shared/persistence';
 import type { RefundSettlementHooks } from '../shared/upkeep';
 import {
   invalidParameter,
@@ -160,6 +161,30 @@ export class PayPalStore {
     for (const map of [this.orders, this.captures, this.authorizations, this.refunds, this.events]) map.clear();
     this.transactions.length = 0;
     this.counts = { ordersCreated: 0, ordersApproved: 0, capturesCreated: 0, authorizationsCreated: 0, refundsCreated: 0, eventsCreated: 0 };
+  }
+
+  /** Everything PayPal would still know after a restart (shared/persistence.ts). */
+  snapshot(): unknown {
+    return {
+      orders: mapEntries(this.orders),
+      captures: mapEntries(this.captures),
+      authorizations: mapEntries(this.authorizations),
+      refunds: mapEntries(this.refunds),
+      events: mapEntries(this.events),
+      transactions: this.transactions,
+      counts: this.counts,
+    };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as Record<string, unknown> & { transactions?: TransactionRecord[]; counts?: Partial<PayPalStore['counts']> };
+    refill(this.orders, saved.orders);
+    refill(this.captures, saved.captures);
+    refill(this.authorizations, saved.authorizations);
+    refill(this.refunds, saved.refunds);
+    refill(this.events, saved.events);
+    this.transactions.splice(0, this.transactions.length, ...(saved.transactions ?? []));
+    this.counts = { ...this.counts, ...saved.counts };
   }
 
   /** What kind of resource an id names, for replaying an idempotent request with its latest state. */
@@ -785,18 +810,19 @@ export class PayPalStore {
   }
 
   #renderPayments(order: StoredOrder): Record<string, unknown> | undefined {
-    const authorizations = order.authorizationIds.map((id) => this.renderAuthorization(this.authorizations.get(id)!));
+    const authorizations = order.authorizationIds.map((id) => this.renderAuthorization(this.authorizations.get(id)!, 'in_order'));
     const captures = order.captureIds.map((id) => this.captures.get(id)!);
     const refunds = captures.flatMap((capture) => capture.refundIds.map((id) => this.renderRefund(this.refunds.get(id)!)));
     if (authorizations.length === 0 && captures.length === 0) return undefined;
     return {
       ...(authorizations.length > 0 ? { authorizations } : {}),
-      ...(captures.length > 0 ? { captures: captures.map((capture) => this.renderCapture(capture)) } : {}),
+      ...(captures.length > 0 ? { captures: captures.map((capture) => this.renderCapture(capture, 'in_order')) } : {}),
       ...(refunds.length > 0 ? { refunds } : {}),
     };
   }
 
-  renderCapture(capture: StoredCapture): Record<string, unknown> {
+  /** `in_order`: as an order's purchase unit lists it, without the supplementary data (its order is the one around it). */
+  renderCapture(capture: StoredCapture, placement: 'resource' | 'in_order' = 'resource'): Record<string, unknown> {
     const moved = capture.status !== 'DECLINED' && capture.status !== 'FAILED';
     return {
       id: capture.id,
@@ -825,13 +851,14 @@ export class PayPalStore {
       ],
       create_time: iso(capture.createdAt),
       update_time: iso(capture.updatedAt),
-      supplementary_data: {
-        related_ids: { order_id: capture.orderId, ...(capture.authorizationId ? { authorization_id: capture.authorizationId } : {}) },
-      },
+      ...(placement === 'resource'
+        ? { supplementary_data: { related_ids: { order_id: capture.orderId, ...(capture.authorizationId ? { authorization_id: capture.authorizationId } : {}) } } }
+        : {}),
     };
   }
 
-  renderAuthorization(authorization: StoredAuthorization): Record<string, unknown> {
+  /** `in_order`: as an order's purchase unit lists it, without the supplementary data. */
+  renderAuthorization(authorization: StoredAuthorization, placement: 'resource' | 'in_order' = 'resource'): Record<string, unknown> {
     return {
       id: authorization.id,
       status: authorization.status,
@@ -850,7 +877,7 @@ export class PayPalStore {
       ],
       create_time: iso(authorization.createdAt),
       update_time: iso(authorization.updatedAt),
-      supplementary_data: { related_ids: { order_id: authorization.orderId } },
+      ...(placement === 'resource' ? { supplementary_data: { related_ids: { order_id: authorization.orderId } } } : {}),
     };
   }
 

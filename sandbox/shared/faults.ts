@@ -29,6 +29,12 @@ export const faultSettingsShape = {
    * result saved) but the answer is lost; `random` (default): either, chosen by the PRNG.
    */
   timeoutPhase: z.enum(['before', 'after', 'random']).optional(),
+  /**
+   * Share of API calls that are processed (state changed, idempotent result saved) and then answered
+   * 502 by a gateway in front of the provider, with the gateway's HTML page instead of the provider's
+   * answer: the caller learns neither the outcome nor the provider's error format.
+   */
+  gatewayErrorRate: rate(),
   /** Share of successfully delivered webhooks that are delivered a second time. */
   duplicateWebhooks: rate(),
   /** Deliver due webhooks in random order instead of first-in first-out. */
@@ -50,6 +56,7 @@ export type FaultKind =
   | 'error'
   | 'rateLimit'
   | 'timeout'
+  | 'gatewayError'
   | 'webhookDuplicate'
   | 'webhookFailure'
   | 'webhookReorder';
@@ -76,7 +83,7 @@ const REQUEST_LOG_SIZE = 20_000;
 export type FaultUpdateResult<S> = { ok: true; settings: S } | { ok: false; issues: FaultValidationIssue[] };
 
 function zeroCounts(): Record<FaultKind, number> {
-  return { latency: 0, error: 0, rateLimit: 0, timeout: 0, webhookDuplicate: 0, webhookFailure: 0, webhookReorder: 0 };
+  return { latency: 0, error: 0, rateLimit: 0, timeout: 0, gatewayError: 0, webhookDuplicate: 0, webhookFailure: 0, webhookReorder: 0 };
 }
 
 export interface FaultInjectorOptions<S extends FaultSettings> {
@@ -219,7 +226,11 @@ export interface FaultHookOptions {
 interface FaultPlan {
   error: boolean;
   timeoutAfter: boolean;
+  gatewayErrorAfter?: boolean;
 }
+
+/** What a load balancer in front of an API sends when its upstream's answer does not reach it. */
+const GATEWAY_ERROR_PAGE = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
 
 /**
  * Adds the fault hooks to `app` (an encapsulated plugin context). Register an idempotency layer
@@ -257,6 +268,11 @@ export function installFaultHooks(app: FastifyInstance, options: FaultHookOption
       plans.set(request, { error: false, timeoutAfter: true });
       return;
     }
+    if (injector.chance(settings.gatewayErrorRate)) {
+      injector.count('gatewayError');
+      plans.set(request, { error: false, timeoutAfter: false, gatewayErrorAfter: true });
+      return;
+    }
     if (injector.chance(settings.rateLimitRate)) {
       injector.count('rateLimit');
       const seconds = settings.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
@@ -279,8 +295,17 @@ export function installFaultHooks(app: FastifyInstance, options: FaultHookOption
     if (plans.get(request)?.error) return options.serverError(request, reply);
   });
 
-  app.addHook('onSend', async (request, _reply, payload) => {
-    if (!plans.get(request)?.timeoutAfter) return payload;
+  app.addHook('onSend', async (request, reply, payload) => {
+    const plan = plans.get(request);
+    if (plan?.gatewayErrorAfter) {
+      // The idempotency layer's onSend (installed first) has saved the real answer: a retry with the
+      // same key gets it, as behind a real gateway.
+      reply.code(502);
+      reply.header('content-type', 'text/html');
+      reply.removeHeader('content-length');
+      return GATEWAY_ERROR_PAGE;
+    }
+    if (!plan?.timeoutAfter) return payload;
     // The request was handled (state changed, idempotent result saved); its answer is lost.
     const socket = request.raw.socket;
     const timeoutMs = injector.settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;

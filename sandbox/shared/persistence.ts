@@ -3,11 +3,14 @@
 // built and written again whenever it changes. Without it, a restart of `npm start` forgets every
 // earlier payment and the next reconciliation reports each one `missing_at_provider`.
 //
-// Change is detected by comparing the serialized snapshot, at most every `intervalMs`: state moves
+// Change is detected by comparing the serialized snapshot, every `intervalMs` for a small state and
+// less often for a large one (CHECK_BACKOFF_FACTOR; a SIGKILL loses that long at most): state moves
 // on through API calls, control routes and timers alike (an expiry, a refund step), and one check
 // sees them all. A write goes to a temporary file that is then renamed over the old one, so a crash
-// mid-write leaves the previous snapshot, never half of one. Timers (expiries, refund steps) are not
-// re-armed on load: an unfinished payment waits for the next call that moves it, as after an outage.
+// mid-write leaves the previous snapshot, never half of one. Timers (expiries, refund settlement) are
+// not part of a snapshot: a sandbox whose restore knows them arms them again (Stripe, PayPal and
+// MobilePay do, from the objects' own state); the others' unfinished payments wait for the next call
+// that moves them, as after an outage.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -28,7 +31,18 @@ interface Entry {
   state: PersistentState;
   path: string;
   written: string;
+  /** performance.now() before which the timer does not look at this sandbox again. */
+  nextCheckAt: number;
 }
+
+/**
+ * A look at a sandbox costs a serialization of its whole state; the next one waits this many times
+ * as long, so a large state (B4's and the reconciliation tests' tens of thousands of Stripe objects,
+ * where one look took a good part of the 250 ms interval) keeps the event loop it shares with the
+ * sandbox's routes — and in tests with the API — mostly free. A small state is still looked at every
+ * interval.
+ */
+const CHECK_BACKOFF_FACTOR = 20;
 
 export class SandboxPersistence {
   readonly dir: string;
@@ -38,7 +52,7 @@ export class SandboxPersistence {
   constructor(options: SandboxPersistenceOptions) {
     this.dir = options.dir;
     mkdirSync(this.dir, { recursive: true });
-    this.#timer = setInterval(() => this.flush(), options.intervalMs ?? 250);
+    this.#timer = setInterval(() => this.flush({ dueOnly: true }), options.intervalMs ?? 250);
     this.#timer.unref();
   }
 
@@ -58,13 +72,16 @@ export class SandboxPersistence {
         throw new Error(`sandbox ${name}: cannot restore ${path} (${(err as Error).message}); move it away to start from nothing`, { cause: err });
       }
     }
-    this.#entries.set(name, { state, path, written });
+    this.#entries.set(name, { state, path, written, nextCheckAt: 0 });
   }
 
-  /** Writes every snapshot that changed since it was last written. */
-  flush(): void {
+  /** Writes every snapshot that changed since it was last written (the timer: only those due a look). */
+  flush(options: { dueOnly?: boolean } = {}): void {
     for (const entry of this.#entries.values()) {
+      const startedAt = performance.now();
+      if (options.dueOnly && startedAt < entry.nextCheckAt) continue;
       const text = JSON.stringify(entry.state.snapshot());
+      entry.nextCheckAt = performance.now() + (performance.now() - startedAt) * CHECK_BACKOFF_FACTOR;
       if (text === entry.written) continue;
       const temporary = `${entry.path}.${process.pid}.tmp`;
       writeFileSync(temporary, text);

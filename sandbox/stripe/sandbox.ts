@@ -158,6 +158,23 @@ export class StripeSandbox {
     });
   }
 
+  /**
+   * Stripe's state as data for shared/persistence.ts. Restored, the sandbox goes on as Stripe does
+   * after an outage: a refund left pending settles after its delay, and an event not yet delivered
+   * is sent again.
+   */
+  snapshot(): unknown {
+    return this.store.snapshot();
+  }
+
+  restore(state: unknown): void {
+    this.store.restore(state);
+    for (const refund of this.store.refunds.values()) {
+      if (refund.status === 'pending') this.upkeep.settleLater(this.faults.settings.refundSettleMs, () => this.store.settleRefund(refund.id));
+    }
+    for (const event of this.store.events.values()) if (event.pending_webhooks > 0) this.#deliver(event);
+  }
+
   state(): StripeSandboxState {
     return {
       paymentIntents: [...this.store.paymentIntents.values()].map((pi) => ({

@@ -7,6 +7,7 @@
 // `amount_refunded` and without a `charge.refunded` event.
 import { newId, randomToken } from '../shared/ids';
 import { SandboxRefusal } from '../shared/errors';
+import { mapEntries, refill } from '../shared/persistence';
 import type { RefundSettlementHooks } from '../shared/upkeep';
 import {
   cardError,
@@ -192,6 +193,48 @@ export class StripeStore {
     this.#txnList.length = 0;
     this.#txnIndex.clear();
     this.counts = { paymentIntentsCreated: 0, chargesCreated: 0, refundsCreated: 0, eventsCreated: 0, payoutsCreated: 0 };
+  }
+
+  /** Everything Stripe would still know after a restart (shared/persistence.ts). */
+  snapshot(): unknown {
+    return {
+      paymentIntents: mapEntries(this.paymentIntents),
+      charges: mapEntries(this.charges),
+      refunds: mapEntries(this.refunds),
+      balanceTransactions: mapEntries(this.balanceTransactions),
+      payouts: mapEntries(this.payouts),
+      events: mapEntries(this.events),
+      flags: mapEntries(this.flags),
+      paidOut: mapEntries(this.#paidOut),
+      held: [...this.#held],
+      seq: mapEntries(this.#seq),
+      nextSeq: this.#nextSeq,
+      counts: this.counts,
+    };
+  }
+
+  restore(state: unknown): void {
+    const saved = (state ?? {}) as Record<string, unknown> & { held?: string[]; nextSeq?: number; counts?: Partial<StripeStore['counts']> };
+    refill(this.paymentIntents, saved.paymentIntents);
+    refill(this.charges, saved.charges);
+    refill(this.refunds, saved.refunds);
+    refill(this.balanceTransactions, saved.balanceTransactions);
+    refill(this.payouts, saved.payouts);
+    refill(this.events, saved.events);
+    refill(this.flags, saved.flags);
+    refill(this.#paidOut, saved.paidOut);
+    refill(this.#seq, saved.seq);
+    this.#held.clear();
+    for (const id of saved.held ?? []) this.#held.add(id);
+    // The listing order is the creation order, which the map kept.
+    this.#txnList.length = 0;
+    this.#txnIndex.clear();
+    for (const txn of this.balanceTransactions.values()) {
+      this.#txnIndex.set(txn.id, this.#txnList.length);
+      this.#txnList.push(txn);
+    }
+    this.#nextSeq = saved.nextSeq ?? this.#seq.size;
+    this.counts = { ...this.counts, ...saved.counts };
   }
 
   #seconds(): number {

@@ -82,9 +82,11 @@ async function traces() {
   const tables = await stack.database.db.execute<{ name: string }>(sql`select table_name as name from information_schema.tables where table_schema = 'public' order by 1`);
   const rows: Record<string, number> = {};
   for (const { name } of tables) {
-    // The processes' own bookkeeping, written on timers whatever requests come: quota reports, and the
-    // breaker row of a provider's first call (the reservation poll's, at start).
-    if (name === 'provider_quota_usage' || name === 'circuit_breakers') continue;
+    // The processes' own bookkeeping, written on timers whatever requests come: quota reports, the
+    // breaker row of a provider's first call and the hourly rollup of provider calls (the reservation
+    // poll's calls, at start and on its schedule). A refused request's own provider calls would show
+    // in providerWrites below.
+    if (name === 'provider_quota_usage' || name === 'circuit_breakers' || name === 'provider_call_hours') continue;
     const [counted] = await stack.database.db.execute<{ n: string }>(sql`select count(*)::text as n from ${sql.identifier(name)}`);
     rows[name] = Number(counted!.n);
   }
@@ -329,5 +331,23 @@ describe('the Airbnb connect is bound to the key that started it', () => {
     const forged = new URL(expiring);
     forged.searchParams.set('state', 'made-up-state');
     expect((await fetch(forged)).status).toBe(400);
+  });
+
+  it('gives the console the consent URL as JSON (a navigation cannot carry the key), and the host\'s browser a page at the callback', async () => {
+    const key = await keyWith(['channels:admin']);
+    const hostId = `host-${randomUUID().slice(0, 6)}`;
+    const answer = await fetch(`${stack.apiUrl}/channels/airbnb/connect?respond=json&hostHint=${hostId}`, { redirect: 'manual', headers: { authorization: `Bearer ${key}` } });
+    expect(answer.status).toBe(200);
+    const { authorizeUrl, expiresAt } = (await answer.json()) as { authorizeUrl: string; expiresAt: string };
+    expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
+    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const callback = new URL(consent.headers.get('location')!);
+    const page = await fetch(`${stack.publicUrl}${callback.pathname}${callback.search}`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain(`Airbnb host ${hostId} is connected to Skerry`);
+    const hosts = await fetch(`${stack.apiUrl}/channels/airbnb/accounts`, { headers: stack.authHeaders });
+    expect(((await hosts.json()) as { accounts: Array<{ externalAccountId: string }> }).accounts.map((account) => account.externalAccountId)).toContain(hostId);
   });
 });

@@ -9,6 +9,7 @@ import { eventually, metricSample } from '../support/harness';
 import { sandboxHandles } from '../../sandbox/server';
 import { channelAccounts, overbookingEvents, reservations, webhookInbox } from '../../db/schema';
 import { addDays } from '../../domain/dates';
+import { channelReservationId } from '../../domain/bookings';
 import { signAirbnbPayload } from '../../providers/airbnb/webhooks';
 import { CHANNEL_SANDBOX_DEFAULTS } from '../../config';
 
@@ -155,7 +156,7 @@ describe('channel manager through the API', () => {
     expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/units/{id}/calendar', '/bookings', '/bookings/{id}/cancel', '/channels/{channel}/resync']));
   });
 
-  it('lets exactly one of two channels racing for the last unit keep it: Airbnb first, Booking.com rejected', async () => {
+  it('lets exactly one of two channels racing for the last unit keep it: Airbnb first, Booking.com overbooked (it stands there, for a person)', async () => {
     const from = nextStart();
     const setup = await setUp({ count: 1, from, nights: 4 });
     // Booking.com's guest books while Skerry cannot reach Booking.com (its queue is not pulled).
@@ -169,23 +170,26 @@ describe('channel manager through the API', () => {
     } finally {
       handles.bookingCom.faults.clear();
     }
-    const loser = await eventually(() => (handles.bookingCom.reservation(bookingComGuest.resId).state === 'rejected' ? handles.bookingCom.reservation(bookingComGuest.resId) : undefined), {
-      timeoutMs: 30_000,
-      what: 'Booking.com told the reservation is rejected',
-    });
-    expect(loser.rejection).toBe(`overbooking: not available on ${addDays(from, 2)} (0 left)`);
+    const loserId = channelReservationId('booking_com', bookingComGuest.resId);
+    const loser = await eventually(async () => {
+      const current = await stack.http('GET', `/bookings/${loserId}`);
+      return current.body.status === 'overbooked' ? current.body : undefined;
+    }, { timeoutMs: 30_000, what: 'the Booking.com reservation overbooked' });
+    expect(loser).toMatchObject({ channel: 'booking_com', reason: `overbooking: not available on ${addDays(from, 2)} (0 left)` });
+    // Booking.com keeps its guest's reservation: acknowledged as processed, never "rejected".
+    await eventually(() => handles.bookingCom.reservation(bookingComGuest.resId).acknowledgements.length > 0, { what: 'the acknowledgement' });
+    expect(handles.bookingCom.reservation(bookingComGuest.resId)).toMatchObject({ state: 'booked', acknowledgements: [expect.objectContaining({ outcome: 'processed' })] });
+    const metrics = await (await fetch(`${stack.apiUrl}/metrics`, { headers: stack.authHeaders })).text();
+    expect(metricSample(metrics, 'skerry_overbooked_reservations', { channel: 'booking_com' })).toBeGreaterThanOrEqual(1);
 
     const active = await activeReservations(setup.unitId);
     expect(active).toHaveLength(1);
     expect(active[0]).toMatchObject({ channel: 'airbnb', channelReservationId: airbnbGuest.confirmation_code, status: 'confirmed' });
     const calendar = await ok('GET', `/units/${setup.unitId}/calendar?from=${from}&to=${addDays(from, 3)}`);
     expect(calendar.days.map((day: { booked: number }) => day.booked)).toEqual([0, 0, 1, 1]);
-    const overbookings = await eventually(async () => {
-      const listed = await ok('GET', `/overbookings?unitId=${setup.unitId}`);
-      return listed.overbookings[0]?.channelNotified ? listed : undefined;
-    }, { what: 'the overbooking listed' });
+    const overbookings = await ok('GET', `/overbookings?unitId=${setup.unitId}`);
     expect(overbookings.overbookings).toEqual([
-      expect.objectContaining({ channel: 'booking_com', channelReservationId: bookingComGuest.resId, checkIn: addDays(from, 1), checkOut: addDays(from, 3), channelNotified: true }),
+      expect.objectContaining({ channel: 'booking_com', channelReservationId: bookingComGuest.resId, reservationId: loserId, checkIn: addDays(from, 1), checkOut: addDays(from, 3), channelNotified: false }),
     ]);
     // Booking.com was told the Airbnb nights are gone (what the calendar shows it was last told).
     await eventually(() => handles.bookingCom.calendar(setup.hotelId, setup.roomId, setup.rateId, addDays(from, 3), addDays(from, 3))[0]?.roomsToSell === 0, { what: 'Booking.com closed' });

@@ -1,18 +1,9 @@
 // The ops CLI (`npx skerry`, bin/skerry.js) as an operator runs it: a child process against a real
 // stack, tables by default, --json for scripts, and the documented exit codes.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
-
-const BIN = fileURLToPath(new URL('../../bin/skerry.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runSkerry, stackCliEnv } from '../support/cli';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -20,14 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-function skerry(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SKERRY_API_URL: stack.apiUrl, SKERRY_API_KEY: stack.apiKey, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+const skerry = (args: string[], env: Record<string, string> = {}) => runSkerry(args, { ...stackCliEnv(stack), ...env });
 
 async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
   const run = await skerry([...args, '--json']);
@@ -146,7 +130,7 @@ describe('skerry providers, channels, reconciliation', () => {
 
   it("shows each channel's reservation queue and starts a resync", async () => {
     const statuses = await json<Array<{ channel: string; unacked: unknown[] }>>(['channels', 'status']);
-    expect(statuses.map((s) => s.channel)).toEqual(['booking_com', 'airbnb']);
+    expect(statuses.map((s) => s.channel)).toEqual(['booking_com', 'airbnb', 'channex']);
     const table = await skerry(['channels', 'status', 'booking_com']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/│ channel\s+│ unacked/);

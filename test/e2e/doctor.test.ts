@@ -1,10 +1,8 @@
 // `npx skerry doctor` against the sandboxes: a good development configuration passes every check; a
 // broken one fails with the lines that name what is wrong, and the CLI exits non-zero.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { loadConfig } from '../../config';
@@ -16,8 +14,7 @@ import { generateSwishCertificates } from '../../sandbox/swish/certs';
 import { freePort } from '../../stack/ports';
 import { doctor } from '../../cli/commands/doctor';
 import type { DoctorCheck } from '../../cli/doctor/checks';
-
-const BIN = fileURLToPath(new URL('../../bin/skerry.js', import.meta.url));
+import { runSkerry } from '../support/cli';
 
 let dataDir: string;
 let sandboxes: RunningSandboxes;
@@ -55,15 +52,8 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-function skerryDoctor(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // Only the variables given: nothing from the shell running the tests leaks into the configuration.
-    execFile(process.execPath, [BIN, 'doctor', '--json'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err ? (err as { code?: number }).code : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
+// Only the variables given: nothing from the shell running the tests leaks into the configuration.
+const skerryDoctor = (env: Record<string, string>) => runSkerry(['doctor', '--json'], { PATH: process.env.PATH ?? '', ...env });
 
 const byName = (checks: DoctorCheck[]) => Object.fromEntries(checks.map((check) => [check.name, check]));
 

@@ -124,33 +124,41 @@ describe('stripe: seeded drift over 10,000 clean rows', () => {
       payment_without_booking: [noBooking.paymentId],
       booking_not_settled: [unsettled.paymentId],
     });
+    // Money on a payment the ledger closed is healed too: as a late success (LATE_SUCCESS_POLICY, refund here).
     const healable = report.discrepancies.filter((d) => d.healable).map((d) => d.paymentId).sort();
-    expect(healable).toEqual([lostPayment.paymentId, lostRefund.paymentId].sort());
+    expect(healable).toEqual([closed.paymentId, lostPayment.paymentId, lostRefund.paymentId].sort());
     expect(report.discrepancies.find((d) => d.kind === 'booking_not_settled')?.reservationId).toBe(`res_un${t}10008`);
 
     // 10,000 clean + 8 drifted payments, + 1 refund; the clean rows and the payment without a booking match.
-    expect(state.counts).toMatchObject({ transactions: 10_009, pages: 101, ledgerPayments: 10_006, matched: 10_002, discrepancies: 9, healable: 2, healed: 2 });
-    expect(report.summary).toMatchObject({ discrepancies: 9, healed: 2, forAPerson: 7 });
+    expect(state.counts).toMatchObject({ transactions: 10_009, pages: 101, ledgerPayments: 10_006, matched: 10_002, discrepancies: 9, healable: 3, healed: 3 });
+    expect(report.summary).toMatchObject({ discrepancies: 9, healed: 3, forAPerson: 6 });
 
     // Healed through the payments' workflows (signal-with-start adopted them): the ledger now says what Stripe says.
     const rows = await stack.database.db.select().from(payments).where(inArray(payments.id, [lostPayment.paymentId, lostRefund.paymentId]));
     const after = Object.fromEntries(rows.map((row) => [row.id, row]));
     expect(after[lostPayment.paymentId]).toMatchObject({ status: 'succeeded', amountCaptured: lostPayment.amount });
     expect(after[lostRefund.paymentId]).toMatchObject({ status: 'partially_refunded', amountRefunded: 3_000 });
-    // Everything else is left for a person: the ledger was not edited.
-    const [closedRow] = await stack.database.db.select().from(payments).where(eq(payments.id, closed.paymentId));
-    expect(closedRow?.status).toBe('failed');
+    // Its workflow is gone (seeded straight into the ledger): the late-success run starts from the
+    // ledger's state, and the policy refunds the money once.
+    const closedRow = await eventually(async () => {
+      const [row] = await stack.database.db.select().from(payments).where(eq(payments.id, closed.paymentId));
+      return row?.status === 'refunded' ? row : undefined;
+    }, { what: 'the closed payment refunded', timeoutMs: 30_000 });
+    expect(closedRow).toMatchObject({ amountCaptured: closed.amount, amountRefunded: closed.amount });
+    expect([...store.refunds.values()].filter((refund) => refund.payment_intent === closed.pi!.id)).toHaveLength(1);
 
     const csv = await fetch(`${stack.apiUrl}/reconciliations/${state.runId}/report?format=csv`, { headers: stack.authHeaders });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('id,kind,resolution,payment_id,transaction_id,reservation_id,provider_reference,ledger_status,provider_status,ledger_amount,provider_amount,currency,heal_result,explanation');
+    expect(lines[0]).toBe(
+      'id,kind,resolution,payment_id,transaction_id,reservation_id,provider_reference,ledger_status,provider_status,ledger_amount,provider_amount,currency,heal_result,explanation,resolved_by,resolved_at,resolution_note',
+    );
     expect(lines).toHaveLength(10);
-    expect(lines.filter((line) => line.includes(',healed,'))).toHaveLength(2);
+    expect(lines.filter((line) => line.includes(',healed,'))).toHaveLength(3);
 
     const view = (await stack.http('GET', `/reconciliations/${state.runId}`)).body;
     expect(view).toMatchObject({ id: state.runId, provider: 'stripe', from: day, to: day, status: 'completed', phase: 'done', trigger: 'manual' });
-    expect(view.counts).toMatchObject({ transactions: 10_009, discrepancies: 9, healed: 2 });
+    expect(view.counts).toMatchObject({ transactions: 10_009, discrepancies: 9, healed: 3 });
   });
 });
 

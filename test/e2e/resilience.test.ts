@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack';
-import { eventually } from '../support/harness';
+import { busiestSecond, eventually } from '../support/harness';
 import { exited, spawnWorkerProcess } from '../support/worker-process';
 import type { LoggedRequest } from '../../sandbox/shared/faults';
 
@@ -63,16 +63,6 @@ const created = (paymentIds: string[], timeoutMs: number) =>
     { timeoutMs, everyMs: 250, what: 'every payment created at Stripe' },
   );
 
-/** The most requests in any one-second window. */
-function busiestSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let start = 0, end = 0; start < sorted.length; start++) {
-    while (end < sorted.length && sorted[end]! < sorted[start]! + 1_000) end++;
-    most = Math.max(most, end - start);
-  }
-  return most;
-}
 
 describe('rate limits and circuit breaker across two worker processes', () => {
   it("never exceeds Stripe's configured rate at the sandbox, with both workers taking calls", async () => {

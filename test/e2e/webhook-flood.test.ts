@@ -36,7 +36,12 @@ afterAll(async () => stack?.close());
 async function paidPayPalPayment(index: number) {
   const created = await stack.http('POST', '/payments', { provider: 'paypal', amount: { value: 20_000, currency: 'EUR' }, reference: `flood-${index}-${randomUUID().slice(0, 6)}` });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  expect((await stack.control(`/paypal/_control/payments/${encodeURIComponent(created.body.providerReference)}/succeed`)).status).toBe(200);
+  // On a loaded machine the create may outlast the API's create wait: the order's id comes later.
+  const providerReference = await eventually(async () => (await stack.http('GET', `/payments/${created.body.paymentId}`)).body.providerReference as string | undefined, {
+    timeoutMs: 60_000,
+    what: `payment ${index}'s PayPal order`,
+  });
+  expect((await stack.control(`/paypal/_control/payments/${encodeURIComponent(providerReference)}/succeed`)).status).toBe(200);
   await eventually(async () => (await stack.http('GET', `/payments/${created.body.paymentId}`)).body.status === 'succeeded', { timeoutMs: 60_000, what: `payment ${index} captured` });
   return created.body.paymentId as string;
 }

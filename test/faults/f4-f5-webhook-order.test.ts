@@ -6,7 +6,7 @@ import Stripe from 'stripe';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/harness';
 import { createStripeSdk } from '../../providers/stripe/client';
-import { paymentEvents, webhookInbox } from '../../db/schema';
+import { DELIVERABLE_INBOX_STATUSES, paymentEvents, webhookInbox } from '../../db/schema';
 import { paymentWorkflowId } from '../../domain/workflow-ids';
 import { type PaymentStatus } from '../../domain/payments';
 import { lifecycleOf } from '../../workflows/payments/state';
@@ -79,7 +79,7 @@ it('F5: shuffled and duplicated webhooks never move a payment backwards', async 
     await stack.control('/stripe/_control/webhooks/flush', { timeoutMs: 20_000, expedite: true });
     const ids = created.map((payment) => payment.paymentId);
     await eventually(async () => {
-      const pending = await stack.database.db.select().from(webhookInbox).where(eq(webhookInbox.status, 'pending'));
+      const pending = await stack.database.db.select().from(webhookInbox).where(inArray(webhookInbox.status, [...DELIVERABLE_INBOX_STATUSES]));
       return pending.length === 0;
     }, { what: 'the inbox to drain' });
     const events = await stack.database.db.select().from(paymentEvents).where(inArray(paymentEvents.paymentId, ids)).orderBy(asc(paymentEvents.id));

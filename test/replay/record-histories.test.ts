@@ -1,13 +1,14 @@
-// Records the histories the replay test checks every workflow change against.
-// Run after an intentional, compatible workflow change: RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts
-import { writeFile } from 'node:fs/promises';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Records the histories the replay test checks every workflow change against. A recording adds the
+// histories that are missing and keeps every one on disk unless OVERWRITE names it (scenarios/recorder.ts):
+//   RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts test/replay/scenarios
+//   RECORD_HISTORIES=stripe-expired OVERWRITE=stripe-expired npx vitest run test/replay/record-histories.test.ts
+// The branch each history covers: test/replay/README.md.
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { eventually, startWorkerHarness, type WorkerHarness } from '../support/harness';
 import { startStack } from '../support/stack';
 import { createScriptedProvider } from '../support/scripted-provider';
 import { paymentWorkflowId } from '../../domain/workflow-ids';
-import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
+import { bookingComBases, seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
 import { channelReservationId } from '../../domain/bookings';
 import { BookingUnavailableError, reservationIdForIdempotencyKey } from '../../client/bookings';
 import { createBookingComClient } from '../../providers/booking-com/client';
@@ -15,16 +16,21 @@ import { ProviderError } from '../../providers/errors';
 import { listingSyncStateQuery, reservationPollStateQuery } from '../../workflows/bookings/messages';
 import { listingSyncWorkflowId, reservationWorkflowId } from '../../domain/workflow-ids';
 
+import { saveHistory, wanted } from './scenarios/recorder';
+
 const provider = createScriptedProvider();
 let h: WorkerHarness;
-const HISTORIES = new URL('./histories/', import.meta.url);
+
+/** Skips a recording whose histories are all on disk already (and not named in OVERWRITE). */
+async function recordOnly(context: TestContext, ...names: string[]) {
+  const missing = await Promise.all(names.map(wanted));
+  if (!missing.some(Boolean)) context.skip(`kept: ${names.join(', ')}`);
+}
 
 async function save(name: string, paymentId: string) {
   const handle = h.temporal.workflow.getHandle(paymentWorkflowId(paymentId));
   await handle.result();
-  const history = await handle.fetchHistory();
-  // The same proto3 JSON `temporal workflow show --output json` writes.
-  await writeFile(new URL(`${name}.json`, HISTORIES), historyToJSON(history));
+  await saveHistory(name, handle);
 }
 
 describe.runIf(process.env.RECORD_HISTORIES)('record replay histories', () => {
@@ -36,7 +42,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record replay histories', () => {
   });
   afterAll(async () => h?.close());
 
-  it('stripe happy path: created → webhook succeeded → refund window closes', async () => {
+  it('stripe happy path: created → webhook succeeded → refund window closes', async (context) => {
+    await recordOnly(context, 'stripe-happy-path');
     const started = await h.payments.startPayment({ provider: 'stripe', amount: { value: 25_000, currency: 'SEK' }, reference: 'REPLAY-1' });
     await h.payments.deliverObservation({
       paymentId: started.paymentId,
@@ -56,7 +63,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record replay histories', () => {
     await save('stripe-happy-path', started.paymentId);
   });
 
-  it('manual capture, partial then full refund', async () => {
+  it('manual capture, partial then full refund', async (context) => {
+    await recordOnly(context, 'stripe-capture-refund');
     const started = await h.payments.startPayment({
       provider: 'stripe',
       amount: { value: 10_000, currency: 'SEK' },
@@ -84,14 +92,16 @@ describe.runIf(process.env.RECORD_HISTORIES)('record replay histories', () => {
     await save('stripe-capture-refund', started.paymentId);
   });
 
-  it('expiry of an abandoned payment', async () => {
+  it('expiry of an abandoned payment', async (context) => {
+    await recordOnly(context, 'stripe-expired');
     const started = await h.payments.startPayment({ provider: 'stripe', amount: { value: 500, currency: 'SEK' }, reference: 'REPLAY-3' });
     await save('stripe-expired', started.paymentId);
   });
 });
 
 describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths through the sandboxes', () => {
-  it.each(['stripe', 'paypal', 'swish', 'mobilepay'])('%s: paid, then refunded in full', async (provider) => {
+  it.for(['stripe', 'paypal', 'swish', 'mobilepay'])('%s: paid, then refunded in full', async (provider, context) => {
+    await recordOnly(context, `${provider}-sandbox-happy-path`);
     const stack = await startStack();
     try {
       const created = await stack.http('POST', '/payments', {
@@ -107,7 +117,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record provider happy paths throug
       try {
         const handle = new Client({ connection, dataConverter: stack.dataConverter }).workflow.getHandle(paymentWorkflowId(created.body.paymentId));
         expect((await handle.result()).status).toBe('refunded');
-        await writeFile(new URL(`${provider}-sandbox-happy-path.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+        await saveHistory(`${provider}-sandbox-happy-path`, handle);
       } finally {
         await connection.close();
       }
@@ -133,10 +143,11 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
   const saveHandle = async (name: string, workflowId: string, waitForResult = true) => {
     const handle = b.temporal.workflow.getHandle(workflowId);
     if (waitForResult) await handle.result();
-    await writeFile(new URL(`${name}.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+    await saveHistory(name, handle);
   };
 
-  it('direct booking paid through a child payment: held → payment succeeded → confirmed', async () => {
+  it('direct booking paid through a child payment: held → payment succeeded → confirmed', async (context) => {
+    await recordOnly(context, 'booking-direct-paid');
     const seed = await seedUnit(b, { from: '2029-01-10', nights: 4, push: true });
     const { booking } = await b.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-01-10', checkOut: '2029-01-12', guest: { name: 'Replay Guest' }, payment: { provider: 'stripe' } });
     const payment = await b.payments.getPayment(booking.paymentId!);
@@ -152,7 +163,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
     await saveHandle('booking-direct-paid', reservationWorkflowId(booking.reservationId));
   });
 
-  it('Booking.com reservation: pulled → held → acknowledged → other channels told', async () => {
+  it('Booking.com reservation: pulled → held → acknowledged → other channels told', async (context) => {
+    await recordOnly(context, 'booking-com-reservation-tell-first', 'reservation-poll');
     const seed = await seedUnit(b, { from: '2029-02-10', nights: 4, push: true });
     const account = `replay-${Date.now()}`;
     const pollId = await b.bookings.ensureReservationPoll('booking_com', account, 500);
@@ -166,7 +178,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
     await saveHandle('reservation-poll', pollId, false);
   });
 
-  it('listing sync: a change coalesced and pushed', async () => {
+  it('listing sync: a change coalesced and pushed', async (context) => {
+    await recordOnly(context, 'listing-sync-push');
     const seed = await seedUnit(b, { from: '2029-03-10', nights: 10 });
     await b.bookings.updateCalendar(seed.unitId, [{ from: '2029-03-10', to: '2029-03-19', price: { value: 111_000, currency: 'SEK' } }]);
     const syncId = listingSyncWorkflowId(seed.unitId, 'booking_com');
@@ -174,7 +187,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
     await saveHandle('listing-sync-push', syncId, false);
   });
 
-  it('listing sync: an edit waiting, then a sale pushed at once with it', async () => {
+  it('listing sync: an edit waiting, then a sale pushed at once with it', async (context) => {
+    await recordOnly(context, 'listing-sync-urgent');
     const seed = await seedUnit(b, { from: '2029-03-25', nights: 10 });
     await b.bookings.notifyChannels(seed.unitId, { ranges: [{ from: '2029-03-30', to: '2029-03-30' }], reason: 'calendar edit' });
     await b.bookings.notifyChannels(seed.unitId, { ranges: [{ from: '2029-03-26', to: '2029-03-27' }], reason: 'airbnb reservation', urgent: true }, 'airbnb');
@@ -183,7 +197,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
     await saveHandle('listing-sync-urgent', syncId, false);
   });
 
-  it('full resync of a channel', async () => {
+  it('full resync of a channel', async (context) => {
+    await recordOnly(context, 'channel-resync');
     const seed = await seedUnit(b, { from: '2029-04-10', nights: 5, push: true });
     const { workflowId } = await b.bookings.startResync('booking_com', { horizonDays: 1_000, accounts: [seed.hotelId] });
     await saveHandle('channel-resync', workflowId);
@@ -193,7 +208,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record booking workflows', () => {
 // The reconciliation workflow: fetch, match, heal a lost webhook, verify. Record only this with
 // RECORD_HISTORIES=1 npx vitest run test/replay/record-histories.test.ts -t "reconciliation"
 describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
-  it('stripe day with drift: fetched, matched, a lost webhook healed and verified', { timeout: 120_000 }, async () => {
+  it('stripe day with drift: fetched, matched, a lost webhook healed and verified', { timeout: 120_000 }, async (context) => {
+    await recordOnly(context, 'reconciliation-stripe-drift', 'reconciliation-scheduled');
     const { insertBookings, insertLedger, momentIn, randomPastDay, tag } = await import('../support/reconciliation');
     const stack = await startStack({ env: { RECONCILIATION_SCHEDULE_HOUR: 'off', PAYMENT_CONFIRM_WINDOW_MS: '3600000' } });
     try {
@@ -222,7 +238,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
       try {
         const client = new Client({ connection, dataConverter: stack.dataConverter });
         const handle = client.workflow.getHandle(id);
-        await writeFile(new URL('reconciliation-stripe-drift.json', HISTORIES), historyToJSON(await handle.fetchHistory()));
+        await saveHistory('reconciliation-stripe-drift', handle);
         // What the nightly Schedule starts: the previous day's run per provider, as a child.
         const nightly = await client.workflow.start('scheduledReconciliationWorkflow', {
           taskQueue: stack.config.temporal.taskQueue,
@@ -230,7 +246,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reconciliation', () => {
           args: [{ providers: ['stripe'], daysBack: 1, options: { healVerifyDelayMs: 1_000 } }],
         });
         await nightly.result();
-        await writeFile(new URL('reconciliation-scheduled.json', HISTORIES), historyToJSON(await nightly.fetchHistory()));
+        await saveHistory('reconciliation-scheduled', nightly);
       } finally {
         await connection.close();
       }
@@ -249,7 +265,7 @@ const RESERVATION_PAYMENT_TIMING = { confirmWindowMs: 60_000, expiresAfterMs: 60
 const saveReservation = async (harness: BookingHarness, name: string, reservationId: string) => {
   const handle = harness.temporal.workflow.getHandle(reservationWorkflowId(reservationId));
   await handle.result();
-  await writeFile(new URL(`${name}.json`, HISTORIES), historyToJSON(await handle.fetchHistory()));
+  await saveHistory(name, handle);
 };
 
 describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
@@ -282,7 +298,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     });
   };
 
-  it('channel reservation: new, its redelivery, modified, cancelled', async () => {
+  it('channel reservation: new, its redelivery, modified, cancelled', async (context) => {
+    await recordOnly(context, 'reservation-channel-lifecycle');
     const seed = await seedUnit(r, { from: '2029-05-10', nights: 10, count: 2, available: 2, push: true });
     const externalId = `RL${Date.now()}`;
     const first = channelMessage(seed, externalId, 'new', { checkIn: '2029-05-11', checkOut: '2029-05-13' });
@@ -293,7 +310,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     await saveReservation(r, 'reservation-channel-lifecycle', channelReservationId('booking_com', externalId));
   });
 
-  it('channel reservation: its cancellation delivered before the reservation wins', async () => {
+  it('channel reservation: its cancellation delivered before the reservation wins', async (context) => {
+    await recordOnly(context, 'reservation-channel-cancelled-first-wins');
     const seed = await seedUnit(r, { from: '2029-05-25', nights: 5, push: true });
     const externalId = `RC${Date.now()}`;
     const stay = { checkIn: '2029-05-26', checkOut: '2029-05-28' };
@@ -306,19 +324,36 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     await saveReservation(r, 'reservation-channel-cancelled-first-wins', id);
   });
 
-  it('channel reservation: the last unit went to a direct booking first (overbooking, rejected on Booking.com)', async () => {
+  it('channel reservation: the last unit went to a direct booking first (overbooking, kept overbooked: it stands on Booking.com)', async (context) => {
+    await recordOnly(context, 'reservation-channel-overbooked-stands');
     const seed = await seedUnit(r, { from: '2029-06-10', nights: 5, push: true });
     const guest = r.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: '2029-06-10', checkOut: '2029-06-12', guestName: 'Too Late' });
     const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-06-11', checkOut: '2029-06-12', guest: { name: 'First Come' } });
     expect(booking.status).toBe('confirmed');
     await r.bookings.ensureReservationPoll('booking_com', `replay-overbooked-${Date.now()}`, 500);
-    await eventually(() => r.bookingCom.reservation(guest.resId).state === 'rejected', { what: 'Booking.com told' });
-    await saveReservation(r, 'reservation-channel-overbooked', channelReservationId('booking_com', guest.resId));
-    // The direct booking, confirmed without a payment, closed idle.
-    await saveReservation(r, 'booking-direct-unpaid', booking.reservationId);
+    await eventually(() => r.bookingCom.reservation(guest.resId).acknowledgements.some((ack) => ack.outcome === 'processed'), { what: 'Booking.com acknowledged' });
+    const id = channelReservationId('booking_com', guest.resId);
+    expect((await r.temporal.workflow.getHandle(reservationWorkflowId(id)).result()).status).toBe('overbooked');
+    // reservation-channel-overbooked.json (and booking-direct-unpaid.json, recorded beside it) keep the
+    // history from before the overbooked patch, when the reservation was rejected with error 322.
+    await saveReservation(r, 'reservation-channel-overbooked-stands', id);
   });
 
-  it('direct booking refused: the nights are not open', async () => {
+  it('channel reservation: its modification moves onto a night a direct booking took (overbooked modification, old nights given back)', async (context) => {
+    await recordOnly(context, 'reservation-channel-modification-overbooked');
+    const seed = await seedUnit(r, { from: '2029-06-20', nights: 6, push: true });
+    const externalId = `RM${Date.now()}`;
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'new', { checkIn: '2029-06-20', checkOut: '2029-06-22' }));
+    const id = channelReservationId('booking_com', externalId);
+    await eventually(async () => (await r.bookings.getBooking(id)).status === 'confirmed', { what: 'placed' });
+    await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-06-24', checkOut: '2029-06-25', guest: { name: 'Direct' } });
+    await r.bookings.deliverChannelEvent(channelMessage(seed, externalId, 'modified', { checkIn: '2029-06-23', checkOut: '2029-06-25' }));
+    expect((await r.temporal.workflow.getHandle(reservationWorkflowId(id)).result()).status).toBe('overbooked');
+    await saveReservation(r, 'reservation-channel-modification-overbooked', id);
+  });
+
+  it('direct booking refused: the nights are not open', async (context) => {
+    await recordOnly(context, 'booking-direct-refused');
     const seed = await seedUnit(r, { from: '2029-07-10', nights: 2 });
     const idempotencyKey = `replay-refused-${Date.now()}`;
     const request = { unitId: seed.unitId, checkIn: '2029-07-11', checkOut: '2029-07-14', guest: { name: 'Too Long' } };
@@ -326,14 +361,16 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     await saveReservation(r, 'booking-direct-refused', reservationIdForIdempotencyKey(idempotencyKey));
   });
 
-  it('direct booking: the payment fails and the hold is released (the compensation)', async () => {
+  it('direct booking: the payment fails and the hold is released (the compensation)', async (context) => {
+    await recordOnly(context, 'booking-direct-payment-failed');
     const seed = await seedUnit(r, { from: '2029-07-20', nights: 3 });
     const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-07-20', checkOut: '2029-07-21', guest: { name: 'Declined' }, payment: { provider: 'stripe' } });
     await pay(r, booking.paymentId!, 'failed');
     await saveReservation(r, 'booking-direct-payment-failed', booking.reservationId);
   });
 
-  it('direct booking: cancelled while its payment is still open', async () => {
+  it('direct booking: cancelled while its payment is still open', async (context) => {
+    await recordOnly(context, 'booking-direct-cancelled-while-held');
     const seed = await seedUnit(r, { from: '2029-08-10', nights: 3 });
     const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-08-10', checkOut: '2029-08-12', guest: { name: 'Changed Mind' }, payment: { provider: 'stripe' } });
     const cancelled = await r.bookings.cancelBooking(booking.reservationId, 'changed mind');
@@ -341,7 +378,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths', () => {
     await saveReservation(r, 'booking-direct-cancelled-while-held', booking.reservationId);
   });
 
-  it('direct booking: paid, then cancelled on request after the workflow closed', async () => {
+  it('direct booking: paid, then cancelled on request after the workflow closed', async (context) => {
+    await recordOnly(context, 'booking-direct-cancelled-after-close');
     const seed = await seedUnit(r, { from: '2029-08-20', nights: 3 });
     const { booking } = await r.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-08-20', checkOut: '2029-08-21', guest: { name: 'Paid Then Gone' }, payment: { provider: 'stripe' } });
     await pay(r, booking.paymentId!, 'succeeded');
@@ -360,7 +398,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths: hold exp
   });
   afterAll(async () => expiring?.close());
 
-  it('direct booking: the hold expires before the payment completes', async () => {
+  it('direct booking: the hold expires before the payment completes', async (context) => {
+    await recordOnly(context, 'booking-direct-hold-expired');
     const seed = await seedUnit(expiring, { from: '2029-09-10', nights: 3 });
     const { booking } = await expiring.bookings.createBooking({ unitId: seed.unitId, checkIn: '2029-09-10', checkOut: '2029-09-11', guest: { name: 'Slow Payer' }, payment: { provider: 'stripe' } });
     const handle = expiring.temporal.workflow.getHandle(reservationWorkflowId(booking.reservationId));
@@ -378,7 +417,7 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths: a redeli
       bookingComCredentials: credentials,
       reservationTiming: { idleCloseMs: 1_000 },
       channels: (url) => {
-        const real = createBookingComClient({ apiBase: `${url}/booking-com`, ...credentials });
+        const real = createBookingComClient({ ...bookingComBases(url), ...credentials });
         return [
           {
             ...real,
@@ -397,7 +436,8 @@ describe.runIf(process.env.RECORD_HISTORIES)('record reservation paths: a redeli
   });
   afterAll(async () => slow?.close());
 
-  it('channel reservation: redelivered while its acknowledgement is being retried', async () => {
+  it('channel reservation: redelivered while its acknowledgement is being retried', async (context) => {
+    await recordOnly(context, 'reservation-channel-redelivered-in-flight');
     const seed = await seedUnit(slow, { from: '2029-10-10', nights: 5 });
     const externalId = `RF${Date.now()}`;
     const reservationId = channelReservationId('booking_com', externalId);

@@ -12,6 +12,7 @@ import { createPaymentLedger } from '../../store/payment-ledger';
 import { createInventory } from '../../store/inventory';
 import type { ProviderRegistry } from '../../providers/types';
 import type { BookingActivityDeps } from '../../activities/bookings';
+import type { IcalDeps } from '../../activities/bookings/deps';
 import { createPaymentsClient } from '../../client/payments';
 import { createBookingsClient } from '../../client/bookings';
 import { createWorker } from '../../worker/create-worker';
@@ -22,9 +23,14 @@ import { createChannelRegistryFrom } from '../../providers/channel-registry';
 import type { ChannelClient } from '../../providers/channels';
 import type { PaymentTiming } from '../../domain/payments';
 import type { ListingSyncTiming, ReservationTiming } from '../../domain/bookings';
+import { BOOKING_COM_SANDBOX_HOSTS, type BookingComSandboxOptions } from '../../sandbox/booking-com/sandbox';
 import { createScriptedProvider } from './scripted-provider';
 import { eventually } from './harness';
 import { testDataConverter } from './data-converter';
+import { createIcalFeedStore } from '../../store/ical-feeds';
+import { createIcalEventStore } from '../../store/ical-events';
+import { createSealer } from '../../security/sealing';
+import { randomBytes } from 'node:crypto';
 
 let runtimeInstalled = false;
 
@@ -36,7 +42,20 @@ export interface BookingHarnessOptions {
   /** Channel clients built against the sandbox URL (default: Booking.com). */
   channels?: (sandboxUrl: string) => ChannelClient[];
   bookingComCredentials?: { username: string; password: string };
+  /** Booking.com sandbox settings besides the credentials (its fallback timeout). */
+  bookingCom?: Pick<BookingComSandboxOptions, 'fallbackAfterMs'>;
+  /**
+   * The iCal import's URL policy, name resolution and resilience (default: the tests' own servers on
+   * 127.0.0.1 allow-listed, as `npm start` allow-lists its sandbox; no breaker).
+   */
+  ical?: Partial<Pick<IcalDeps, 'policy' | 'lookupAll' | 'resilience'>>;
 }
+
+/** The sandbox's two Booking.com hosts, as a client is configured with them. */
+export const bookingComBases = (sandboxUrl: string) => ({
+  apiBase: `${sandboxUrl}/booking-com${BOOKING_COM_SANDBOX_HOSTS.supply}`,
+  secureApiBase: `${sandboxUrl}/booking-com${BOOKING_COM_SANDBOX_HOSTS.secure}`,
+});
 
 export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   if (!runtimeInstalled) {
@@ -52,7 +71,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   const sandbox: FastifyInstance = await buildSandbox({
     logger: false,
     stripe: { webhookUrl: '', webhookSecret: 'whsec_unused' },
-    bookingCom: credentials,
+    bookingCom: { ...options.bookingCom, ...credentials },
   });
   const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
   const database = createDatabase(inject('databaseUrl'), { max: 10 });
@@ -60,7 +79,7 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
   const inventory = createInventory(database.db);
   const channelClients = options.channels
     ? options.channels(sandboxUrl)
-    : [createBookingComClient({ apiBase: `${sandboxUrl}/booking-com`, ...credentials })];
+    : [createBookingComClient({ ...bookingComBases(sandboxUrl), ...credentials })];
   const scripted = options.providers ? undefined : createScriptedProvider();
   const bookingDeps: BookingActivityDeps = {
     inventory,
@@ -69,6 +88,12 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
     logger,
     syncTiming: options.syncTiming,
     reservationTiming: options.reservationTiming,
+    ical: {
+      feeds: createIcalFeedStore(database.db, createSealer(randomBytes(32).toString('base64'))),
+      events: createIcalEventStore(database.db),
+      policy: { allowedHosts: ['127.0.0.1'], requireHttps: false },
+      ...options.ical,
+    },
   };
   const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createWorker({
@@ -106,6 +131,8 @@ export async function startBookingHarness(options: BookingHarnessOptions = {}) {
     sandbox,
     sandboxUrl,
     bookingCom: sandboxHandles(sandbox).bookingCom,
+    /** iCal feeds and imported events, as the harness's worker sees them. */
+    ical: bookingDeps.ical!,
     credentials,
     async close() {
       worker.shutdown();

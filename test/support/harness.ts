@@ -11,7 +11,7 @@ import type { ProviderRegistry } from '../../providers/types';
 import { createPaymentsClient } from '../../client/payments';
 import { createWorker } from '../../worker/create-worker';
 import { createLogger } from '../../observability/logger';
-import type { PaymentTiming } from '../../domain/payments';
+import type { LateSuccessPolicy, PaymentTiming } from '../../domain/payments';
 import { testDataConverter } from './data-converter';
 
 export interface WorkerHarnessOptions {
@@ -21,14 +21,18 @@ export interface WorkerHarnessOptions {
   /** A logger to capture (default: silent unless TEST_LOG_LEVEL). */
   logger?: ReturnType<typeof createLogger>;
   timing?: Partial<PaymentTiming>;
+  lateSuccessPolicy?: LateSuccessPolicy;
   taskQueue?: string;
+  /** A test's own Temporal server (one with its own dynamic config); the run's shared one otherwise. */
+  temporalAddress?: string;
 }
 
 export async function startWorkerHarness(options: WorkerHarnessOptions) {
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const database = createDatabase(inject('databaseUrl'));
   const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -38,9 +42,9 @@ export async function startWorkerHarness(options: WorkerHarnessOptions) {
     deps: { providers: options.providers, ledger: createPaymentLedger(database.db), logger, resilience: options.resilience },
   });
   const running = worker.run();
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, namespace: 'default', dataConverter: testDataConverter });
-  const payments = createPaymentsClient({ temporal, taskQueue, timing: options.timing, createWaitMs: 10_000 });
+  const payments = createPaymentsClient({ temporal, taskQueue, timing: options.timing, createWaitMs: 10_000, lateSuccessPolicy: options.lateSuccessPolicy });
   return {
     taskQueue,
     temporal,
@@ -85,4 +89,15 @@ export function metricSample(text: string, name: string, labels: Record<string, 
     if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
+}
+
+/** The most requests in any window [t, t + 1 s) that starts at a request: a rate limit's check from a request log. */
+export function busiestSecond(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0, end = 0; start < sorted.length; start++) {
+    while (end < sorted.length && sorted[end]! < sorted[start]! + 1_000) end++;
+    most = Math.max(most, end - start);
+  }
+  return most;
 }

@@ -1,4 +1,5 @@
-// A worker as a separate OS process (`npm run worker`'s entry point), so a test can SIGKILL it.
+// A worker or an API as a separate OS process (`npm run worker`'s and `npm run api`'s entry points),
+// so a test can SIGKILL it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -7,7 +8,16 @@ import type { Config } from '../../config';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export function spawnWorkerProcess(config: Config, extraEnv: Record<string, string> = {}): ChildProcess & { output: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  return spawnEntry('worker/main.ts', config, extraEnv);
+}
+
+/** The API's two doors on these ports (the same ones again after a restart). */
+export function spawnApiProcess(config: Config, ports: { admin: number; public: number }, extraEnv: Record<string, string> = {}) {
+  return spawnEntry('api/main.ts', config, { PORT: String(ports.admin), PUBLIC_PORT: String(ports.public), ...extraEnv });
+}
+
+function spawnEntry(entry: string, config: Config, extraEnv: Record<string, string>): ChildProcess & { output: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -29,6 +39,7 @@ export function spawnWorkerProcess(config: Config, extraEnv: Record<string, stri
       PAYMENT_CONFIRM_WINDOW_MS: String(config.payments.confirmWindowMs),
       PAYMENT_EXPIRES_AFTER_MS: String(config.payments.expiresAfterMs),
       PAYMENT_REFUND_WINDOW_MS: String(config.payments.refundWindowMs),
+      WEBHOOK_DELIVERY_SWEEP_MS: String(config.webhooks.deliverySweepMs),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -185,13 +185,13 @@ describe('Booking.com hosts and answers', () => {
     expect(secureApiBaseFor('https://supply-xml.booking.com')).toBe('https://secure-supply-xml.booking.com/');
     expect(secureApiBaseFor('http://127.0.0.1:4010/booking-com')).toBe('http://127.0.0.1:4010/booking-com');
     const days = [night('2026-07-01')];
-    const onlySecure = createBookingComClient({ apiBase: `${url}/no-such-host`, secureApiBase: `${url}/booking-com`, ...credentials });
+    const onlySecure = createBookingComClient({ apiBase: `${url}/no-such-host`, secureApiBase: `${url}/booking-com/secure-supply-xml`, ...credentials });
     expect(await onlySecure.pullReservations!()).toEqual([]);
     const pushed = await onlySecure.pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => undefined }).catch((err: unknown) => err);
     expect(pushed).toBeInstanceOf(ProviderError);
     expect((pushed as ProviderError).details.httpStatus).toBe(404);
 
-    const onlySupply = createBookingComClient({ apiBase: `${url}/booking-com`, secureApiBase: `${url}/no-such-host`, ...credentials });
+    const onlySupply = createBookingComClient({ apiBase: `${url}/booking-com/supply-xml`, secureApiBase: `${url}/no-such-host`, ...credentials });
     expect(await onlySupply.pushCalendar(mapping, days, { skipRequests: 0, onRequest: () => undefined })).toEqual({ requests: 2 });
     const pulled = await onlySupply.pullReservations!().catch((err: unknown) => err);
     expect(pulled).toBeInstanceOf(ProviderError);

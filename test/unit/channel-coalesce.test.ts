@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addChange, batchRanges, countDays, dueAtMs, emptyPending, mergeRanges, rateLimitWaitMs, simulatePushes } from '../../workflows/bookings/coalesce';
+import { addChange, batchRanges, countDays, dueAtMs, emptyPending, mergeRanges, rateLimitWaitMs, restorePending, simulatePushes, takePending } from '../../workflows/bookings/coalesce';
 import { addDays, eachDate, isIsoDate, stayNights } from '../../domain/dates';
 
 const day = (n: number) => addDays('2026-06-01', n);
@@ -22,6 +22,27 @@ describe('coalescing calendar changes into ranges', () => {
       { from: day(1), to: day(5) },
       { from: day(9), to: day(9) },
     ]);
+  });
+
+  it("keeps a property's changes per unit in one window, hands them over whole and takes them back after a failed push", () => {
+    let pending = emptyPending();
+    for (let unit = 0; unit < 5; unit += 1) pending = addChange(pending, [one(unit)], 1_000 + unit * 100, false, `unit_${unit}`);
+    pending = addChange(pending, [one(1)], 1_600, false, 'unit_0');
+    // One window for the property: timed by the last change of any unit.
+    expect(dueAtMs(pending, policy)).toBe(3_600);
+    expect(pending.ranges).toEqual([{ from: day(0), to: day(4) }]);
+    const { batch, batchByUnit, rest } = takePending(pending);
+    expect(batch).toEqual([{ from: day(0), to: day(4) }]);
+    expect(batchByUnit).toEqual({ unit_0: [{ from: day(0), to: day(1) }], unit_1: [one(1)], unit_2: [one(2)], unit_3: [one(3)], unit_4: [one(4)] });
+    expect(rest).toEqual({ ranges: [], changesReceived: 6 });
+    // A change arriving during the failed push stays, and the batch's units come back beside it.
+    const during = addChange(rest, [one(9)], 5_000, false, 'unit_2');
+    const restored = restorePending(during, batch, 6_000, batchByUnit);
+    expect(restored.byUnit).toEqual({ ...batchByUnit, unit_2: [one(2), one(9)] });
+    expect(restored.ranges).toEqual([{ from: day(0), to: day(4) }, one(9)]);
+    // A unit's sync keeps no per-unit record.
+    expect(addChange(emptyPending(), [one(0)], 1_000).byUnit).toBeUndefined();
+    expect(takePending(addChange(emptyPending(), [one(0)], 1_000)).batchByUnit).toEqual({});
   });
 
   it('cuts a long batch into pushes of at most maxDaysPerPush nights', () => {

@@ -3,6 +3,9 @@
 // CI (.ci/run installs both) fails when a tool is missing; a developer's run without them skips the
 // check and says which package brings the tool.
 import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -37,10 +40,25 @@ describe('alert rules (promtool)', () => {
     expect(stdout).toContain('SUCCESS');
   });
 
-  it.skipIf(!hasPromtool)('are loaded by the Prometheus config, which promtool accepts', async () => {
-    const { stdout, stderr } = await run('promtool', ['check', 'config', 'deploy/prometheus.yml'], { cwd: ROOT });
+  it.skipIf(!hasPromtool)('are loaded by the Prometheus config, which promtool accepts with the API key file in place', async () => {
+    // The config names the key file where Compose mounts it; the full check (which opens every file it
+    // names) runs on a copy pointing at a key file of the test's own.
+    const dir = await mkdtemp(join(tmpdir(), 'skerry-prometheus-'));
+    const config = await readFile(join(ROOT, 'deploy/prometheus.yml'), 'utf8');
+    expect(config).toContain('credentials_file: /etc/prometheus/secrets/skerry-metrics-api-key');
+    await writeFile(join(dir, 'key'), 'sk_test_prometheus_read_key\n');
+    await writeFile(join(dir, 'prometheus.yml'), config.replace('/etc/prometheus/secrets/skerry-metrics-api-key', join(dir, 'key')));
+    await copyFile(join(ROOT, 'deploy/alerts.yml'), join(dir, 'alerts.yml'));
+    const { stdout, stderr } = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir });
     expect(stdout + stderr).toContain('SUCCESS: 1 rule files found');
     expect(stdout + stderr).toContain('alerts.yml');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('scrapes the admin door with a bearer key (every admin route needs one)', async () => {
+    const config = await readFile(join(ROOT, 'deploy/prometheus.yml'), 'utf8');
+    const apiJob = config.slice(config.indexOf('- job_name: skerry-api'), config.indexOf('- job_name: skerry-worker'));
+    expect(apiJob).toMatch(/authorization:\s+type: Bearer\s+credentials_file: \S+/);
   });
 });
 

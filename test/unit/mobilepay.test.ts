@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config';
 import { AccessTokenCache } from '../../providers/mobilepay/api';
 import { classifyMobilePayResponse, paymentIdFromReference, referenceForPayment, snapshotFromPayment, toMsisdn, wireIdempotencyKey, type EPaymentView } from '../../providers/mobilepay/wire';
+import { cachedWebhookSecrets } from '../../store/provider-webhooks';
 import { contentHash, createMobilePayWebhookVerifier, normalizeEPaymentEvent, signatureFor, type EPaymentWebhookEvent } from '../../providers/mobilepay/webhooks';
 import { ProviderError } from '../../providers/errors';
 import { WebhookVerificationError, type IncomingWebhook } from '../../providers/types';
@@ -121,6 +122,36 @@ describe('MobilePay webhook authentication', () => {
     expect(await outcome(rotating.verify(signed(body, NEW)))).toBe('accepted');
     secrets = [NEW];
     expect(await outcome(rotating.verify(signed(body, OLD)))).toBe('bad_signature');
+  });
+
+  it('accepts the secrets of stored registrations, reading them again (at most once a second) when none matched', async () => {
+    let stored: string[] = [];
+    let loads = 0;
+    let clock = 0;
+    const storedSecrets = cachedWebhookSecrets(
+      async () => {
+        loads += 1;
+        return stored;
+      },
+      { ttlMs: 30_000, minRefreshMs: 1_000, now: () => clock },
+    );
+    const registered = createMobilePayWebhookVerifier({ secrets: () => [], toleranceSeconds: 300, storedSecrets });
+    const body = JSON.stringify(event());
+    expect(await outcome(registered.verify(signed(body, NEW)))).toBe('bad_signature');
+    expect(loads).toBe(1);
+    // A registration made now: within the refresh floor a forged or unknown signature costs no query.
+    stored = [NEW];
+    expect(await outcome(registered.verify(signed(body, NEW)))).toBe('bad_signature');
+    expect(loads).toBe(1);
+    clock = 1_000;
+    expect(await outcome(registered.verify(signed(body, NEW)))).toBe('accepted');
+    expect(loads).toBe(2);
+    // Both registrations of a rotation verify; the cached answer serves until its time is up.
+    stored = [NEW, OLD];
+    clock = 31_001;
+    expect(await outcome(registered.verify(signed(body, OLD)))).toBe('accepted');
+    expect(await outcome(registered.verify(signed(body, NEW)))).toBe('accepted');
+    expect(loads).toBe(3);
   });
 
   it('honours a configured host when a proxy rewrites Host', async () => {
@@ -354,9 +385,12 @@ describe('MobilePay configuration', () => {
     expect(loadConfig(production).mobilepay).toMatchObject({ enabled: true, sandboxed: false });
     // Without a client id MobilePay is simply not offered.
     expect(loadConfig({ ...production, MOBILEPAY_CLIENT_ID: '' }).mobilepay).toMatchObject({ enabled: false, sandboxed: false });
-    for (const name of ['MOBILEPAY_CLIENT_SECRET', 'MOBILEPAY_WEBHOOK_SECRET', 'MOBILEPAY_RETURN_URL'] as const) {
+    for (const name of ['MOBILEPAY_CLIENT_SECRET', 'MOBILEPAY_RETURN_URL'] as const) {
       expect(verdict({ ...production, [name]: '' }), name).toBe(name);
     }
+    // The webhook secret may come from `skerry mobilepay webhooks register` instead; the published
+    // sandbox secret never stands in for a real API.
+    expect(loadConfig({ ...production, MOBILEPAY_WEBHOOK_SECRET: '' }).mobilepay.webhookSecrets).toEqual([]);
     expect(verdict({ ...production, MOBILEPAY_API_BASE: 'https://apitest.vipps.no' })).toBe('MOBILEPAY_API_BASE');
   });
 

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyObservation, commandBlocker, initialPaymentState, lifecycleOf, localOutcome } from '../../workflows/payments/state';
+import { applyObservation, commandBlocker, lifecycleOf, localOutcome } from '../../workflows/payments/state';
 import type { PaymentObservation, PaymentState, PaymentStatus } from '../../domain/payments';
+import { T0, fold as foldFrom, obs, startPayment } from '../support/payment-observations';
 
-const T0 = '2026-01-01T00:00:00.000Z';
-const start = (captureMethod: 'automatic' | 'manual' = 'automatic') =>
-  initialPaymentState({ paymentId: 'pay_test', provider: 'stripe', amount: { value: 10_000, currency: 'SEK' }, reference: 'B-1', captureMethod }, T0);
-
-let seq = 0;
-const obs = (partial: Partial<PaymentObservation>): PaymentObservation => ({
-  eventId: partial.eventId ?? `evt_${++seq}`,
-  source: 'webhook',
-  providerEventType: 'test',
-  occurredAt: T0,
-  ...partial,
-});
-
-const fold = (events: PaymentObservation[], state: PaymentState = start()) =>
-  events.reduce((current, event) => applyObservation(current, event).state, state);
+const start = (captureMethod: 'automatic' | 'manual' = 'automatic') => startPayment({ captureMethod });
+const fold = (events: PaymentObservation[], state: PaymentState = start()) => foldFrom(events, state);
 
 describe('payment state machine', () => {
   it('follows a 3-D Secure payment to success', () => {

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AmountError, fromPayPalValue, PAYPAL_CURRENCY_DECIMALS, toPayPalValue } from '../../providers/paypal/amounts';
 import { buildOrderRequest, invoiceIdFor } from '../../providers/paypal/client';
+import { loadConfig } from '../../config';
 import type { PayPalConnection } from '../../providers/paypal/connection';
 import { classifyPayPalError, providerErrorFromResponse } from '../../providers/paypal/errors';
 import {
@@ -122,6 +123,15 @@ describe('PayPal order request', () => {
     });
   });
 
+  it("fills the payment id into the public door's return page, as config derives it from PUBLIC_URL", () => {
+    const config = loadConfig({ APP_ENV: 'development', PUBLIC_URL: 'https://book.skerry.example/' });
+    const built = buildOrderRequest(request, { returnUrl: config.paypal.returnUrl, cancelUrl: config.paypal.cancelUrl });
+    expect(built.paymentSource?.paypal?.experienceContext).toMatchObject({
+      returnUrl: 'https://book.skerry.example/payments/pay_abc/return',
+      cancelUrl: 'https://book.skerry.example/payments/pay_abc/return?cancelled=true',
+    });
+  });
+
   it('refuses amounts PayPal cannot take', () => {
     expect(() => buildOrderRequest({ ...request, amount: { value: 100, currency: 'XTS' } })).toThrow(AmountError);
   });
@@ -138,7 +148,11 @@ describe('PayPal order → snapshot', () => {
       nextAction: { type: 'redirect', url: 'https://www.sandbox.paypal.com/checkoutnow?token=5O190127TN364715T' },
     });
     expect(snapshotFromOrder(order({ status: 'SAVED' })).status).toBe('created');
-    const payerAction = order({ status: 'PAYER_ACTION_REQUIRED', links: [{ href: 'https://paypal.example/pay', rel: 'payer-action' }] });
+    // Created with experience_context, an order awaits the payer's approval at its payer-action link.
+    const awaitingApproval = order({ status: 'PAYER_ACTION_REQUIRED', links: [{ href: 'https://paypal.example/pay', rel: 'payer-action' }] });
+    expect(snapshotFromOrder(awaitingApproval)).toMatchObject({ status: 'created', nextAction: { type: 'redirect', url: 'https://paypal.example/pay' } });
+    // Once approved, it means another step for the payer.
+    const payerAction = order({ status: 'PAYER_ACTION_REQUIRED', payer: { payer_id: 'PAYER1' }, links: [{ href: 'https://paypal.example/pay', rel: 'payer-action' }] });
     expect(snapshotFromOrder(payerAction)).toMatchObject({ status: 'requires_action', nextAction: { type: 'redirect', url: 'https://paypal.example/pay' } });
     // Approved is not paid: the merchant's capture comes next.
     const approved = snapshotFromOrder(order({ status: 'APPROVED' }));
@@ -336,6 +350,36 @@ describe('PayPal webhook verifier', () => {
       transmission_time: HEADERS['paypal-transmission-time'],
       webhook_id: 'WEBHOOK1',
     });
+  });
+
+  it("names a refund's payment by the order PayPal says the refunded capture belongs to, not by its inherited custom_id alone", async () => {
+    const refundRaw = JSON.stringify({
+      id: 'WH-2',
+      event_type: 'PAYMENT.CAPTURE.REFUNDED',
+      create_time: '2030-01-01T10:00:00Z',
+      resource: {
+        id: '1JU08902781691411',
+        status: 'COMPLETED',
+        amount: { value: '5.00', currency_code: 'SEK' },
+        custom_id: 'pay_abc',
+        links: [{ href: `${API}/v2/payments/captures/3C679366HH908993F`, rel: 'up', method: 'GET' }],
+      },
+    });
+    const captures: string[] = [];
+    const connection = (order: () => Promise<unknown>) =>
+      ({
+        postJson: async () => ({ statusCode: 200, headers: {}, body: { verification_status: 'SUCCESS' } }),
+        payments: { getCapturedPayment: ({ captureId }: { captureId: string }) => (captures.push(captureId), order()) },
+        call: async (_operation: string, fn: () => Promise<unknown>) => ({ statusCode: 200, headers: {}, body: await fn() }),
+      }) as unknown as PayPalConnection;
+    const [event] = await verify(connection(async () => ({ id: '3C679366HH908993F', supplementary_data: { related_ids: { order_id: '9XOTHER00ORDER' } } })), HEADERS, refundRaw);
+    expect(captures).toEqual(['3C679366HH908993F']);
+    expect(event).toMatchObject({ delivery: 'observation', paymentId: 'pay_abc', providerReference: '9XOTHER00ORDER', observation: { providerReference: '9XOTHER00ORDER' } });
+    // PayPal knows no such capture: no provider reference, which delivery refuses.
+    const missing = await verify(connection(async () => Promise.reject(new ProviderError('paypal', 'get_capture', 'not_found', 'RESOURCE_NOT_FOUND'))), HEADERS, refundRaw);
+    expect(missing[0]!.providerReference).toBeUndefined();
+    // PayPal unavailable is not a verdict: thrown, so the webhook is answered 5xx and delivered again.
+    await expect(verify(connection(async () => Promise.reject(new ProviderError('paypal', 'get_capture', 'unavailable', '503'))), HEADERS, refundRaw)).rejects.toMatchObject({ kind: 'unavailable' });
   });
 
   it('rejects FAILURE, missing headers, malformed bodies and a missing webhook id', async () => {

@@ -141,10 +141,21 @@ describe('the CSV report', () => {
       healResult: null,
       healAttemptedAt: null,
       healedAt: null,
+      resolution: null,
+      resolvedBy: null,
+      resolvedAt: null,
+      resolutionNote: null,
       createdAt: new Date(),
     } as DiscrepancyRow;
-    const [header, line] = reportCsv([row]).split('\r\n');
-    expect(header).toBe('id,kind,resolution,payment_id,transaction_id,reservation_id,provider_reference,ledger_status,provider_status,ledger_amount,provider_amount,currency,heal_result,explanation');
-    expect(line).toBe(`7,amount_mismatch,for_a_person,pay_1,,,"'=HYPERLINK(""x"")",succeeded,succeeded,12000,-11000,SEK,,"the provider captured 11000, ""not"" 12000"`);
+    const ignored = { ...row, id: 8, resolution: 'ignored', resolvedBy: 'ops desk (key_1)', resolvedAt: new Date('2025-03-02T08:00:00Z'), resolutionNote: 'fee, agreed with Stripe' } as DiscrepancyRow;
+    const [header, line, ignoredLine] = reportCsv([row, ignored]).split('\r\n');
+    expect(header).toBe(
+      'id,kind,resolution,payment_id,transaction_id,reservation_id,provider_reference,ledger_status,provider_status,ledger_amount,provider_amount,currency,heal_result,explanation,resolved_by,resolved_at,resolution_note',
+    );
+    expect(line).toBe(`7,amount_mismatch,for_a_person,pay_1,,,"'=HYPERLINK(""x"")",succeeded,succeeded,12000,-11000,SEK,,"the provider captured 11000, ""not"" 12000",,,`);
+    // A person's ignore is in the download: the resolution, who, when and why.
+    expect(ignoredLine).toBe(
+      `8,amount_mismatch,ignored,pay_1,,,"'=HYPERLINK(""x"")",succeeded,succeeded,12000,-11000,SEK,,"the provider captured 11000, ""not"" 12000",ops desk (key_1),2025-03-02T08:00:00.000Z,"fee, agreed with Stripe"`,
+    );
   });
 });

@@ -14,6 +14,7 @@ import {
   isFinal,
   paidEvent,
   planChannelMessage,
+  refusalStands,
   statusRank,
   type ChannelAnswer,
   type ReservationChange,
@@ -59,19 +60,22 @@ const soldOut: HoldResult = { ok: false, code: 'sold_out', reason: 'not availabl
  * are either there for every request or for none: the plan says what to ask, the world answers
  * (a release gives nights back exactly when the reservation had them), the answer is folded in.
  */
-const deliver = (state: ReservationState, msg: ChannelReservationEvent, room: boolean): ReservationState => {
+const deliver = (state: ReservationState, msg: ChannelReservationEvent, room: boolean, stands = false): ReservationState => {
   const plan = planChannelMessage(state, msg);
   const answer: ChannelAnswer =
     plan === 'hold'
-      ? { plan, unitId: UNIT, hold: room ? taken : soldOut }
+      ? { plan, unitId: UNIT, hold: room ? taken : soldOut, stands }
       : plan === 'modify'
-        ? { plan, result: room ? taken : soldOut }
+        ? { plan, result: room ? taken : soldOut, stands }
         : plan === 'release'
           ? { plan, nightsReleased: holdsNights(state.status) }
           : { plan };
   return applyReservationEvent(state, channelMessageEvent(state, msg, answer), T1).state;
 };
 const deliverAll = (messages: ChannelReservationEvent[], room = true, state = channelStart()) => messages.reduce((current, msg) => deliver(current, msg, room), state);
+/** Booking.com, where a refusal leaves the reservation standing: each delivery with or without the nights. */
+const deliverStanding = (deliveries: Array<[ChannelReservationEvent, boolean]>, state = channelStart()) =>
+  deliveries.reduce((current, [msg, room]) => deliver(current, msg, room, true), state);
 const apply = (state: ReservationState, ...events: ReservationEvent[]) => events.reduce((current, event) => applyReservationEvent(current, event, T1).state, state);
 const stayOf = (state: ReservationState) => ({ unitId: state.unitId, checkIn: state.checkIn, checkOut: state.checkOut, rooms: state.rooms });
 
@@ -126,6 +130,42 @@ describe('reservation state machine: a channel’s messages', () => {
     const again = applyReservationEvent(confirmed, channelMessageEvent(confirmed, NEW, { plan: 'answer' }), T1);
     expect(again.applied).toBe(false);
     expect(again.state).toBe(confirmed);
+  });
+});
+
+describe('reservation state machine: a reservation that stands on its channel (Booking.com)', () => {
+  it('is the case for Booking.com only: Airbnb declines what Skerry cannot place', () => {
+    expect(refusalStands('booking_com')).toBe(true);
+    expect(refusalStands('airbnb')).toBe(false);
+    expect(refusalStands('direct')).toBe(false);
+  });
+
+  it('keeps a reservation it cannot place as overbooked, holding nothing, with the overbooking as the reason', () => {
+    const overbooked = deliverStanding([[NEW, false]]);
+    expect(overbooked).toMatchObject({ status: 'overbooked', reason: 'overbooking: not available on 2027-06-02 (0 left)', unitId: UNIT });
+    expect(overbooked.events.at(-1)?.outcome).toBe('overbooked: sold_out');
+    expect(holdsNights(overbooked.status)).toBe(false);
+    expect(isFinal(overbooked.status)).toBe(false);
+    // Still no nights on a redelivery: it stays overbooked.
+    expect(deliverStanding([[MODIFIED, false]], overbooked).status).toBe('overbooked');
+  });
+
+  it('keeps a confirmed reservation whose modification finds no nights as overbooked with the new stay, and places it when a later move fits', () => {
+    const confirmed = deliverStanding([[NEW, true]]);
+    const moved = deliverStanding([[MODIFIED, false]], confirmed);
+    expect(moved).toMatchObject({ status: 'overbooked', checkIn: '2027-06-05', checkOut: '2027-06-08', rooms: 2, reason: 'modification overbooked: overbooking: not available on 2027-06-02 (0 left)' });
+    expect(moved.events.at(-1)?.outcome).toBe('modification overbooked: sold_out');
+    expect(holdsNights(moved.status)).toBe(false);
+    const again = message('modified', { checkIn: '2027-06-10', checkOut: '2027-06-11' });
+    expect(deliverStanding([[again, true]], moved)).toMatchObject({ status: 'confirmed', checkIn: '2027-06-10', reason: undefined });
+  });
+
+  it('places it when the property moves the guest to nights that are there, and ends it when the channel cancels', () => {
+    const overbooked = deliverStanding([[NEW, false]]);
+    expect(planChannelMessage(overbooked, MODIFIED)).toBe('hold');
+    const placed = deliverStanding([[MODIFIED, true]], overbooked);
+    expect(placed).toMatchObject({ status: 'confirmed', reason: undefined, ...{ checkIn: '2027-06-05', checkOut: '2027-06-08', rooms: 2 } });
+    expect(deliverStanding([[CANCELLED, true]], overbooked)).toMatchObject({ status: 'cancelled', reason: 'cancelled on booking_com' });
   });
 });
 
@@ -226,14 +266,35 @@ describe('reservation state machine properties', () => {
   const change: fc.Arbitrary<ReservationChange | undefined> = fc.oneof(
     fc.constant(undefined),
     fc.record({ type: fc.constant('taken' as const), status: fc.constantFrom('held' as const, 'confirmed' as const), stay: fc.option(stay, { nil: undefined }) }),
-    fc.record({ type: fc.constant('refused' as const), status: fc.constantFrom('refused' as const, 'rejected' as const), reason: fc.constant('no'), stay: fc.option(stay, { nil: undefined }) }),
+    fc.record({ type: fc.constant('refused' as const), status: fc.constantFrom('refused' as const, 'rejected' as const, 'overbooked' as const), reason: fc.constant('no'), stay: fc.option(stay, { nil: undefined }) }),
     fc.record({ type: fc.constant('moved' as const), stay }),
     fc.record({ type: fc.constant('move-refused' as const), reason: fc.constant('no') }),
+    fc.record({ type: fc.constant('moved-overbooked' as const), reason: fc.constant('no'), stay }),
     fc.constant({ type: 'paid' as const }),
     fc.record({ type: fc.constant('released' as const), status: fc.constantFrom('cancelled' as const, 'released' as const), reason: fc.constant('gone') }),
   );
   // A small pool of ids, so the same id comes round again (with another change: a redelivery must not count twice).
   const anyEvents = fc.array(fc.record({ eventId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), kind: fc.constant('test'), outcome: fc.constant('test'), change }), { maxLength: 25 });
+
+  it('never records a reservation that stands on its channel as rejected: whatever the order, redelivery and nights, it ends cancelled exactly when the channel cancelled it, else confirmed (holding its nights) or overbooked (holding none)', () => {
+    fc.assert(
+      fc.property(
+        channelMessages.chain((messages) => fc.tuple(fc.constant(messages), deliveries(messages))).chain(([messages, delivered]) =>
+          fc.tuple(fc.constant(messages), fc.array(fc.boolean(), { minLength: delivered.length, maxLength: delivered.length }).map((rooms) => delivered.map((msg, index) => [msg, rooms[index]!] as [ChannelReservationEvent, boolean]))),
+        ),
+        ([messages, delivered]) => {
+          const state = deliverStanding(delivered);
+          expect(state.status).not.toBe('rejected');
+          expect(state.status).toBe(messages.includes(CANCELLED) ? 'cancelled' : state.status === 'confirmed' ? 'confirmed' : 'overbooked');
+          expect(holdsNights(state.status)).toBe(state.status === 'confirmed');
+          // Confirmed only when a delivery that asked for the nights found them.
+          if (state.status === 'confirmed') expect(delivered.some(([, room]) => room)).toBe(true);
+          if (delivered.every(([, room]) => !room)) expect(state.status).toBe(messages.includes(CANCELLED) ? 'cancelled' : 'overbooked');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 
   it('never moves the status back, and never leaves a final state', () => {
     fc.assert(

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { CALL_TIMEOUTS, RETRY_TABLE, callOptions, providerTaskQueue, NON_RETRYABLE_PROVIDER_ERRORS } from '../../workflows/shared/retry-policies';
 import { TokenBucket } from '../../providers/resilience/token-bucket';
-import { lateToleranceMs, waitForSlot, type RequestPacer } from '../../providers/resilience/pacer';
+import { MAX_WIDENING_MS, RequestSlotMissedError, createMemoryPacer, lateToleranceMs, waitForSlot, type RequestPacer } from '../../providers/resilience/pacer';
 import { QuotaTracker, rateLimitFromHeaders, usageRatio } from '../../providers/resilience/quota';
 import { createProviderGate } from '../../providers/resilience/gate';
 import { cacheTagsOf, createMemoryResponseCache } from '../../providers/resilience/response-cache';
@@ -104,17 +104,19 @@ describe('shared request slots', () => {
   function scripted(answers: Array<{ roundTripMs: number; waitMs: number }>) {
     let clock = 0;
     const reserved: number[] = [];
+    const widened: number[] = [];
     const pacer: RequestPacer = {
-      async reserve() {
+      async reserve(_provider, _rate, extraMs = 0) {
         const answer = answers[Math.min(reserved.length, answers.length - 1)]!;
         reserved.push(clock);
+        widened.push(extraMs);
         clock += answer.roundTripMs;
         return answer.waitMs;
       },
     };
     const late: number[] = [];
     const options = { now: () => clock, sleep: async (ms: number) => void (clock += ms), onLate: (ms: number) => late.push(ms) };
-    return { pacer, options, reserved, late };
+    return { pacer, options, reserved, widened, late };
   }
 
   it("leaves half of a second's guard time for lateness, whatever the rate", () => {
@@ -140,11 +142,49 @@ describe('shared request slots', () => {
     expect(late).toEqual([120]);
   });
 
-  it('goes after three missed slots rather than stalling', async () => {
-    const { pacer, options, reserved, late } = scripted([{ roundTripMs: 200, waitMs: 0 }]);
+  it('never sends on a missed slot: it takes one widened by the lateness it saw, and may be that late on it', async () => {
+    const { pacer, options, reserved, widened, late } = scripted([
+      { roundTripMs: 200, waitMs: 0 },
+      { roundTripMs: 180, waitMs: 100 },
+    ]);
+    expect(await waitForSlot(pacer, 'stripe', 4, options)).toBe(200 + 280);
+    expect(reserved).toEqual([0, 200]);
+    // The second slot is 200 ms wider, so arriving 180 ms after it crowds nobody.
+    expect(widened).toEqual([0, 200]);
+    expect(late).toEqual([200]);
+  });
+
+  it('widens its next slot by at most a second after a stall, so callers waiting through one do not push every later slot back by all of it', async () => {
+    const { pacer, options, widened, late } = scripted([
+      { roundTripMs: 5_000, waitMs: 0 },
+      { roundTripMs: 3, waitMs: 240 },
+    ]);
     await waitForSlot(pacer, 'stripe', 4, options);
+    expect(late).toEqual([5_000]);
+    expect(widened).toEqual([0, MAX_WIDENING_MS]);
+  });
+
+  it('fails without sending when every slot is missed', async () => {
+    const { pacer, options, reserved, late } = scripted([
+      { roundTripMs: 100, waitMs: 0 },
+      { roundTripMs: 300, waitMs: 0 },
+      { roundTripMs: 700, waitMs: 0 },
+    ]);
+    await expect(waitForSlot(pacer, 'stripe', 4, { ...options, maxAttempts: 3 })).rejects.toBeInstanceOf(RequestSlotMissedError);
     expect(reserved).toHaveLength(3);
-    expect(late).toEqual([200, 200]);
+    expect(late).toEqual([100, 300, 700]);
+  });
+
+  it('places the slot after a widened one later by the widening', async () => {
+    let clock = 1_000;
+    const pacer = createMemoryPacer(() => clock);
+    const waitFor = (extraMs?: number) => pacer.reserve('stripe', 4, extraMs);
+    expect(await waitFor()).toBe(0);
+    expect(await waitFor(120)).toBe(275);
+    expect(await waitFor()).toBe(275 + 275 + 120);
+    clock += 10_000;
+    // After a quiet spell the next slot is now.
+    expect(await waitFor()).toBe(0);
   });
 });
 

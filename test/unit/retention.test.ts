@@ -29,7 +29,7 @@ async function seedInbox(provider: string, rows: Array<{ status: WebhookInboxSta
       status: row.status,
       receivedAt: daysAgo(row.ageDays),
       nextAttemptAt: daysAgo(row.ageDays),
-      deliveredAt: row.status === 'pending' || row.status === 'failed' || row.status === 'ignored' ? null : daysAgo(row.ageDays),
+      deliveredAt: ['received', 'pending', 'parked', 'failed', 'ignored'].includes(row.status) ? null : daysAgo(row.ageDays),
     })),
   );
 }
@@ -57,7 +57,7 @@ describe('retention prune', () => {
     expect(await remainingInbox(provider)).toEqual(['closed-1-4', 'delivered-29-3', 'ignored-0-5']);
   });
 
-  it('never prunes an undelivered inbox row (pending, failed, unmatched), whatever its age', async () => {
+  it('never prunes an undelivered inbox row (received, pending, parked, failed, unmatched), whatever its age', async () => {
     const provider = `retention-${randomUUID()}`;
     await seedInbox(provider, [
       { status: 'pending', ageDays: 3650 },
@@ -65,9 +65,11 @@ describe('retention prune', () => {
       { status: 'unmatched', ageDays: 3650 },
       { status: 'pending', ageDays: 31 },
       { status: 'delivered', ageDays: 3650 },
+      { status: 'parked', ageDays: 3650 },
+      { status: 'received', ageDays: 3650 },
     ]);
     await prune({ retentionDays: 1 });
-    expect(await remainingInbox(provider)).toEqual(['failed-3650-1', 'pending-31-3', 'pending-3650-0', 'unmatched-3650-2']);
+    expect(await remainingInbox(provider)).toEqual(['failed-3650-1', 'parked-3650-5', 'pending-31-3', 'pending-3650-0', 'received-3650-6', 'unmatched-3650-2']);
   });
 
   it('works through a backlog larger than one batch', async () => {

@@ -8,7 +8,9 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSandbox, sandboxHandles } from '../../sandbox/server';
 import { amountInMinorUnits, readAcknowledgement, readAvailNotif, readRateAmountNotif } from '../../sandbox/booking-com/ota';
-import { BOOKING_COM_DEVELOPMENT_ACCOUNT } from '../../sandbox/booking-com/sandbox';
+import { readBxmlRequest } from '../../sandbox/booking-com/bxml';
+import { buildBxmlRequest, parseRoomRateAvailability } from '../../providers/booking-com/bxml';
+import { BOOKING_COM_DEVELOPMENT_ACCOUNT, BOOKING_COM_SANDBOX_HOSTS } from '../../sandbox/booking-com/sandbox';
 import { CHANNEL_SANDBOX_DEFAULTS } from '../../config';
 import { createBookingComClient } from '../../providers/booking-com/client';
 import { OTA_NAMESPACE, parseReservationQueue, parseResponse } from '../../providers/booking-com/ota';
@@ -17,9 +19,13 @@ import type { ChannelDay, ChannelMapping } from '../../domain/bookings';
 const credentials = { username: 'machine-unit', password: 'secret-unit' };
 let app: Awaited<ReturnType<typeof buildSandbox>>;
 let base: string;
+let supply: string;
+let secure: string;
 beforeAll(async () => {
   app = await buildSandbox({ stripe: { webhookUrl: '', webhookSecret: 'whsec_unused' }, bookingCom: credentials });
   base = `${await app.listen({ host: '127.0.0.1', port: 0 })}/booking-com`;
+  supply = `${base}${BOOKING_COM_SANDBOX_HOSTS.supply}`;
+  secure = `${base}${BOOKING_COM_SANDBOX_HOSTS.secure}`;
 });
 afterAll(async () => app?.close());
 
@@ -29,14 +35,14 @@ const night = (date: string, price: number): ChannelDay => ({ date, available: 3
 
 describe('Booking.com sandbox', () => {
   it('answers a wrong machine account with 401 and an OTA error', async () => {
-    const response = await fetch(`${base}/hotels/ota/OTA_HotelResNotif`, { headers: { authorization: auth('machine-unit', 'wrong') } });
+    const response = await fetch(`${secure}/hotels/ota/OTA_HotelResNotif`, { headers: { authorization: auth('machine-unit', 'wrong') } });
     expect(response.status).toBe(401);
     const body = parseResponse(await response.text(), 'OTA_ErrorRS');
     expect(body.errors[0]).toMatchObject({ type: '4', code: '497' });
   });
 
   it('refuses a malformed request with 400 and Errors naming the problem', async () => {
-    const response = await fetch(`${base}/hotels/ota/OTA_HotelAvailNotif`, {
+    const response = await fetch(`${supply}/hotels/ota/OTA_HotelAvailNotif`, {
       method: 'POST',
       headers: { authorization: auth(), 'content-type': 'text/xml' },
       body: `<OTA_HotelAvailNotifRQ xmlns="${OTA_NAMESPACE}"><AvailStatusMessages><AvailStatusMessage/></AvailStatusMessages></OTA_HotelAvailNotifRQ>`,
@@ -46,7 +52,7 @@ describe('Booking.com sandbox', () => {
   });
 
   it('resumes a push after the requests an earlier attempt already sent', async () => {
-    const client = createBookingComClient({ apiBase: base, ...credentials });
+    const client = createBookingComClient({ apiBase: supply, secureApiBase: secure, ...credentials });
     const days = [night('2027-08-01', 10_000), night('2027-08-02', 12_000)];
     const sandbox = sandboxHandles(app).bookingCom;
     const before = { ...sandbox.counts };
@@ -62,7 +68,7 @@ describe('Booking.com sandbox', () => {
 
   it('keeps a message queued until the version handed out is acknowledged', async () => {
     const sandbox = sandboxHandles(app).bookingCom;
-    const client = createBookingComClient({ apiBase: base, ...credentials });
+    const client = createBookingComClient({ apiBase: supply, secureApiBase: secure, ...credentials });
     await client.pushCalendar(mapping, [night('2027-09-01', 9_000), night('2027-09-02', 9_000)], { skipRequests: 0, onRequest: () => {} });
     const guest = sandbox.book({ hotelId: '7000001', roomId: '700000101', rateId: '70000019', checkIn: '2027-09-01', checkOut: '2027-09-02' });
     const pulled = (await client.pullReservations!()).filter((event) => event.channelReservationId === guest.resId);
@@ -80,14 +86,14 @@ describe('Booking.com sandbox', () => {
     sandbox.cancel(guest.resId);
     await client.confirmReservation(modified!);
     expect(sandbox.queueState().modify.some((entry) => entry.resId === guest.resId)).toBe(true);
-    const response = await fetch(`${base}/hotels/ota/OTA_HotelResModifyNotif`, { headers: { authorization: auth() } });
+    const response = await fetch(`${secure}/hotels/ota/OTA_HotelResModifyNotif`, { headers: { authorization: auth() } });
     const queue = parseReservationQueue(await response.text());
     expect(queue.reservations.find((reservation) => reservation.resId === guest.resId)?.status).toBe('Cancel');
   });
 
   it('announces each applied push per room and each reservation the first time it is fetched', async () => {
     const sandbox = sandboxHandles(app).bookingCom;
-    const client = createBookingComClient({ apiBase: base, ...credentials });
+    const client = createBookingComClient({ apiBase: supply, secureApiBase: secure, ...credentials });
     const pushes: Array<{ listing: string; dates: readonly string[] }> = [];
     const fetched: string[] = [];
     const onPush = (event: { listing: string; dates: readonly string[] }) => pushes.push(event);
@@ -116,7 +122,7 @@ describe('Booking.com sandbox', () => {
     expect(calendar.days).toHaveLength(2);
     const faults = await fetch(`${base}/_control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rateLimitRate: 1, retryAfterSeconds: 7 }) });
     expect(faults.status).toBe(200);
-    const limited = await fetch(`${base}/hotels/ota/OTA_HotelResNotif`, { headers: { authorization: auth() } });
+    const limited = await fetch(`${secure}/hotels/ota/OTA_HotelResNotif`, { headers: { authorization: auth() } });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
     await fetch(`${base}/_control/faults`, { method: 'DELETE' });
@@ -159,8 +165,10 @@ beforeAll(async () => {
   docsBase = `${await docsApp.listen({ host: '127.0.0.1', port: 0 })}/booking-com`;
 });
 afterAll(async () => docsApp?.close());
-const post = (path: string, body: string) => fetch(`${docsBase}${path}`, { method: 'POST', headers: { authorization: docsAuth, 'content-type': 'application/xml' }, body });
-const get = async (path: string) => reader.parse(await (await fetch(`${docsBase}${path}`, { headers: { authorization: docsAuth } })).text()) as Tree;
+/** Booking.com's host for a path: ARI and availability on the supply host, reservations on the secure one. */
+const hostOf = (path: string) => (/OTA_HotelAvailNotif|OTA_HotelRateAmountNotif|roomrateavailability/.test(path) ? BOOKING_COM_SANDBOX_HOSTS.supply : BOOKING_COM_SANDBOX_HOSTS.secure);
+const post = (path: string, body: string) => fetch(`${docsBase}${hostOf(path)}${path}`, { method: 'POST', headers: { authorization: docsAuth, 'content-type': 'application/xml' }, body });
+const get = async (path: string) => reader.parse(await (await fetch(`${docsBase}${hostOf(path)}${path}`, { headers: { authorization: docsAuth } })).text()) as Tree;
 
 describe("Booking.com sandbox codec, against Booking.com's documented examples", () => {
   it('reads the documented OTA_HotelAvailNotifRQ: rooms to sell per room, stay limits and restriction per room-rate', () => {
@@ -319,6 +327,41 @@ describe("Booking.com sandbox codec, against Booking.com's documented examples",
     const [, errors] = documented('ota-errors.xml');
     expect(attributesOf(error)).toEqual(expect.arrayContaining(attributesOf(the(errors, 'Error'))));
     expect(text(error)).toBe('message 0: End 2027-03-01 is before Start 2027-03-02');
+  });
+
+  it('reads the documented reservationssummary request on the secure host only, and answers that property', async () => {
+    const sandbox = sandboxHandles(docsApp).bookingCom;
+    sandbox.setRoomsToSell('8011855', '801185501', '2099-01-10', '2099-01-11', 1);
+    sandbox.book({ hotelId: '8011855', roomId: '801185501', checkIn: '2099-01-10', checkOut: '2099-01-12', guestName: 'Alice Gordon' });
+    const documentedRequest = fixture('reservationssummary-request.xml');
+    expect(readBxmlRequest(documentedRequest)).toEqual({ hotelId: '8011855', startDate: undefined, numberOfDays: undefined, problems: [] });
+    const answered = await post('/hotels/xml/reservationssummary', documentedRequest);
+    expect(answered.status).toBe(200);
+    expect(await answered.text()).toMatch(/<reservation [^>]*hotel_id="8011855"[^>]*guest_name="Alice Gordon"/);
+    // Reservations live on the secure host: the supply host has no such endpoint, as at Booking.com.
+    const onSupply = await fetch(`${docsBase}${BOOKING_COM_SANDBOX_HOSTS.supply}/hotels/xml/reservationssummary`, { method: 'POST', headers: { authorization: docsAuth, 'content-type': 'application/xml' }, body: documentedRequest });
+    expect(onSupply.status).toBe(404);
+    // One property per request, as documented ("Max. occurrences: 1").
+    const two = await post('/hotels/xml/reservationssummary', '<request><hotel_id>1</hotel_id><hotel_id>2</hotel_id></request>');
+    expect(two.status).toBe(400);
+    expect(await two.text()).toContain('exactly one hotel_id');
+  });
+
+  it('answers roomrateavailability on the supply host for every room of the property, in Accept-Version 1.1 only', async () => {
+    const request = buildBxmlRequest('7000001', { startDate: '2027-08-01', numberOfDays: 2 });
+    expect(readBxmlRequest(request)).toEqual({ hotelId: '7000001', startDate: '2027-08-01', numberOfDays: 2, problems: [] });
+    const send = (version?: string) =>
+      fetch(`${supply}/hotels/xml/roomrateavailability`, { method: 'POST', headers: { authorization: auth(), 'content-type': 'application/xml', ...(version ? { 'accept-version': version } : {}) }, body: request });
+    const answered = await send('1.1');
+    expect(answered.status).toBe(200);
+    const days = parseRoomRateAvailability(await answered.text(), '700000101', '70000019');
+    expect(days.map((day) => day.date)).toEqual(['2027-08-01', '2027-08-02']);
+    expect((await send()).status).toBe(200);
+    const sunset = await send('1.0');
+    expect(sunset.status).toBe(400);
+    expect(await sunset.text()).toContain('Not acceptable');
+    const onSecure = await fetch(`${secure}/hotels/xml/roomrateavailability`, { method: 'POST', headers: { authorization: auth(), 'content-type': 'application/xml' }, body: request });
+    expect(onSecure.status).toBe(404);
   });
 
   it("knows Skerry's development machine account when none is configured", () => {

@@ -304,7 +304,8 @@ describe('PayPal sandbox: orders through the adapter', () => {
   it('uses payment_source with return URLs: PAYER_ACTION_REQUIRED and the payer-action link', async () => {
     const client = createPayPalClient({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, connection, returnUrl: 'https://skerry.example/return', cancelUrl: 'https://skerry.example/cancel' });
     const created = await client.createPayment(paymentRequest({ amount: { value: 500, currency: 'JPY' } }));
-    expect(created).toMatchObject({ status: 'requires_action', providerStatus: 'PAYER_ACTION_REQUIRED' });
+    // Before the payer has approved, PAYER_ACTION_REQUIRED is where such an order starts: created, as a CREATED order is.
+    expect(created).toMatchObject({ status: 'created', providerStatus: 'PAYER_ACTION_REQUIRED' });
     expect(created.nextAction).toEqual({ type: 'redirect', url: `${apiBase}/checkoutnow?token=${created.providerReference}` });
     expect((await rawOrder(created.providerReference)).purchase_units?.[0]?.amount).toEqual({ currency_code: 'JPY', value: '500' });
     await control('POST', `/payments/${created.providerReference}/succeed`);

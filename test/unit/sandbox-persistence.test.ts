@@ -56,7 +56,9 @@ describe('sandboxes remember across restarts', () => {
     await first.stop();
 
     // Written atomically: the snapshots and no temporary file left behind.
-    expect((await readdir(dataDir)).sort()).toEqual(['mobilepay.json', 'swish.json']);
+    const files = await readdir(dataDir);
+    expect(files).toEqual(expect.arrayContaining(['mobilepay.json', 'swish.json']));
+    expect(files.filter((file) => !file.endsWith('.json'))).toEqual([]);
 
     const second = await startOn(dataDir);
     try {
@@ -89,5 +91,39 @@ describe('sandboxes remember across restarts', () => {
     again.attach('thing', { snapshot: () => restored.value, restore: (saved) => (restored.value = saved as { n: number }) });
     again.close();
     expect(restored.value).toEqual({ n: 2 });
+  });
+});
+
+describe('the persistence timer and a large state', () => {
+  it('looks at a state that is slow to serialize far less often than every interval, and still writes its last change on close', async () => {
+    const dir = join(root, 'backoff');
+    const persistence = new SandboxPersistence({ dir, intervalMs: 10 });
+    let looks = 0;
+    let version = 0;
+    persistence.attach('slow', {
+      snapshot() {
+        looks += 1;
+        // A serialization that takes 20 ms, as a state of tens of thousands of objects does.
+        const until = performance.now() + 20;
+        while (performance.now() < until);
+        return { version };
+      },
+      restore() {},
+    });
+    const startedAt = performance.now();
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        version += 1;
+        if (performance.now() - startedAt >= 1_000) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 10);
+    });
+    // Every 10 ms the timer would look about 35 times in a second (each look 20 ms); with each look
+    // followed by a wait 20 times its own length, a handful.
+    expect(looks).toBeLessThanOrEqual(6);
+    persistence.close();
+    expect(JSON.parse(await readFile(join(dir, 'slow.json'), 'utf8'))).toEqual({ version });
   });
 });

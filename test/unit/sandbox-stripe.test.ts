@@ -588,6 +588,25 @@ describe('Stripe sandbox: faults and webhook delivery', () => {
     expect(inPayout.data[0]!.type).toBe('payout');
   });
 
+  it('keeps the result of a request a gateway answered 502 after the provider processed it', async () => {
+    await control('POST', '/faults', { gatewayErrorRate: 1 });
+    const client = stripeClient(port, API_KEY, 5_000);
+    const raw = await fetch(`${base}/stripe/v1/payment_intents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'gateway-502' },
+      body: 'amount=5000&currency=sek',
+    });
+    expect(raw.status).toBe(502);
+    expect(raw.headers.get('content-type')).toContain('text/html');
+    expect(await raw.text()).toContain('502 Bad Gateway');
+    await control('DELETE', '/faults');
+    const retried = await client.paymentIntents.create({ amount: 5_000, currency: 'sek' }, { idempotencyKey: 'gateway-502' });
+    expect(retried.lastResponse.headers['idempotent-replayed']).toBe('true');
+    const state = await control<{ counts: { paymentIntentsCreated: number; faultsInjected: { gatewayError: number } } }>('GET', '/state');
+    expect(state.body.counts.paymentIntentsCreated).toBe(1);
+    expect(state.body.counts.faultsInjected.gatewayError).toBe(1);
+  });
+
   it('drops a request unanswered (timeout before processing)', async () => {
     await control('POST', '/faults', { timeoutRate: 1, timeoutPhase: 'before', timeoutMs: 50 });
     const client = stripeClient(port, API_KEY, 5_000);

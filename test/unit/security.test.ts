@@ -4,6 +4,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { CHANNEL_SANDBOX_DEFAULTS, loadConfig } from '../../config';
 import { deriveKeyRing, deriveSubKey, masterKeys } from '../../security/keys';
@@ -134,6 +135,9 @@ describe('codec endpoint (Temporal codec server protocol)', () => {
   async function app(lines: string[]) {
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
     const server = Fastify({ loggerInstance: logger as FastifyBaseLogger });
+    // As the admin door compiles its routes' zod schemas (api/app.ts).
+    server.setValidatorCompiler(validatorCompiler);
+    server.setSerializerCompiler(serializerCompiler);
     installRequestLogging(server);
     await server.register(codecRoutes, { codec: createPayloadCodec(NEW) });
     return server;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { eventually } from '../support/harness';
-import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
+import { bookingComBases, seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
 import { channelMessages, overbookingEvents, reservations } from '../../db/schema';
 import { createBookingComClient } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
@@ -24,7 +24,7 @@ beforeAll(async () => {
     syncTiming: { quietMs: 200, maxDelayMs: 1_000 },
     reservationTiming: { idleCloseMs: 1_000 },
     channels: (url) => {
-      const real = createBookingComClient({ apiBase: `${url}/booking-com`, ...credentials });
+      const real = createBookingComClient({ ...bookingComBases(url), ...credentials });
       return [
         {
           ...real,
@@ -94,7 +94,7 @@ describe('Booking.com reservations', () => {
     await eventually(() => h.bookingCom.queueState().modify.every((entry) => entry.resId !== guest.resId), { what: 'the modify queue acknowledged' });
   });
 
-  it('rejects the reservation on Booking.com when the last unit went to a direct booking first', async () => {
+  it('keeps a Booking.com reservation it cannot place as overbooked (it stands there), then follows the property moving and cancelling it', async () => {
     const from = nextStart();
     const seed = await seedUnit(h, { from, nights: 5, push: true });
     // Booking.com still shows the unit (the guest books it there) while the direct booking takes it.
@@ -106,18 +106,66 @@ describe('Booking.com reservations', () => {
     const id = channelReservationId('booking_com', guest.resId);
     const row = await eventually(async () => {
       const current = await reservationRow(id);
-      return current?.status === 'rejected' ? current : undefined;
-    }, { what: 'the Booking.com reservation rejected' });
+      return current?.status === 'overbooked' ? current : undefined;
+    }, { what: 'the Booking.com reservation overbooked' });
     expect(row!.reason).toBe(`overbooking: not available on ${addDays(from, 1)} (0 left)`);
-    await eventually(() => h.bookingCom.reservation(guest.resId).state === 'rejected', { what: 'Booking.com told' });
-    expect(h.bookingCom.reservation(guest.resId)).toMatchObject({ rejection: row!.reason, acknowledgements: [expect.objectContaining({ outcome: 'rejected', code: '322' })] });
-    const event = await eventually(async () => {
-      const [row] = await h.database.db.select().from(overbookingEvents).where(eq(overbookingEvents.reservationId, id));
-      return row?.channelNotified ? row : undefined;
-    }, { what: 'the overbooking event marked as told to the channel' });
-    expect(event).toMatchObject({ channel: 'booking_com', unitId: seed.unitId, channelReservationId: guest.resId, channelNotified: true, details: expect.objectContaining({ dates: [addDays(from, 1)] }) });
+    // Acknowledged as processed: no <Errors>, which Booking.com would only keep queued and e-mail.
+    await eventually(() => h.bookingCom.reservation(guest.resId).acknowledgements.length > 0, { what: 'Booking.com acknowledged' });
+    expect(h.bookingCom.reservation(guest.resId)).toMatchObject({ state: 'booked', acknowledgements: [expect.objectContaining({ outcome: 'processed' })] });
+    expect(h.bookingCom.queueState().new.find((entry) => entry.resId === guest.resId)).toBeUndefined();
+    const [event] = await h.database.db.select().from(overbookingEvents).where(eq(overbookingEvents.reservationId, id));
+    expect(event).toMatchObject({ channel: 'booking_com', unitId: seed.unitId, channelReservationId: guest.resId, channelNotified: false, details: expect.objectContaining({ dates: [addDays(from, 1)] }) });
     // Inventory is as the direct booking left it.
     expect(await booked(seed.unitId, from, addDays(from, 2))).toEqual([0, 1, 0]);
+
+    // The property moves the guest to free nights on Booking.com: the modification places the reservation.
+    h.bookingCom.modify(guest.resId, { checkIn: addDays(from, 2), checkOut: addDays(from, 4) });
+    await pollNow();
+    await eventually(async () => (await reservationRow(id))?.status === 'confirmed', { what: 'the relocated reservation placed' });
+    expect(await booked(seed.unitId, from, addDays(from, 4))).toEqual([0, 1, 1, 1, 0]);
+    h.bookingCom.cancel(guest.resId);
+    await pollNow();
+    await eventually(async () => (await reservationRow(id))?.status === 'cancelled', { what: 'the cancellation' });
+    expect(await booked(seed.unitId, from, addDays(from, 4))).toEqual([0, 1, 0, 0, 0]);
+  });
+
+  it('keeps a Booking.com modification onto nights that are gone as overbooked: the old nights go back, the acknowledgement is a success', async () => {
+    const from = nextStart();
+    const seed = await seedUnit(h, { from, nights: 6, push: true });
+    const guest = h.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: from, checkOut: addDays(from, 2), guestName: 'Mover' });
+    await pollNow();
+    const id = channelReservationId('booking_com', guest.resId);
+    await eventually(async () => (await reservationRow(id))?.status === 'confirmed', { what: 'the reservation placed' });
+    await h.bookings.createBooking({ unitId: seed.unitId, checkIn: addDays(from, 4), checkOut: addDays(from, 5), guest: { name: 'Direct' } });
+    // The guest moves on Booking.com onto the night the direct booking took (Booking.com had not heard yet).
+    h.bookingCom.modify(guest.resId, { checkIn: addDays(from, 3), checkOut: addDays(from, 5), force: true });
+    await pollNow();
+    const row = await eventually(async () => {
+      const current = await reservationRow(id);
+      return current?.status === 'overbooked' ? current : undefined;
+    }, { what: 'the modification overbooked' });
+    expect(row).toMatchObject({ checkIn: addDays(from, 3), checkOut: addDays(from, 5), reason: `modification overbooked: overbooking: not available on ${addDays(from, 4)} (0 left)` });
+    // Its old nights are free again; the direct booking keeps its night.
+    expect(await booked(seed.unitId, from, addDays(from, 5))).toEqual([0, 0, 0, 0, 1, 0]);
+    await eventually(() => h.bookingCom.queueState().modify.every((entry) => entry.resId !== guest.resId), { what: 'the modification acknowledged' });
+    expect(h.bookingCom.reservation(guest.resId).acknowledgements.map((ack) => ack.outcome)).toEqual(['processed', 'processed']);
+    const events = await h.database.db.select().from(overbookingEvents).where(eq(overbookingEvents.reservationId, id));
+    expect(events).toEqual([expect.objectContaining({ checkIn: addDays(from, 3), checkOut: addDays(from, 5), details: expect.objectContaining({ kind: 'modified' }) })]);
+  });
+
+  it('cancels an overbooked reservation the property cancels on Booking.com, without nights to give back', async () => {
+    const from = nextStart();
+    const seed = await seedUnit(h, { from, nights: 3, push: true });
+    const guest = h.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: from, checkOut: addDays(from, 1), guestName: 'Moved Elsewhere' });
+    await h.bookings.createBooking({ unitId: seed.unitId, checkIn: from, checkOut: addDays(from, 1), guest: { name: 'Direct' } });
+    await pollNow();
+    const id = channelReservationId('booking_com', guest.resId);
+    await eventually(async () => (await reservationRow(id))?.status === 'overbooked', { what: 'overbooked' });
+    await eventually(() => h.bookingCom.queueState().new.every((entry) => entry.resId !== guest.resId), { what: 'acknowledged' });
+    h.bookingCom.cancel(guest.resId);
+    await pollNow();
+    await eventually(async () => (await reservationRow(id))?.status === 'cancelled', { what: 'the cancellation' });
+    expect(await booked(seed.unitId, from, from)).toEqual([1]);
   });
 
   it('retries a failing acknowledgement until Booking.com takes it, with the unacknowledged age visible meanwhile', async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { eventually } from '../support/harness';
-import { seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
+import { bookingComBases, seedUnit, startBookingHarness, type BookingHarness } from '../support/booking-harness';
 import { channelResyncRuns, reservations } from '../../db/schema';
 import { createBookingComClient } from '../../providers/booking-com/client';
 import { ProviderError } from '../../providers/errors';
@@ -16,6 +16,7 @@ import { resyncStateQuery } from '../../workflows/bookings/messages';
 let h: BookingHarness;
 /** The answer to this page is lost once, as when a worker dies mid-page. */
 let failOnceAtCursor: string | undefined;
+const cursors: string[] = [];
 
 beforeAll(async () => {
   const credentials = { username: `resync-${Date.now()}`, password: 'sandbox-password' };
@@ -24,11 +25,12 @@ beforeAll(async () => {
     syncTiming: { quietMs: 200, maxDelayMs: 1_000 },
     reservationTiming: { idleCloseMs: 1_000 },
     channels: (url) => {
-      const real = createBookingComClient({ apiBase: `${url}/booking-com`, ...credentials });
+      const real = createBookingComClient({ ...bookingComBases(url), ...credentials });
       return [
         {
           ...real,
           async listReservations(request) {
+            cursors.push(request.cursor ?? '');
             const page = await real.listReservations(request);
             if (failOnceAtCursor !== undefined && request.cursor === failOnceAtCursor) {
               // The page was served, its answer lost: the attempt dies here.
@@ -56,7 +58,7 @@ describe('full resync', () => {
     );
     // Someone edited Booking.com's extranet directly: three nights show a wrong count.
     h.bookingCom.setRoomsToSell(seed.hotelId, seed.roomId, addDays(from, 15), addDays(from, 17), 0);
-    failOnceAtCursor = '3';
+    failOnceAtCursor = '0:3';
 
     const { workflowId } = await h.bookings.startResync('booking_com', { pageSize: 1, horizonDays: horizonFrom(addDays(from, 20)), accounts: [seed.hotelId] });
     const result: ResyncState = await h.temporal.workflow.getHandle(workflowId).result();
@@ -66,7 +68,9 @@ describe('full resync', () => {
     });
     // Pages 0-2 were fetched once; page 3 failed once and was fetched again by the retried attempt,
     // which started from the checkpoint instead of from the first page.
-    expect(h.bookingCom.summaryCursors.slice(-6)).toEqual(['', '1', '2', '3', '3', '4']);
+    // Booking.com's summary has no paging: each page is cut from the property's whole answer ("<property>:<offset>").
+    expect(cursors.slice(-6)).toEqual(['', '0:1', '0:2', '0:3', '0:3', '0:4']);
+    expect(h.bookingCom.summaryRequests.slice(-6)).toEqual(Array(6).fill(seed.hotelId));
 
     for (const guest of missed) {
       await eventually(async () => {
@@ -107,6 +111,27 @@ describe('full resync', () => {
       what: 'the three drifted nights corrected',
     });
     expect(await resync()).toMatchObject({ progress: { calendarDaysCorrected: 0 } });
+  });
+
+  it('follows the cancellation of an overbooked reservation that only the resync sees', async () => {
+    const from = '2028-04-01';
+    const seed = await seedUnit(h, { from, nights: 3, push: true });
+    await h.bookings.createBooking({ unitId: seed.unitId, checkIn: from, checkOut: addDays(from, 1), guest: { name: 'First Come' } });
+    // Booking.com still sold the night (before the push reached it); Skerry never pulled the message.
+    const guest = h.bookingCom.book({ hotelId: seed.hotelId, roomId: seed.roomId, rateId: seed.rateId, checkIn: from, checkOut: addDays(from, 1), guestName: 'Second', force: true });
+    const id = channelReservationId('booking_com', guest.resId);
+    const resync = async () => {
+      const { workflowId } = await h.bookings.startResync('booking_com', { horizonDays: horizonFrom(addDays(from, 3)), accounts: [seed.hotelId] });
+      return (await h.temporal.workflow.getHandle(workflowId).result()) as ResyncState;
+    };
+    expect(await resync()).toMatchObject({ status: 'completed', progress: { reservationsCorrected: 1 } });
+    const status = async () => (await h.database.db.select().from(reservations).where(eq(reservations.id, id)))[0]?.status;
+    await eventually(async () => (await status()) === 'overbooked', { what: 'kept as overbooked' });
+    // The property cancels it on Booking.com; the message is lost, the next resync finds it.
+    h.bookingCom.cancel(guest.resId);
+    expect(await resync()).toMatchObject({ status: 'completed', progress: { reservationsCorrected: 1 } });
+    await eventually(async () => (await status()) === 'cancelled', { what: 'the overbooked reservation cancelled' });
+    expect(await resync()).toMatchObject({ progress: { reservationsCorrected: 0 } });
   });
 
   it('runs nightly from a Temporal Schedule at the configured hour', async () => {

@@ -159,7 +159,7 @@ describe('payment workflow', () => {
     expect(gap).toBeLessThan(1_500 + 1_000);
   });
 
-  it('signal-with-start adopts a provider payment whose workflow does not exist, and never restarts a closed one', async () => {
+  it('signal-with-start adopts a provider payment whose workflow does not exist, and runs a closed one again only to ask about a success', async () => {
     const existing = await provider.client.createPayment({
       paymentId: 'pay_adopted',
       amount: { value: 777, currency: 'SEK' },
@@ -189,9 +189,14 @@ describe('payment workflow', () => {
       observation: webhook(`evt_late_${paymentId}`, { status: 'succeeded' }),
       adopt: { amount: { value: 777, currency: 'SEK' }, reference: 'outside', captureMethod: 'automatic', providerReference: existing.providerReference },
     });
-    expect(late).toBe('closed');
+    // A success for a closed payment is never dropped (#17): a second run asks the provider, which
+    // captured nothing, so the payment stays failed and nothing else happens.
+    expect(late).toBe('reopened');
+    await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', { what: 'the second run closed' });
+    expect(await handle.result()).toMatchObject({ status: 'failed', amountCaptured: 0 });
+    expect((await handle.result()).lateSuccess).toBeUndefined();
     const runs = [];
     for await (const run of h.temporal.workflow.list({ query: `WorkflowId = '${paymentWorkflowId(paymentId)}'` })) runs.push(run);
-    expect(runs).toHaveLength(1);
+    expect(runs).toHaveLength(2);
   });
 });

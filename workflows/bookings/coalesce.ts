@@ -63,11 +63,21 @@ export interface PendingChanges {
   urgentAtMs?: number;
   /** Changes received since the workflow started (all runs). */
   changesReceived: number;
+  /**
+   * A property's sync: the same nights per unit (`ranges` is their union, which times the window),
+   * so one push carries every unit's changes of the window.
+   */
+  byUnit?: Record<string, DateRange[]>;
+}
+
+/** Adds ranges to one unit's pending nights (a property's sync). */
+function withUnitRanges(byUnit: Readonly<Record<string, DateRange[]>> | undefined, unitId: string, ranges: readonly DateRange[]): Record<string, DateRange[]> {
+  return { ...byUnit, [unitId]: mergeRanges([...(byUnit?.[unitId] ?? []), ...ranges]) };
 }
 
 export const emptyPending = (): PendingChanges => ({ ranges: [], changesReceived: 0 });
 
-export function addChange(pending: PendingChanges, ranges: readonly DateRange[], atMs: number, urgent = false): PendingChanges {
+export function addChange(pending: PendingChanges, ranges: readonly DateRange[], atMs: number, urgent = false, unitId?: string): PendingChanges {
   const urgentAtMs = pending.urgentAtMs ?? (urgent ? atMs : undefined);
   return {
     ranges: mergeRanges([...pending.ranges, ...ranges]),
@@ -75,6 +85,7 @@ export function addChange(pending: PendingChanges, ranges: readonly DateRange[],
     lastChangeAtMs: atMs,
     ...(urgentAtMs !== undefined ? { urgentAtMs } : {}),
     changesReceived: pending.changesReceived + 1,
+    ...(unitId !== undefined ? { byUnit: withUnitRanges(pending.byUnit, unitId, ranges) } : {}),
   };
 }
 
@@ -85,18 +96,21 @@ export function dueAtMs(pending: PendingChanges, policy: CoalescePolicy): number
 }
 
 /** Takes every pending range for a push; what arrives later starts a new window. */
-export function takePending(pending: PendingChanges): { batch: DateRange[]; rest: PendingChanges } {
-  return { batch: pending.ranges, rest: { ranges: [], changesReceived: pending.changesReceived } };
+export function takePending(pending: PendingChanges): { batch: DateRange[]; batchByUnit: Record<string, DateRange[]>; rest: PendingChanges } {
+  return { batch: pending.ranges, batchByUnit: pending.byUnit ?? {}, rest: { ranges: [], changesReceived: pending.changesReceived } };
 }
 
-/** Puts ranges back after a failed push (they are pushed with the next batch). */
-export function restorePending(pending: PendingChanges, ranges: readonly DateRange[], atMs: number): PendingChanges {
+/** Puts ranges (and, for a property's sync, each unit's) back after a failed push: they go with the next batch. */
+export function restorePending(pending: PendingChanges, ranges: readonly DateRange[], atMs: number, byUnit?: Readonly<Record<string, DateRange[]>>): PendingChanges {
   if (ranges.length === 0) return pending;
+  let units = pending.byUnit;
+  for (const [unitId, unitRanges] of Object.entries(byUnit ?? {})) units = withUnitRanges(units, unitId, unitRanges);
   return {
     ...pending,
     ranges: mergeRanges([...pending.ranges, ...ranges]),
     firstChangeAtMs: Math.min(pending.firstChangeAtMs ?? atMs, atMs),
     lastChangeAtMs: pending.lastChangeAtMs ?? atMs,
+    ...(units !== undefined ? { byUnit: units } : {}),
   };
 }
 

@@ -1,7 +1,10 @@
-// One long-running sync per unit and channel (workflow id `listing-sync-<channel>-<unit>`). Calendar
-// changes arrive as signals (signal-with-start), coalesce into date ranges over a short window, and
-// are pushed within the channel's rate limit. The database holds what each night should be; the
-// signals only say which nights to look at, so a push always sends the latest state.
+// One long-running sync per unit and channel (workflow id `listing-sync-<channel>-<unit>`), or, for a
+// channel whose calls and rate limit are per property (Channex, CHANNEL_SYNC_SCOPE), one per channel
+// account (`listing-sync-<channel>-property-<account>`) whose window gathers every mapped unit's
+// changes into one push: one call per kind per property. Calendar changes arrive as signals
+// (signal-with-start), coalesce into date ranges over a short window, and are pushed within the
+// channel's rate limit. The database holds what each night should be; the signals only say which
+// nights to look at, so a push always sends the latest state.
 import {
   ActivityFailure,
   allHandlersFinished,
@@ -37,7 +40,9 @@ function failureMessage(err: unknown): string {
 
 export async function listingSyncWorkflow(input: ListingSyncInput, carried?: ListingSyncCarried): Promise<void> {
   const timing = { ...DEFAULT_LISTING_SYNC_TIMING, ...input.timing };
-  const { pushChannelCalendar } = proxyActivities<BookingActivities>(channelCallOptions(input.channel, 'push'));
+  const { pushChannelCalendar, pushChannelProperty } = proxyActivities<BookingActivities>(channelCallOptions(input.channel, 'push'));
+  // A property's sync pushes its window whole (never cut by maxDaysPerPush): a full sync stays 2 calls.
+  const account = input.account;
   let pending: PendingChanges = carried?.pending ?? emptyPending();
   let recentPushAtMs: number[] = carried?.recentPushAtMs ?? [];
   const stats: ListingSyncCarried['stats'] = carried?.stats ?? { pushes: 0, daysPushed: 0, requests: 0, runsContinued: 0 };
@@ -51,22 +56,26 @@ export async function listingSyncWorkflow(input: ListingSyncInput, carried?: Lis
     publishedStatus = next;
     upsertSearchAttributes([{ key: syncStatusSearchAttribute, value: next }]);
     setCurrentDetails(
-      `**${next}** · ${input.channel} for ${input.unitId}` +
+      `**${next}** · ${input.channel} for ${account !== undefined ? `property ${account}` : input.unitId}` +
         ` · ${stats.pushes} pushes, ${stats.daysPushed} nights sent, ${pending.changesReceived} changes received` +
         (stats.lastError ? `\n\nlast error: ${stats.lastError}` : ''),
     );
   };
 
   setHandler(calendarChangedSignal, (change) => {
-    pending = addChange(pending, change.ranges, Date.now(), change.urgent === true);
+    // A property's sync cannot tell whose nights a change without a unit means: nothing to push.
+    if (account !== undefined && change.unitId === undefined) return;
+    pending = addChange(pending, change.ranges, Date.now(), change.urgent === true, account !== undefined ? change.unitId : undefined);
     // A new change retries a failed push at once: the manager may just have fixed the cause.
     errorUntilMs = undefined;
   });
   setHandler(listingSyncStateQuery, () => ({
     unitId: input.unitId,
+    account,
     channel: input.channel,
     status,
     pendingRanges: pending.ranges,
+    ...(account !== undefined ? { pendingUnits: pending.byUnit ?? {} } : {}),
     changesReceived: pending.changesReceived,
     ...stats,
   }));
@@ -107,17 +116,20 @@ export async function listingSyncWorkflow(input: ListingSyncInput, carried?: Lis
       await sleep(wait);
     }
 
-    const { batch, rest } = takePending(pending);
+    const { batch, batchByUnit, rest } = takePending(pending);
     pending = rest;
     publish('pushing');
-    const parts = batchRanges(batch, timing.maxDaysPerPush);
+    const parts = account !== undefined ? [batch] : batchRanges(batch, timing.maxDaysPerPush);
     for (let index = 0; index < parts.length; index += 1) {
       const ranges = parts[index]!;
       const slot = rateLimitWaitMs(recentPushAtMs, Date.now(), timing.rateLimit);
       if (slot > 0) await sleep(slot);
       recentPushAtMs = [...prunePushTimes(recentPushAtMs, Date.now(), timing.rateLimit), Date.now()];
       try {
-        const result = await pushChannelCalendar({ unitId: input.unitId, channel: input.channel, ranges });
+        const result =
+          account !== undefined
+            ? await pushChannelProperty({ channel: input.channel, account, units: batchByUnit })
+            : await pushChannelCalendar({ unitId: input.unitId!, channel: input.channel, ranges });
         stats.pushes += 1;
         stats.daysPushed += result.daysPushed;
         stats.requests += result.requests;
@@ -128,7 +140,7 @@ export async function listingSyncWorkflow(input: ListingSyncInput, carried?: Lis
         // Nothing is lost: the ranges not pushed go back and are retried after a pause (or the next change).
         stats.lastError = failureMessage(err);
         const unpushed = parts.slice(index).flat();
-        pending = restorePending(pending, unpushed, Date.now());
+        pending = restorePending(pending, unpushed, Date.now(), account !== undefined ? batchByUnit : undefined);
         errorUntilMs = Date.now() + timing.errorRetryMs;
         publishedStatus = undefined;
         publish('error');

@@ -3,7 +3,9 @@
 // nothing. Channels deliver at least once and in any order, so the fold is built like the payment's:
 // an event id counts once; the status only moves up (pending → held → confirmed → a final status);
 // a final status (cancelled, released, rejected, refused) is never left, so a cancellation that
-// arrives before its reservation still wins; the payment's status only moves the way the payment
+// arrives before its reservation still wins; an overbooked reservation (a channel's that Skerry could
+// not place, standing on the channel) holds no nights and is not final: the channel's cancellation
+// ends it, and a modification that fits places it; the payment's status only moves the way the payment
 // workflow moves it. The workflow decides what to ask the inventory with the plans below and folds
 // the answers in with the event builders; nothing here does I/O.
 import type { Money } from '../../domain/money';
@@ -22,7 +24,8 @@ import {
 const MAX_SEEN_EVENT_IDS = 200;
 const MAX_EVENT_RECORDS = 100;
 
-const STATUS_RANK: Record<ReservationStatus, number> = { pending: 0, held: 1, confirmed: 2, cancelled: 3, released: 3, rejected: 3, refused: 3 };
+// Overbooked ranks with confirmed: the channel's guest holds the stay either way; only where Skerry has it differs.
+const STATUS_RANK: Record<ReservationStatus, number> = { pending: 0, held: 1, overbooked: 2, confirmed: 2, cancelled: 3, released: 3, rejected: 3, refused: 3 };
 
 /** The order the payment workflow moves through (workflows/payments/state.ts): a later report never goes back. */
 const PAYMENT_STATUS_ORDER: readonly PaymentStatus[] = [
@@ -45,6 +48,14 @@ export const isFinal = (status: ReservationStatus): boolean => STATUS_RANK[statu
 export const holdsNights = (status: ReservationStatus): boolean => status === 'held' || status === 'confirmed';
 export const statusRank = (status: ReservationStatus): number => STATUS_RANK[status];
 
+/**
+ * Channels on which Skerry's refusal does not end the guest's reservation: an acknowledgement with
+ * <Errors> leaves a Booking.com reservation queued, then e-mailed to the property; it stands.
+ */
+export const refusalStands = (channel: ReservationState['channel']): boolean => channel === 'booking_com';
+/** Not placed yet: nothing taken, or overbooked (standing on its channel without nights here). */
+const placeable = (status: ReservationStatus): boolean => status === 'pending' || status === 'overbooked';
+
 interface Stay {
   unitId?: string;
   checkIn: string;
@@ -57,11 +68,13 @@ interface Stay {
 export type ReservationChange =
   /** The inventory took the nights: a direct hold, or a channel's reservation (with its stay). */
   | { type: 'taken'; status: 'held' | 'confirmed'; stay?: Stay; total?: Money; holdExpiresAt?: string }
-  /** The inventory refused the nights: a direct booking is refused, a channel's reservation rejected. */
-  | { type: 'refused'; status: 'refused' | 'rejected'; reason: string; stay?: Stay }
+  /** The inventory refused the nights: a direct booking is refused, a channel's reservation rejected or overbooked. */
+  | { type: 'refused'; status: 'refused' | 'rejected' | 'overbooked'; reason: string; stay?: Stay }
   /** A modification moved the nights held; what the channel left out stays as it was. */
   | { type: 'moved'; stay: Omit<Stay, 'unitId'> }
   | { type: 'move-refused'; reason: string }
+  /** A modification that stands on its channel although its nights are gone: the old nights are given back, the new stay is overbooked. */
+  | { type: 'moved-overbooked'; reason: string; stay: Omit<Stay, 'unitId'> }
   /** The payment succeeded and the inventory confirmed the hold. */
   | { type: 'paid' }
   /** The nights were given back: cancelled (by the channel or on request) or released (the saga's compensation). */
@@ -142,16 +155,20 @@ function changed(state: ReservationState, change: ReservationChange | undefined)
   if (!change || isFinal(state.status)) return state;
   switch (change.type) {
     case 'taken':
-      if (state.status !== 'pending') return state;
+      // An overbooked reservation is placed as confirmed only (a channel's; never held, a step back).
+      if (!placeable(state.status) || STATUS_RANK[change.status] < STATUS_RANK[state.status]) return state;
       return { ...state, ...change.stay, status: change.status, reason: undefined, total: change.total ?? change.stay?.total, holdExpiresAt: change.holdExpiresAt };
     case 'refused':
-      if (state.status !== 'pending') return state;
+      if (!placeable(state.status)) return state;
       return { ...state, ...change.stay, status: change.status, reason: change.reason };
     case 'moved':
       if (!holdsNights(state.status)) return state;
       return { ...state, ...change.stay, total: change.stay.total ?? state.total, guest: change.stay.guest ?? state.guest };
     case 'move-refused':
       return holdsNights(state.status) ? { ...state, reason: change.reason } : state;
+    case 'moved-overbooked':
+      if (!holdsNights(state.status)) return state;
+      return { ...state, ...change.stay, status: 'overbooked', reason: change.reason, holdExpiresAt: undefined, total: change.stay.total ?? state.total, guest: change.stay.guest ?? state.guest };
     case 'paid':
       return state.status === 'held' ? { ...state, status: 'confirmed', holdExpiresAt: undefined } : state;
     case 'released':
@@ -218,8 +235,10 @@ export function planChannelMessage(state: ReservationState, message: ChannelRese
 
 export type ChannelAnswer =
   | { plan: 'answer' }
-  | { plan: 'hold'; unitId?: string; hold: HoldResult }
-  | { plan: 'modify'; result: HoldResult }
+  /** `stands`: a refusal leaves the reservation standing on its channel (overbooked), not rejected. */
+  | { plan: 'hold'; unitId?: string; hold: HoldResult; stands?: boolean }
+  /** `stands`: a refused modification stands on its channel; the reservation becomes overbooked with the new stay. */
+  | { plan: 'modify'; result: HoldResult; stands?: boolean }
   | { plan: 'release'; nightsReleased: boolean };
 
 /** The hold answer for a listing no unit is mapped to. */
@@ -244,11 +263,14 @@ export function channelMessageEvent(state: ReservationState, message: ChannelRes
       if (answer.hold.ok) return { ...event, outcome: 'confirmed', change: { type: 'taken', status: 'confirmed', stay: { ...stay, unitId: answer.unitId } } };
       return {
         ...event,
-        outcome: `rejected: ${answer.hold.code}`,
-        change: { type: 'refused', status: 'rejected', reason: channelRefusalReason(answer.hold), stay: { ...stay, unitId: answer.unitId } },
+        outcome: `${answer.stands ? 'overbooked' : 'rejected'}: ${answer.hold.code}`,
+        change: { type: 'refused', status: answer.stands ? 'overbooked' : 'rejected', reason: channelRefusalReason(answer.hold), stay: { ...stay, unitId: answer.unitId } },
       };
     case 'modify':
       if (answer.result.ok) return { ...event, outcome: 'modified', change: { type: 'moved', stay } };
+      if (answer.stands) {
+        return { ...event, outcome: `modification overbooked: ${answer.result.code}`, change: { type: 'moved-overbooked', reason: `modification overbooked: ${channelRefusalReason(answer.result)}`, stay } };
+      }
       return { ...event, outcome: `modification rejected: ${answer.result.code}`, change: { type: 'move-refused', reason: `modification refused: ${channelRefusalReason(answer.result)}` } };
     case 'release':
       return {

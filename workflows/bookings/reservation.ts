@@ -3,9 +3,10 @@
 // A channel reservation arrives as a signal (signal-with-start from the Booking.com poll or the
 // Airbnb webhook inbox): the workflow takes the nights in one database transaction, confirms the
 // reservation to its channel, and tells every other channel's sync to push the reduced
-// availability. When the nights are gone (two channels sold the last unit at once) the reservation
-// is rejected on its channel with the reason, an overbooking event is recorded, and the inventory
-// is left as it was.
+// availability. When the nights are gone (two channels sold the last unit at once) an overbooking
+// event is recorded and the inventory is left as it was; the reservation is rejected on a channel
+// that can decline it (Airbnb), and on Booking.com, where no answer removes a guest's reservation, it
+// is acknowledged and kept as overbooked, for a person to relocate or cancel there.
 //
 // A direct booking is a saga: hold the nights, take the payment as a child payment workflow, then
 // confirm — or, when the payment fails or expires, release the hold (the compensation).
@@ -47,6 +48,7 @@ import {
   paidEvent,
   paymentOutcome,
   planChannelMessage,
+  refusalStands,
   restoreReservation,
   unmappedListing,
   type ReservationEvent,
@@ -68,6 +70,12 @@ const TELL_BEFORE_ACKNOWLEDGE_PATCH = 'tell-other-channels-before-acknowledging'
  * the reservation stayed pending, and the reservation message that followed took the nights.
  */
 const CANCELLATION_FIRST_WINS_PATCH = 'cancellation-before-its-reservation-wins';
+/**
+ * Marks histories in which a Booking.com reservation Skerry cannot place is acknowledged and kept as
+ * overbooked. Before, it was acknowledged with <Errors> (322) and recorded as rejected, which
+ * Booking.com never does: the message stayed queued and the reservation stood.
+ */
+const REFUSAL_STANDS_PATCH = 'booking-com-refused-reservation-stands-overbooked';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -264,6 +272,32 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     await channelCalls(event.channel).rejectChannelReservation({ event, reservationId: state.reservationId, reason, code: refusal.code, overbookingId: recorded.overbookingId });
   };
 
+  /** Whether a refusal on this channel leaves the guest's reservation standing (decided once per refusal, in history order). */
+  const stands = (event: ChannelReservationEvent) => refusalStands(event.channel) && patched(REFUSAL_STANDS_PATCH);
+
+  /**
+   * Keeps a reservation the channel will not drop as overbooked (the state says so already), and
+   * acknowledges it as processed. A modification's old nights are given back and every other
+   * channel may sell them again: the guest no longer holds them on the channel either.
+   */
+  const standOverbooked = async (event: ChannelReservationEvent, refusal: Extract<HoldResult, { ok: false }>) => {
+    const recorded = await inventory.recordChannelRejection({
+      event,
+      reservationId: state.reservationId,
+      unitId: state.unitId,
+      // The state says why already (a modification's reason names it).
+      reason: state.reason ?? channelRefusalReason(refusal),
+      code: refusal.code,
+      dates: refusal.dates,
+      keepReservation: false,
+      workflowId,
+      stands: true,
+    });
+    publish();
+    if (recorded.released) await tellOtherChannels([recorded.released], `${event.channel} modification overbooked`);
+    await channelCalls(event.channel).confirmChannelReservation({ event, reservationId: state.reservationId });
+  };
+
   /** Takes the nights of a reservation; `event` is the message as a new reservation, for the calls. */
   const take = async (message: ChannelReservationEvent, event: ChannelReservationEvent) => {
     const unitId = await inventory.resolveChannelUnit({
@@ -287,8 +321,9 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
           workflowId,
         })
       : unmappedListing(event);
-    observe(channelMessageEvent(state, message, { plan: 'hold', unitId: unitId ?? undefined, hold }));
-    if (!hold.ok) return refuse(event, hold, 'new');
+    const standing = !hold.ok && stands(event);
+    observe(channelMessageEvent(state, message, { plan: 'hold', unitId: unitId ?? undefined, hold, stands: standing }));
+    if (!hold.ok) return standing ? standOverbooked(event, hold) : refuse(event, hold, 'new');
     publish();
     await tellOthersThenAcknowledge(event, [stayNights(event.checkIn, event.checkOut)], `${event.channel} reservation`);
   };
@@ -302,8 +337,9 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       rooms: event.rooms,
       total: event.total,
     });
-    observe(channelMessageEvent(state, event, { plan: 'modify', result }));
-    if (!result.ok) return refuse(event, result, 'modified');
+    const standing = !result.ok && stands(event);
+    observe(channelMessageEvent(state, event, { plan: 'modify', result, stands: standing }));
+    if (!result.ok) return standing ? standOverbooked(event, result) : refuse(event, result, 'modified');
     await tellOthersThenAcknowledge(event, [...(before ? [before] : []), stayNights(event.checkIn, event.checkOut)], `${event.channel} modification`);
   };
 

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -20,10 +21,20 @@ import { observationFromSnapshot, type ProviderPaymentSnapshot } from '../../dom
 import { callOptions, LEDGER_LOCAL_ACTIVITY_OPTIONS, providerTaskQueue, type PaymentCallKind } from '../shared/retry-policies';
 import { CommandLock } from '../shared/command-lock';
 import { awaitProviderPaymentUpdate, cancelUpdate, captureUpdate, paymentHintSignal, paymentObservedSignal, paymentStateQuery, paymentStatusChangedSignal, refundUpdate } from './messages';
-import { DEFAULT_PAYMENT_TIMING, providerIdempotencyKey, type PaymentEventRecord, type PaymentObservation, type PaymentState, type StartPaymentInput } from '../../domain/payments';
+import {
+  DEFAULT_PAYMENT_TIMING,
+  providerIdempotencyKey,
+  type LateSuccessStart,
+  type PaymentEventRecord,
+  type PaymentObservation,
+  type PaymentState,
+  type PaymentStatus,
+  type StartPaymentInput,
+} from '../../domain/payments';
 import { paymentStatusSearchAttribute } from '../../domain/search-attributes';
 import { applyObservation, commandBlocker, initialPaymentState, isAwaitingPayer, localOutcome } from './state';
 import { isFinal } from '../../domain/payments';
+import { lateSuccessAction } from './late-success';
 
 // Provider calls run on the provider's own task queue (its server-side rate limit); ledger writes
 // stay local activities.
@@ -42,7 +53,11 @@ function describeFailure(err: unknown): { type: string; message: string } {
   return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
 }
 
-export async function paymentWorkflow(input: StartPaymentInput, carried?: PaymentState): Promise<PaymentState> {
+/**
+ * `carried` continues a payment (continue-as-new, or a new run of a closed one); `late` starts that
+ * new run when the provider reported something for a payment an earlier run had closed.
+ */
+export async function paymentWorkflow(input: StartPaymentInput, carried?: PaymentState, late?: LateSuccessStart): Promise<PaymentState> {
   const timing = { ...DEFAULT_PAYMENT_TIMING, ...input.timing };
   const provider = input.provider;
   // Every call carries a summary for the Web UI's event history (metadata: replay ignores it).
@@ -111,15 +126,17 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
   // A poll is a second opinion next to the webhooks: when it fails for good (retries spent, a
   // refused token) the payment keeps its state and is asked again at the next wake-up, instead of
   // the whole workflow failing.
-  const pollProvider = async (reason: string) => {
-    if (!state.providerReference) return;
+  const pollProvider = async (reason: string): Promise<ProviderPaymentSnapshot | undefined> => {
+    if (!state.providerReference) return undefined;
     try {
       const snapshot = await read(`read payment (${reason})`).getProviderPayment({ provider, providerReference: state.providerReference });
       observeSnapshot(snapshot, `poll:${reason}:${Date.now()}`, 'poll', `poll.${snapshot.providerStatus}`);
+      return snapshot;
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       lastObservationAtMs = Date.now();
       setCurrentDetails(`**${state.status}** · last poll of ${provider} failed: ${describeFailure(err).message}`);
+      return undefined;
     }
   };
 
@@ -177,44 +194,89 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     { validator: () => rejectCommand(commandBlocker.cancel(state)) },
   );
 
+  /**
+   * Refunds at the provider; the caller holds the lock and has checked the state. The key is the
+   * n-th refund's, or one fixed by the caller (the late-success refund: once per payment).
+   */
+  const refund = async (amount: number | undefined, reason: string | undefined, fixedKey?: string) => {
+    const n = state.commandCounts.refund + 1;
+    const refundAmount = amount ?? state.amountCaptured - state.amountRefunded;
+    let observed;
+    try {
+      observed = await command(`refund ${refundAmount} ${state.amount.currency}`).refundProviderPayment({
+        provider,
+        providerReference: state.providerReference!,
+        amount: refundAmount,
+        currency: state.amount.currency,
+        idempotencyKey: fixedKey ?? providerIdempotencyKey.refund(state.paymentId, n),
+        reason,
+      });
+    } catch (err) {
+      // A refund that may have reached the provider keeps its key, so the next try replays it.
+      const failure = describeFailure(err);
+      if (failure.type.startsWith('ProviderError.') && !failure.type.endsWith('unavailable')) {
+        state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
+      }
+      throw err;
+    }
+    state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
+    observe({
+      eventId: `command:refund:${n}`,
+      source: 'command',
+      providerEventType: 'skerry.refund',
+      refund: observed,
+      occurredAt: iso(Date.now()),
+    });
+    await flush();
+  };
+
   setHandler(
     refundUpdate,
     async ({ amount, reason }) =>
       lock.run(async () => {
         rejectCommand(commandBlocker.refund(state, amount));
-        const n = state.commandCounts.refund + 1;
-        const refundAmount = amount ?? state.amountCaptured - state.amountRefunded;
-        let refund;
-        try {
-          refund = await command(`refund ${refundAmount} ${state.amount.currency}`).refundProviderPayment({
-            provider,
-            providerReference: state.providerReference!,
-            amount: refundAmount,
-            currency: state.amount.currency,
-            idempotencyKey: providerIdempotencyKey.refund(state.paymentId, n),
-            reason,
-          });
-        } catch (err) {
-          // A refund that may have reached the provider keeps its key, so the next try replays it.
-          const failure = describeFailure(err);
-          if (failure.type.startsWith('ProviderError.') && !failure.type.endsWith('unavailable')) {
-            state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
-          }
-          throw err;
-        }
-        state = { ...state, commandCounts: { ...state.commandCounts, refund: n } };
-        observe({
-          eventId: `command:refund:${n}`,
-          source: 'command',
-          providerEventType: 'skerry.refund',
-          refund,
-          occurredAt: iso(Date.now()),
-        });
-        await flush();
+        await refund(amount, reason);
         return state;
       }),
     { validator: ({ amount }) => rejectCommand(commandBlocker.refund(state, amount)) },
   );
+
+  /**
+   * A new run of a payment an earlier run closed as `closedAs`: the provider is asked (the event
+   * that started the run may be only a hint), and money it captured is settled by the policy —
+   * kept (`reopen`: the fold has made the payment succeeded) or refunded once.
+   */
+  const settleLateSuccess = async (closedAs: PaymentStatus, policy: LateSuccessStart['policy']) =>
+    lock.run(async () => {
+      await pollProvider('late-event');
+      const action = lateSuccessAction(closedAs, state, policy);
+      if (action.kind === 'none') {
+        // The provider, asked just now, holds no money for it: whatever the event claimed (a
+        // success without an amount), the payment stays as it closed.
+        if (state.amountCaptured === 0 && state.status !== closedAs) {
+          state = { ...state, status: closedAs, nextAction: undefined };
+          ledgerDirty = true;
+        }
+        await flush();
+        return;
+      }
+      if (!state.lateSuccess) {
+        state = { ...state, lateSuccess: { policy, closedAs, amountCaptured: state.amountCaptured, observedAt: iso(Date.now()) } };
+        ledgerDirty = true;
+        await flush();
+        await ledgerCall('late success: alert').recordLateSuccess({ paymentId: state.paymentId, provider, policy, closedAs, amountCaptured: state.amountCaptured });
+      }
+      if (action.kind !== 'refund') return;
+      try {
+        await refund(action.amount, `money captured after the payment closed as ${closedAs}`, providerIdempotencyKey.lateSuccessRefund(state.paymentId));
+      } catch (err) {
+        // The money stays recorded as captured and the payment open for refunds: the alert has
+        // fired, and a person refunds it (the same key, so a refund that did go through is not repeated).
+        if (!(err instanceof ActivityFailure)) throw err;
+        state = { ...state, failureReason: `late-success refund failed: ${describeFailure(err).message}` };
+        ledgerDirty = true;
+      }
+    });
 
   if (!carried) {
     await flush();
@@ -248,6 +310,8 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     }
     providerPaymentKnown = true;
   }
+
+  if (carried && late && patched('late-success')) await settleLateSuccess(carried.status, late.policy);
 
   const expiresAtMs = createdAtMs + timing.expiresAfterMs;
   const refundWindowEndsMs = createdAtMs + timing.refundWindowMs;
@@ -284,7 +348,7 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
     let wakeAtMs: number;
     if (isAwaitingPayer(status) || status === 'processing' || hasPendingRefund) {
       wakeAtMs = lastObservationAtMs + timing.confirmWindowMs;
-      if (isAwaitingPayer(status)) wakeAtMs = Math.min(wakeAtMs, expiresAtMs);
+      if (isAwaitingPayer(status) || (status === 'processing' && patched('processing-expiry'))) wakeAtMs = Math.min(wakeAtMs, expiresAtMs);
     } else if (status === 'requires_capture') {
       wakeAtMs = createdAtMs + timing.authorizationHoldMs;
     } else {
@@ -304,16 +368,21 @@ export async function paymentWorkflow(input: StartPaymentInput, carried?: Paymen
       }
       const current = state.status;
       const at = Date.now();
+      // A processing payment whose attempt failed (Stripe returns it to requires_payment_method) is
+      // the payer's again: it expires like one, once the provider says so (the fold never moves back).
+      const processingExpiry = current === 'processing' && at >= expiresAtMs && patched('processing-expiry');
       const shouldExpire =
         (isAwaitingPayer(current) && at >= expiresAtMs) ||
-        (current === 'requires_capture' && at >= createdAtMs + timing.authorizationHoldMs);
+        (current === 'requires_capture' && at >= createdAtMs + timing.authorizationHoldMs) ||
+        processingExpiry;
       if (!shouldExpire) {
         await pollProvider('confirm-window');
         return;
       }
       // Ask first: the payer may have finished just now, and then there is nothing to expire.
-      await pollProvider('before-expiry');
-      if (!(isAwaitingPayer(state.status) || state.status === 'requires_capture')) return;
+      const before = await pollProvider('before-expiry');
+      const backWithPayer = processingExpiry && state.status === 'processing' && before !== undefined && isAwaitingPayer(before.status);
+      if (!(isAwaitingPayer(state.status) || state.status === 'requires_capture' || backWithPayer)) return;
       const snapshot = await command('cancel (expired)').cancelProviderPayment({
         provider,
         providerReference: state.providerReference!,

@@ -102,6 +102,10 @@ export function applyObservation(state: PaymentState, observation: PaymentObserv
   // the way, or when Skerry had already given up on it: money that moved is never recorded as failed.
   if ((amountCaptured > 0 || amountRefunded > 0) && LIFECYCLE_RANK[lifecycle] < LIFECYCLE_RANK.succeeded) lifecycle = 'succeeded';
   const status = refundDerivedStatus(lifecycle, amountCaptured > 0 ? amountCaptured : state.amount.value, amountRefunded);
+  // A processing attempt that failed (Stripe hands the payment back to the payer) stays processing
+  // here, since the fold never moves back; its reason is kept, and the workflow's expiry asks the provider.
+  const declinedWhileProcessing =
+    lifecycle === 'processing' && observation.status !== undefined && isAwaitingPayer(observation.status) && observation.failureReason !== undefined;
 
   const next: PaymentState = {
     ...state,
@@ -115,7 +119,7 @@ export function applyObservation(state: PaymentState, observation: PaymentObserv
     refunds,
     // While the payer may still try again, the reason is the last attempt's (a declined card); it
     // goes once the payment moves on.
-    failureReason: lifecycle === 'failed' || isAwaitingPayer(lifecycle) ? observation.failureReason ?? state.failureReason : undefined,
+    failureReason: lifecycle === 'failed' || isAwaitingPayer(lifecycle) || declinedWhileProcessing ? observation.failureReason ?? state.failureReason : undefined,
     seenEventIds: [...state.seenEventIds, observation.eventId].slice(-MAX_SEEN_EVENT_IDS),
     revision: state.revision + 1,
     updatedAt: observation.occurredAt > state.updatedAt ? observation.occurredAt : state.updatedAt,

@@ -15,5 +15,7 @@ export const listingSyncWorkflow = waitingFirst(current.listingSyncWorkflow);
 export const reservationWorkflow = waitingFirst(current.reservationWorkflow);
 export const reservationPollWorkflow = waitingFirst(current.reservationPollWorkflow);
 export const channelResyncWorkflow = waitingFirst(current.channelResyncWorkflow);
+export const icalImportWorkflow = waitingFirst(current.icalImportWorkflow);
 export const reconciliationWorkflow = waitingFirst(current.reconciliationWorkflow);
 export const scheduledReconciliationWorkflow = waitingFirst(current.scheduledReconciliationWorkflow);
+export const retentionPruneWorkflow = waitingFirst(current.retentionPruneWorkflow);

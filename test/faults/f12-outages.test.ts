@@ -1,4 +1,4 @@
-// F10: outages answer, they do not hang. With Temporal stopped, creating a payment and refunding
+// F12: outages answer, they do not hang. With Temporal stopped, creating a payment and refunding
 // one answer 503 with Retry-After within their deadlines and /ready names Temporal; with Postgres
 // stopped, the inventory routes do the same and /ready names Postgres. Once the dependency is
 // back, the same requests (same Idempotency-Keys) go through and nothing is lost.
@@ -40,8 +40,8 @@ function expectUnavailable(response: HttpAnswer, dependency: string) {
   expect(response.body).toMatchObject({ error: 'unavailable', dependency });
 }
 
-it('F10a: with Temporal stopped, POST /payments and POST /payments/:id/refunds answer 503 within their deadlines; after the restart both go through', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'skerry-f10a-'));
+it('F12a: with Temporal stopped, POST /payments and POST /payments/:id/refunds answer 503 within their deadlines; after the restart both go through', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skerry-f12a-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const cliPath = await ensureBinary('temporal', { log: () => {} });
   const serverOptions = { cliPath, port: await freePort(), headless: true, dbFile: join(dir, 'temporal.db'), namespace: 'default', searchAttributes: SKERRY_SEARCH_ATTRIBUTES };
@@ -50,14 +50,14 @@ it('F10a: with Temporal stopped, POST /payments and POST /payments/:id/refunds a
   const stack: Stack = await startStack({ temporalAddress: server.address, env: { API_CREATE_WAIT_MS: '2000' } });
   cleanups.push(() => stack.close());
 
-  const [paid] = await createPayments(stack, 1, 'f10a');
+  const [paid] = await createPayments(stack, 1, 'f12a');
   await payAndAwait(stack, [paid!], 120_000);
   expect((await stack.http('GET', '/ready')).body).toMatchObject({ ready: true, down: [] });
 
   await server.stop();
-  const createKey = `f10a-create-${randomUUID()}`;
-  const refundKey = `f10a-refund-${randomUUID()}`;
-  const newPayment = { provider: 'stripe', amount: { value: 4_200, currency: 'SEK' }, reference: `f10a-${Date.now()}` };
+  const createKey = `f12a-create-${randomUUID()}`;
+  const refundKey = `f12a-refund-${randomUUID()}`;
+  const newPayment = { provider: 'stripe', amount: { value: 4_200, currency: 'SEK' }, reference: `f12a-${Date.now()}` };
 
   const create = await timed(() => stack.http('POST', '/payments', newPayment, { 'idempotency-key': createKey }));
   expectUnavailable(create, 'temporal');
@@ -79,20 +79,22 @@ it('F10a: with Temporal stopped, POST /payments and POST /payments/:id/refunds a
   // The refused requests left nothing behind: the same keys now run them.
   const created = await eventually(async () => {
     const answer = await stack.http('POST', '/payments', newPayment, { 'idempotency-key': createKey });
-    return answer.status === 201 ? answer : undefined;
-  }, { timeoutMs: 60_000, what: 'the payment to be created after the restart' });
+    if (answer.status !== 201) throw new Error(`last answer ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer;
+  }, { timeoutMs: 180_000, what: 'the payment to be created after the restart' });
   expect(created.body.paymentId).toMatch(/^pay_/);
   const refunded = await eventually(async () => {
     const answer = await stack.http('POST', `/payments/${paid!.paymentId}/refunds`, {}, { 'idempotency-key': refundKey });
-    return answer.status === 200 ? answer : undefined;
-  }, { timeoutMs: 60_000, what: 'the refund after the restart' });
+    if (answer.status !== 200) throw new Error(`last answer ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer;
+  }, { timeoutMs: 180_000, what: 'the refund after the restart' });
   expect(refunded.body.refunds.length).toBe(1);
   const after = (await stack.http('GET', `/payments/${paid!.paymentId}`)).body;
   expect(after.amountRefunded).toBe(after.amountCaptured);
-});
+}, 480_000);
 
-it('F10b: with Postgres stopped, the inventory routes answer 503 at once and /ready names Postgres; after the restart nothing is lost', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'skerry-f10b-'));
+it('F12b: with Postgres stopped, the inventory routes answer 503 at once and /ready names Postgres; after the restart nothing is lost', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skerry-f12b-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const port = await freePort();
   let postgres: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port, persistent: true });
@@ -101,12 +103,12 @@ it('F10b: with Postgres stopped, the inventory routes answer 503 at once and /re
   const stack: Stack = await startStack({ databaseUrl: postgres.url });
   cleanups.push(() => stack.close());
 
-  const before = await stack.http('POST', '/properties', { name: `F10 before ${randomUUID().slice(0, 6)}`, currency: 'SEK' });
+  const before = await stack.http('POST', '/properties', { name: `F12 before ${randomUUID().slice(0, 6)}`, currency: 'SEK' });
   expect(before.status).toBe(201);
 
   await postgres.stop();
-  const propertyKey = `f10b-${randomUUID()}`;
-  const newProperty = { name: `F10 during ${randomUUID().slice(0, 6)}`, currency: 'SEK' };
+  const propertyKey = `f12b-${randomUUID()}`;
+  const newProperty = { name: `F12 during ${randomUUID().slice(0, 6)}`, currency: 'SEK' };
 
   const list = await timed(() => stack.http('GET', '/properties'));
   expectUnavailable(list, 'postgres');

@@ -1,0 +1,1 @@
+CREATE INDEX "payments_provider_reference_only_idx" ON "payments" USING btree ("provider_reference");

@@ -1,0 +1,1 @@
+ALTER TABLE "ical_import_feeds" ADD COLUMN "stale_keep_back_units" integer DEFAULT 0 NOT NULL;
