@@ -25,7 +25,10 @@ import type { ChannelName } from '../domain/bookings';
 
 export interface ChannelSyncBenchResult {
   units: number;
+  reservationsPerSecond: number;
   reservations: { airbnbToBookingCom: LatencySummary; bookingComToAirbnb: LatencySummary & { afterPull: LatencySummary } };
+  /** p50 of each quarter of the run, in the order the guests booked (a growing series is a backlog). */
+  p50ByQuarterOfTheRun: { airbnbToBookingCom: number[]; bookingComToAirbnb: number[] };
   baseline: { bookingComPush: LatencySummary; airbnbPush: LatencySummary };
   ratio: { airbnbToBookingComP50: number; bookingComToAirbnbAfterPullP50: number };
   /** Reservations whose nights never stopped selling on the other channel within the deadline (the gate wants 0). */
@@ -130,7 +133,8 @@ export async function benchChannelSync(options: {
 
     // ── Set-up: one property, units mapped to a Booking.com room and an Airbnb listing of one host.
     // Enough guests that each direction's p99 is a percentile of ≥ 200 samples, not its maximum, in a full run.
-    const rate = 7;
+    // BENCH_B6_RATE: reservations per second (a slower run shows how much of the latency is queueing).
+    const rate = Number(process.env.BENCH_B6_RATE ?? 7);
     const reservationsWanted = Math.min(400, Math.max(20, Math.round(Math.min(options.durationS, 60) * rate)));
     const units = 20;
     const stays = Math.ceil(reservationsWanted / units);
@@ -194,6 +198,7 @@ export async function benchChannelSync(options: {
     const bookingComToAirbnb: number[] = [];
     const bookingComAfterPull: number[] = [];
     const arrivals: Promise<void>[] = [];
+    const inOrder: Array<{ index: number; fromAirbnb: boolean; ms: number }> = [];
     say(`B6: ${reservationsWanted} guest reservations at ${rate}/s, alternating Airbnb and Booking.com (Booking.com pulled every ${config.channels.bookingCom.pollIntervalMs} ms)…`);
     const begin = Date.now();
     for (let index = 0; index < reservationsWanted; index += 1) {
@@ -213,6 +218,7 @@ export async function benchChannelSync(options: {
             nights: soldNights,
             startedAtMs,
             done: (atMs) => {
+              inOrder.push({ index, fromAirbnb, ms: atMs - startedAtMs });
               if (fromAirbnb) airbnbToBookingCom.push(atMs - startedAtMs);
               else {
                 bookingComToAirbnb.push(atMs - startedAtMs);
@@ -318,10 +324,17 @@ export async function benchChannelSync(options: {
 
     const airbnbSummary = summarize(airbnbToBookingCom);
     const afterPull = summarize(bookingComAfterPull);
+    // A backlog shows as latency growing with a reservation's place in the run; a steady state does not.
+    const byQuarter = (fromAirbnb: boolean) =>
+      [0, 1, 2, 3].map((quarter) =>
+        summarize(inOrder.filter((sample) => sample.fromAirbnb === fromAirbnb && Math.floor((sample.index * 4) / reservationsWanted) === quarter).map((sample) => sample.ms)).p50Ms,
+      );
     return {
       units,
       neverArrived,
+      reservationsPerSecond: rate,
       reservations: { airbnbToBookingCom: airbnbSummary, bookingComToAirbnb: { ...summarize(bookingComToAirbnb), afterPull } },
+      p50ByQuarterOfTheRun: { airbnbToBookingCom: byQuarter(true), bookingComToAirbnb: byQuarter(false) },
       baseline: { bookingComPush, airbnbPush },
       ratio: { airbnbToBookingComP50: round(airbnbSummary.p50Ms / bookingComPush.p50Ms), bookingComToAirbnbAfterPullP50: round(afterPull.p50Ms / airbnbPush.p50Ms) },
       changes: { edits, seconds: round(editsSeconds), reorderedEdits, channelRequests, naiveRequests, ratio: round(channelRequests.total / naiveRequests, 3), settledAfterLastEditMs, networkRetries },
