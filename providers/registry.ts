@@ -15,6 +15,7 @@ import { createStripeWebhookVerifier } from './stripe/webhooks';
 import { createSwishClient } from './swish/client';
 import { createSwishWebhookVerifier } from './swish/webhooks';
 import { createMobilePayClient } from './mobilepay/client';
+import { mobilePayConnection } from './mobilepay/api';
 import { createMobilePayWebhookVerifier } from './mobilepay/webhooks';
 import { createPayPalClient } from './paypal/client';
 import { createPayPalWebhookVerifier, type PayPalWebhookVerifier } from './paypal/webhooks';
@@ -91,12 +92,7 @@ export function createProviderRegistry(config: Config, options: RegistryOptions 
       }),
     mobilepay: (c) =>
       createMobilePayClient({
-        clientId: c.mobilepay.clientId,
-        clientSecret: c.mobilepay.clientSecret,
-        subscriptionKey: c.mobilepay.subscriptionKey,
-        merchantSerialNumber: c.mobilepay.merchantSerialNumber,
-        apiBase: c.mobilepay.apiBase,
-        returnUrl: c.mobilepay.returnUrl,
+        ...mobilePayConnection(c.mobilepay),
         gate: resilience?.gate('mobilepay'),
         tokens: resilience?.tokens,
         tokenRefreshMarginMs: resilience?.config.oauthRefreshMarginMs,

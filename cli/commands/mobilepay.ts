@@ -58,7 +58,7 @@ export function mobilepayCommand(globals: () => GlobalOptions, env: NodeJS.Proce
 
   const run = async <T>(work: (context: Context) => Promise<T>): Promise<T> => {
     // Loaded here, not at start: the other commands need neither the configuration nor a database driver.
-    const [{ ConfigError, loadConfig, loadEnvFiles }, { createDatabase }, { createProviderWebhookStore }, { createMobilePayApi }] = await Promise.all([
+    const [{ ConfigError, loadConfig, loadEnvFiles }, { createDatabase }, { createProviderWebhookStore }, { createMobilePayApi, mobilePayConnection }] = await Promise.all([
       import('../../config'),
       import('../../db/client'),
       import('../../store/provider-webhooks'),
@@ -73,15 +73,7 @@ export function mobilepayCommand(globals: () => GlobalOptions, env: NodeJS.Proce
       throw err;
     }
     if (!config.mobilepay.enabled) throw new CliError('MobilePay is not configured (MOBILEPAY_CLIENT_ID and the other MOBILEPAY_* keys)', EXIT.usage);
-    const m = config.mobilepay;
-    const api = createMobilePayApi({
-      clientId: m.clientId,
-      clientSecret: m.clientSecret,
-      subscriptionKey: m.subscriptionKey,
-      merchantSerialNumber: m.merchantSerialNumber,
-      apiBase: m.apiBase,
-      returnUrl: m.returnUrl,
-    });
+    const api = createMobilePayApi(mobilePayConnection(config.mobilepay));
     const databaseUrl = webhooks.opts<{ databaseUrl?: string }>().databaseUrl ?? databaseUrlOf(config);
     const database = createDatabase(databaseUrl, { max: 1 });
     try {

@@ -8,7 +8,7 @@ import { isLoopbackApi } from '../../config/sandbox-defaults';
 import type { Database } from '../../db/client';
 import type { ProviderName } from '../../domain/payments';
 import { ProviderError } from '../../providers/errors';
-import { createMobilePayApi } from '../../providers/mobilepay/api';
+import { createMobilePayApi, mobilePayConnection } from '../../providers/mobilepay/api';
 import { createProviderRegistry } from '../../providers/registry';
 import { isPkcs12, readPem } from '../../providers/swish/transport';
 import { createChannelAccountStore } from '../../store/channel-accounts';
@@ -96,21 +96,13 @@ async function swishCertificateCheck(config: Config): Promise<DoctorCheck> {
 async function mobilepayWebhookCheck(config: Config): Promise<DoctorCheck> {
   const name = 'mobilepay: webhook registered';
   const expected = `${config.publicUrl.replace(/\/+$/, '')}/webhooks/mobilepay`;
-  const m = config.mobilepay;
-  const api = createMobilePayApi({
-    clientId: m.clientId,
-    clientSecret: m.clientSecret,
-    subscriptionKey: m.subscriptionKey,
-    merchantSerialNumber: m.merchantSerialNumber,
-    apiBase: m.apiBase,
-    returnUrl: m.returnUrl,
-  });
+  const api = createMobilePayApi(mobilePayConnection(config.mobilepay));
   try {
     const { webhooks } = await api.listWebhooks();
     const found = webhooks.find((webhook) => webhook.url === expected);
     if (found) return { name, ok: true, detail: `${found.id} delivers ${found.events.length} event type(s) to ${expected}` };
     // npm start's sandbox is started with its door's webhook (sandbox/start.ts), which the API does not list.
-    if (m.sandboxed && isLoopbackApi(expected)) return { name, ok: true, detail: `the local sandbox delivers to ${expected} without registration` };
+    if (config.mobilepay.sandboxed && isLoopbackApi(expected)) return { name, ok: true, detail: `the local sandbox delivers to ${expected} without registration` };
     return { name, ok: false, detail: `none of the ${webhooks.length} registered webhook(s) goes to ${expected} (register one with the Webhooks API)` };
   } catch (err) {
     return { name, ok: false, detail: `cannot list webhooks: ${describe(err)}` };

@@ -121,6 +121,17 @@ export interface MobilePayApi {
  * - it retries on its own with fixed sleeps (1 s, 3 s), which belongs to Temporal here;
  * - it has no timeout, and does not cache or refresh the access token.
  */
+type MobilePayConnection = Pick<MobilePayClientOptions, 'clientId' | 'clientSecret' | 'subscriptionKey' | 'merchantSerialNumber' | 'apiBase' | 'returnUrl'>;
+
+/**
+ * What the API needs from a MobilePay configuration (the registry's client, the webhook CLI, the
+ * doctor), and nothing else of it: the configuration also holds webhook secrets, which no API call takes.
+ */
+export function mobilePayConnection(config: MobilePayConnection): MobilePayConnection {
+  const { clientId, clientSecret, subscriptionKey, merchantSerialNumber, apiBase, returnUrl } = config;
+  return { clientId, clientSecret, subscriptionKey, merchantSerialNumber, apiBase, returnUrl };
+}
+
 export function createMobilePayApi(options: MobilePayClientOptions): MobilePayApi {
   const base = options.apiBase.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 20_000;
